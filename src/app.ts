@@ -1,0 +1,147 @@
+// Builds the Fastify application from the modules. No socket here: tests drive it with app.inject.
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fastifyStatic from '@fastify/static';
+import { serializerCompiler, validatorCompiler, jsonSchemaTransform, hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AppContext } from './context.ts';
+import { AppError, translateDbError, formatMessage, type Locale } from './platform/errors.ts';
+import { localeOf } from './platform/http.ts';
+import { SESSION_COOKIE, principalFromSession, principalFromToken } from './platform/auth.ts';
+import { authRoutes } from './modules/users/routes.ts';
+import { registryRoutes } from './modules/registry/routes.ts';
+import { residentRoutes } from './modules/residents/routes.ts';
+import { auditRoutes } from './modules/audit/routes.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const PUBLIC_API = new Set(['/api/v1/health', '/api/v1/auth/login']);
+
+export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: ctx.config.logLevel === 'silent' ? false : {
+      level: ctx.config.logLevel,
+      // Request logs carry method, route and status only: no query strings (they may hold identity numbers), no bodies.
+      serializers: {
+        req: (req) => ({ method: req.method, url: req.url.split('?')[0], id: req.id }),
+        res: (res) => ({ statusCode: res.statusCode }),
+      },
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+    },
+    bodyLimit: 10 * 1024 * 1024,
+    trustProxy: true,
+    genReqId: () => Math.random().toString(36).slice(2, 12),
+  }).withTypeProvider<ZodTypeProvider>();
+
+  const webRoot = resolveWebRoot(ctx.config.webDir);
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('principal', null);
+  app.decorateRequest('locale', 'zh-CN');
+
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'CareGrid API', version: '1', description: '整合型医防协同服务平台 HTTP API. Sessions use the cg_session cookie; institution systems send Authorization: Bearer cgt_….' },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+          token: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ session: [] }, { token: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onRequest', async (req) => {
+    req.locale = localeOf(req, ctx.config.defaultLocale);
+  });
+
+  // Authentication for the API: cookie (console) or bearer token (institution systems).
+  app.addHook('preHandler', async (req) => {
+    const path = req.url.split('?')[0];
+    if (!path.startsWith('/api/') && !path.startsWith('/fhir/')) return;
+    const auth = req.headers.authorization;
+    if (auth?.startsWith('Bearer ')) {
+      req.principal = await principalFromToken(ctx.db, ctx.principals, auth.slice(7).trim());
+    } else if (req.cookies[SESSION_COOKIE]) {
+      try {
+        req.principal = await principalFromSession(ctx.db, ctx.keys, ctx.principals, req.cookies[SESSION_COOKIE]!);
+      } catch (err) {
+        if (!PUBLIC_API.has(path)) throw err;
+      }
+    }
+    if (!req.principal && !PUBLIC_API.has(path)) throw new AppError('UNAUTHENTICATED');
+    if (req.principal && !req.query?.hasOwnProperty?.('lang') && !req.headers['accept-language']) req.locale = req.principal.locale;
+  });
+
+  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const appErr = toAppError(err);
+    if (appErr.status >= 500) req.log.error({ err: { type: err.name, code: (err as any).code, message: err.message, stack: err.stack } }, 'request failed');
+    return sendError(reply, req, appErr);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0];
+    if (req.method === 'GET' && webRoot && !path.startsWith('/api/') && !path.startsWith('/fhir/') && !path.startsWith('/docs')) {
+      return reply.sendFile('index.html'); // client-side routes of the console
+    }
+    return sendError(reply, req, new AppError('ROUTE_NOT_FOUND', { method: req.method, url: path }));
+  });
+
+  app.get('/api/v1/health', { schema: { tags: ['platform'], summary: 'Liveness' } }, async () => {
+    await ctx.db.query('SELECT 1');
+    return { status: 'ok' };
+  });
+
+  await app.register(async (api) => {
+    await authRoutes(api, ctx);
+    await registryRoutes(api, ctx);
+    await residentRoutes(api, ctx);
+    await auditRoutes(api, ctx);
+  }, { prefix: '/api/v1' });
+
+  if (webRoot) {
+    await app.register(fastifyStatic, { root: webRoot, prefix: '/', wildcard: false, index: ['index.html'] });
+  }
+  return app;
+}
+
+function resolveWebRoot(configured?: string): string | undefined {
+  const dir = configured ?? join(ROOT, 'web', 'dist');
+  return existsSync(join(dir, 'index.html')) ? dir : undefined;
+}
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const first = err.validation[0];
+    const field = first?.instancePath?.replace(/^\//, '').replaceAll('/', '.') || (first?.params as any)?.issue?.path?.join('.') || undefined;
+    const detail = err.validation.map((v) => `${v.instancePath?.replace(/^\//, '').replaceAll('/', '.') || (err as any).validationContext || ''} ${v.message ?? ''}`.trim()).join('; ');
+    return new AppError('VALIDATION_FAILED', { detail }, field);
+  }
+  const e = err as FastifyError;
+  if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AppError('UNSUPPORTED_MEDIA_TYPE');
+  if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError('PAYLOAD_TOO_LARGE');
+  if (e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new AppError('VALIDATION_FAILED', { detail: 'empty body' });
+  if (e?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (e instanceof SyntaxError && e.statusCode === 400) || e?.statusCode === 400 && /JSON/i.test(e.message)) {
+    return new AppError('MALFORMED_JSON');
+  }
+  const db = translateDbError(err);
+  if (db) return db;
+  if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new AppError('VALIDATION_FAILED', { detail: e.code ?? 'bad request' });
+  return new AppError('INTERNAL');
+}
+
+function sendError(reply: FastifyReply, req: FastifyRequest, err: AppError) {
+  const locale: Locale = req.locale ?? 'zh-CN';
+  const params = err.code === 'INTERNAL' ? { requestId: req.id } : err.params;
+  const body: { code: string; message: string; field?: string } = { code: err.code, message: formatMessage(err.code, params, locale) };
+  if (err.field) body.field = err.field;
+  return reply.status(err.status).header('content-language', locale).send(body);
+}

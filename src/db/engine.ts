@@ -1,0 +1,157 @@
+// One database interface, two engines: embedded PGlite (PostgreSQL compiled to WASM, the default) and a
+// PostgreSQL server over `pg`. Every query in CareGrid goes through `Queryable.query` with `$n` parameters,
+// so the same SQL runs on both. Type parsing is aligned so both engines return the same JS values.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+
+export type Row = Record<string, any>;
+export interface QueryResult<T = Row> {
+  rows: T[];
+  rowCount: number;
+}
+export interface Queryable {
+  query<T = Row>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  /** Several statements without parameters (migrations, DDL). */
+  exec(sql: string): Promise<void>;
+}
+export interface Db extends Queryable {
+  readonly engine: 'pglite' | 'postgres';
+  /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
+  tx<T>(fn: (q: Queryable) => Promise<T>, options?: { isolation?: 'read committed' | 'serializable' }): Promise<T>;
+  /** Bulk load with COPY … FROM (text format); each chunk is a block of complete lines. */
+  copyFrom(table: string, columns: readonly string[], chunks: Iterable<string> | AsyncIterable<string>): Promise<void>;
+  close(): Promise<void>;
+}
+
+// OIDs whose default parsing differs between the engines or loses information.
+const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
+const int8 = (v: string) => {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : v;
+};
+const asText = (v: string) => v;
+const toDate = (v: string) => new Date(v.includes('T') || v.includes('+') || v.endsWith('Z') ? v : v.replace(' ', 'T') + 'Z');
+
+const IDENT = /^[a-z_][a-z0-9_]*$/;
+function copySql(table: string, columns: readonly string[], source: string): string {
+  if (!IDENT.test(table) || !columns.every((c) => IDENT.test(c))) throw new Error('copyFrom: invalid identifier');
+  return `COPY ${table} (${columns.join(', ')}) FROM ${source}`;
+}
+
+export async function openPglite(dataDir: string | undefined): Promise<Db> {
+  const { PGlite, types } = await import('@electric-sql/pglite');
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const parsers = {
+    [OID.int8]: int8,
+    [OID.date]: asText,
+    [OID.numeric]: asText,
+    [OID.timestamptz]: (v: string) => new Date(v),
+    [OID.timestamp]: toDate,
+  };
+  void types;
+  const pg = await PGlite.create(dataDir ? join(dataDir, 'pglite') : undefined, { parsers, relaxedDurability: false });
+  const wrap = (q: { query: (s: string, p?: unknown[]) => Promise<{ rows: any[]; affectedRows?: number }>; exec: (s: string) => Promise<unknown> }): Queryable => ({
+    async query<T>(sql: string, params: unknown[] = []) {
+      const r = await q.query(sql, params as any[]);
+      return { rows: r.rows as T[], rowCount: r.affectedRows ?? r.rows.length };
+    },
+    async exec(sql: string) {
+      await q.exec(sql);
+    },
+  });
+  const base = wrap(pg as any);
+  return {
+    engine: 'pglite',
+    ...base,
+    async tx(fn, options) {
+      return pg.transaction(async (t) => {
+        if (options?.isolation === 'serializable') await t.query('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE');
+        return fn(wrap(t as any));
+      });
+    },
+    async copyFrom(table, columns, chunks) {
+      const sql = copySql(table, columns, "'/dev/blob'");
+      for await (const chunk of chunks) {
+        if (chunk.length === 0) continue;
+        await pg.query(sql, [], { blob: new Blob([chunk]) });
+      }
+    },
+    async close() {
+      await pg.close();
+    },
+  };
+}
+
+export async function openPostgres(url: string, poolSize = 16): Promise<Db> {
+  const pgmod = await import('pg');
+  const { Pool, types } = pgmod.default;
+  const parsers: Record<number, (v: string) => unknown> = {
+    [OID.int8]: int8,
+    [OID.date]: asText,
+    [OID.numeric]: asText,
+    [OID.timestamp]: toDate,
+  };
+  const getTypeParser = ((oid: number, format?: any) => parsers[oid] ?? types.getTypeParser(oid, format)) as any;
+  const pool = new Pool({ connectionString: url, max: poolSize, types: { getTypeParser } });
+  pool.on('error', () => {
+    /* idle client errors surface on the next query */
+  });
+  const wrap = (c: { query: (s: string, p?: unknown[]) => Promise<any> }): Queryable => ({
+    async query<T>(sql: string, params: unknown[] = []) {
+      const r = await c.query(sql, params);
+      return { rows: r.rows as T[], rowCount: r.rowCount ?? r.rows.length };
+    },
+    async exec(sql: string) {
+      await c.query(sql);
+    },
+  });
+  const base = wrap(pool);
+  return {
+    engine: 'postgres',
+    ...base,
+    async tx(fn, options) {
+      const client = await pool.connect();
+      try {
+        await client.query(options?.isolation === 'serializable' ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN');
+        const result = await fn(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async copyFrom(table, columns, chunks) {
+      const { from } = await import('pg-copy-streams');
+      const client = await pool.connect();
+      try {
+        const stream = client.query(from(copySql(table, columns, 'STDIN')));
+        await pipeline(Readable.from(chunks as AsyncIterable<string>), stream);
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+export async function openDb(opts: { databaseUrl?: string; dataDir?: string; memory?: boolean; poolSize?: number }): Promise<Db> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize);
+  return openPglite(opts.memory ? undefined : opts.dataDir);
+}
+
+/** Escapes one value for COPY text format. */
+export function copyValue(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  if (v instanceof Uint8Array) return '\\\\x' + Buffer.from(v).toString('hex');
+  if (Array.isArray(v)) return copyValue('{' + v.map((x) => '"' + String(x).replace(/(["\\])/g, '\\$1') + '"').join(',') + '}');
+  if (v instanceof Date) return v.toISOString();
+  const s = String(v);
+  return /[\\\t\n\r]/.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
+}

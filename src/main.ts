@@ -1,0 +1,80 @@
+// CLI entry: `caregrid serve | seed | migrate`.
+import { Command } from 'commander';
+import { configFromEnv } from './config.ts';
+import { openContext, startServer } from './server.ts';
+import { resetData, seedDistrict, type SeedResult } from './synth/seed.ts';
+import { progressReporter } from './cli/progress.ts';
+import { migrate } from './db/migrate.ts';
+import { openDb } from './db/engine.ts';
+
+const program = new Command().name('caregrid').description('CareGrid — integrated care-and-prevention platform for a health district');
+
+function printAccounts(r: SeedResult, showAdmin: boolean, showDemo: boolean) {
+  const lines = [
+    `demo district "${r.profile}": ${r.residents} residents in ${r.households} households, ${r.grids} grids, ${r.institutions} institutions, ${r.teams} family-doctor teams (${r.seconds.toFixed(1)} s)`,
+    'accounts (username · role · institution):',
+    ...r.accounts.map((a) => `  ${a.username.padEnd(15)} ${a.role.padEnd(20)} ${a.institution}`),
+    `  password of admin: ${showAdmin ? r.adminPassword : '(from CAREGRID_ADMIN_PASSWORD)'}`,
+    `  password of the other demo accounts: ${showDemo ? r.demoPassword : '(from CAREGRID_DEMO_PASSWORD)'}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+program
+  .command('serve')
+  .description('start the HTTP API, the FHIR facade and the web console')
+  .action(async () => {
+    const config = configFromEnv(process.env);
+    const progress = progressReporter('creating the demo district');
+    const s = await startServer(config, { onProgress: (d, t) => progress.update(d, t) });
+    if (s.seeded) printAccounts(s.seeded, !config.adminPassword, !config.demoPassword);
+    await s.app.listen({ port: config.port, host: config.host });
+    const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
+    process.stdout.write(`CareGrid is running on ${s.ctx.db.engine === 'pglite' ? `PGlite (${config.dataDir})` : 'PostgreSQL'}: http://${shown}:${config.port}/  (API docs: /docs)\n`);
+    const stop = async () => {
+      await s.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
+  .command('seed')
+  .description('build a deterministic synthetic district')
+  .option('--profile <name>', 'demo | dongcheng | test', 'demo')
+  .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 20260101)
+  .option('--residents <n>', 'override the number of residents', (v) => Number.parseInt(v, 10))
+  .option('--reset', 'delete the existing district first', false)
+  .action(async (opts) => {
+    const config = configFromEnv(process.env, { firstStartSeed: 'none' });
+    const ctx = await openContext(config);
+    try {
+      if (opts.reset) await resetData(ctx.db);
+      const progress = progressReporter(`seeding ${opts.profile}`);
+      const r = await seedDistrict(ctx.db, ctx.keys, {
+        profile: opts.profile, seed: opts.seed, residents: opts.residents, adminPassword: config.adminPassword, demoPassword: config.demoPassword,
+        onProgress: (d, t) => progress.update(d, t),
+      });
+      ctx.principals.clear();
+      printAccounts(r, !config.adminPassword, !config.demoPassword);
+    } finally {
+      await ctx.db.close();
+    }
+  });
+
+program
+  .command('migrate')
+  .description('apply pending database migrations')
+  .action(async () => {
+    const config = configFromEnv(process.env);
+    const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const r = await migrate(db);
+    process.stdout.write(r.applied.length ? `applied migrations: ${r.applied.join(', ')}\n` : 'the database is up to date\n');
+    await db.close();
+  });
+
+program.parseAsync(process.argv).catch((err) => {
+  process.stderr.write(`caregrid: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

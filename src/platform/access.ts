@@ -1,0 +1,43 @@
+// Resident scope as SQL. Every query that returns personal data joins this predicate; nothing else decides who sees whom.
+import type { Principal } from './principal.ts';
+import type { Params } from './sql.ts';
+import { AppError } from './errors.ts';
+
+/** A predicate on the resident row aliased `alias` that holds when the principal may see the resident. */
+export function residentScopeSql(p: Principal, params: Params, alias = 'r'): string {
+  const s = p.scope;
+  if (s.all) return 'TRUE';
+  const parts: string[] = [];
+  if (s.streetIds.length) parts.push(`${alias}.street_id = ANY(${params.add(s.streetIds)}::bigint[])`);
+  if (s.communityIds.length) parts.push(`${alias}.community_id = ANY(${params.add(s.communityIds)}::bigint[])`);
+  if (s.gridIds.length) parts.push(`${alias}.grid_id = ANY(${params.add(s.gridIds)}::bigint[])`);
+  const rel: string[] = [];
+  if (s.teamIds.length) rel.push(`cr.team_id = ANY(${params.add(s.teamIds)}::bigint[])`);
+  if (s.institutionIds.length) rel.push(`cr.institution_id = ANY(${params.add(s.institutionIds)}::bigint[])`);
+  if (s.practitionerIds.length) rel.push(`cr.practitioner_id = ANY(${params.add(s.practitionerIds)}::bigint[])`);
+  if (s.userIds.length && hasRelationshipRole(p)) rel.push(`cr.user_id = ANY(${params.add(s.userIds)}::bigint[])`);
+  if (rel.length) {
+    parts.push(`EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = ${alias}.id
+      AND cr.valid_from <= current_date AND (cr.valid_to IS NULL OR cr.valid_to >= current_date) AND (${rel.join(' OR ')}))`);
+  }
+  return parts.length ? `(${parts.join(' OR ')})` : 'FALSE';
+}
+
+function hasRelationshipRole(p: Principal) {
+  return p.roles.some((r) => r !== 'ems_dispatcher' && r !== 'supervisor');
+}
+
+export function canSeeAnyResident(p: Principal): boolean {
+  const s = p.scope;
+  return s.all || s.streetIds.length + s.communityIds.length + s.gridIds.length + s.teamIds.length + s.institutionIds.length + s.practitionerIds.length > 0 || hasRelationshipRole(p);
+}
+
+/** An institution token may only write data as its own institution. */
+export function assertActsForInstitution(p: Principal, institutionId: number | null | undefined) {
+  if (p.tokenInstitutionId !== null && institutionId != null && institutionId !== p.tokenInstitutionId) {
+    throw new AppError('WRONG_INSTITUTION', {}, 'sourceInstitutionId');
+  }
+  if (p.tokenInstitutionId === null && institutionId != null && !p.scope.all && p.institutionId !== institutionId) {
+    throw new AppError('WRONG_INSTITUTION', {}, 'sourceInstitutionId');
+  }
+}

@@ -1,0 +1,54 @@
+// Audit of personal data: who (user, role, institution), what (action on a resource), which person, when, why.
+// Written in the same transaction or statement as the read/change it records, so an unaudited read cannot succeed.
+import type { Queryable } from '../db/engine.ts';
+import type { Principal } from './principal.ts';
+
+export type AuditAction = 'read' | 'search' | 'list' | 'create' | 'update' | 'reveal' | 'merge' | 'unmerge' | 'match' | 'review' | 'login' | 'login_failed' | 'logout' | 'token_create' | 'export';
+
+export interface AuditEntry {
+  action: AuditAction;
+  resourceType: string;
+  resourceId?: string | number | null;
+  residentId?: number | null;
+  purpose?: string | null;
+  outcome?: 'success' | 'denied' | 'failure';
+}
+
+export interface AuditContext {
+  principal: Principal | null;
+  clientIp?: string;
+  requestId?: string;
+  /** Optional purpose of use from the X-Purpose-Of-Use header. */
+  purpose?: string | null;
+}
+
+const COLUMNS = '(user_id, username, role, institution_id, action, resource_type, resource_id, resident_id, purpose, outcome, client_ip, request_id)';
+
+function base(ctx: AuditContext) {
+  const p = ctx.principal;
+  return [p?.userId ?? null, p?.username ?? null, p?.roles[0] ?? null, p?.institutionId ?? null];
+}
+
+export async function audit(q: Queryable, ctx: AuditContext, e: AuditEntry): Promise<void> {
+  await q.query(`INSERT INTO audit_event ${COLUMNS} VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`, [
+    ...base(ctx),
+    e.action,
+    e.resourceType,
+    e.resourceId == null ? null : String(e.resourceId),
+    e.residentId ?? null,
+    e.purpose ?? ctx.purpose ?? null,
+    e.outcome ?? 'success',
+    ctx.clientIp ?? null,
+    ctx.requestId ?? null,
+  ]);
+}
+
+/** One event per person shown, in a single statement (lists and searches). */
+export async function auditResidents(q: Queryable, ctx: AuditContext, action: AuditAction, residentIds: number[], resourceType = 'Resident'): Promise<void> {
+  if (residentIds.length === 0) return;
+  await q.query(
+    `INSERT INTO audit_event ${COLUMNS}
+     SELECT $1, $2, $3, $4, $5, $6, rid::text, rid, $7, 'success', $8, $9 FROM unnest($10::bigint[]) AS rid`,
+    [...base(ctx), action, resourceType, ctx.purpose ?? null, ctx.clientIp ?? null, ctx.requestId ?? null, residentIds],
+  );
+}

@@ -1,0 +1,62 @@
+// Field encryption for personal identifiers. One master secret (CAREGRID_SECRET, or a random one generated into the
+// data folder at first start) is expanded with HKDF into separate keys for encryption, lookup hashing and sessions,
+// so a leaked lookup hash or session key does not reveal the encryption key.
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Keys {
+  /** AES-256-GCM key for identity numbers and phones. */
+  readonly enc: Buffer;
+  /** HMAC-SHA256 key for exact-match lookup hashes. */
+  readonly lookup: Buffer;
+  /** HS256 key for session tokens. */
+  readonly session: Uint8Array;
+  /** Key id stored with each ciphertext so keys can be rotated later. */
+  readonly keyId: number;
+}
+
+export function deriveKeys(secret: string): Keys {
+  const ikm = Buffer.from(secret, 'utf8');
+  const salt = Buffer.from('caregrid/v1');
+  const derive = (info: string) => Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from(info), 32));
+  return Object.freeze({ enc: derive('field-encryption'), lookup: derive('lookup-hash'), session: new Uint8Array(derive('session')), keyId: 1 });
+}
+
+/** Reads CAREGRID_SECRET, or the secret kept in the data folder, generating it (mode 0600) on first start. */
+export function loadOrCreateSecret(configured: string | undefined, dataDir: string): string {
+  if (configured) return configured;
+  const file = join(dataDir, 'secret.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+const IV_LEN = 12;
+const TAG_LEN = 16;
+
+/** keyId (1 byte) | iv (12) | tag (16) | ciphertext */
+export function encryptField(keys: Keys, plaintext: string): Buffer {
+  const iv = randomBytes(IV_LEN);
+  const cipher = createCipheriv('aes-256-gcm', keys.enc, iv);
+  const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return Buffer.concat([Buffer.from([keys.keyId]), iv, cipher.getAuthTag(), ct]);
+}
+
+export function decryptField(keys: Keys, blob: Uint8Array): string {
+  const buf = Buffer.from(blob);
+  if (buf[0] !== keys.keyId) throw new Error('unknown field-encryption key id');
+  const iv = buf.subarray(1, 1 + IV_LEN);
+  const tag = buf.subarray(1 + IV_LEN, 1 + IV_LEN + TAG_LEN);
+  const decipher = createDecipheriv('aes-256-gcm', keys.enc, iv);
+  decipher.setAuthTag(tag);
+  return Buffer.concat([decipher.update(buf.subarray(1 + IV_LEN + TAG_LEN)), decipher.final()]).toString('utf8');
+}
+
+/** Keyed hash for exact lookup; the domain separates identity numbers from phones. */
+export function lookupHash(keys: Keys, domain: 'id' | 'phone', value: string): Buffer {
+  return createHmac('sha256', keys.lookup).update(domain).update('\0').update(value).digest();
+}

@@ -1,0 +1,107 @@
+// One registry of error codes. Every error that reaches a client is an AppError with a stable code, an HTTP status
+// and a message in zh-CN and en; `toHttpError` is the only place that picks a status for anything else.
+export type Locale = 'zh-CN' | 'en';
+
+interface ErrorDef {
+  status: number;
+  zh: string;
+  en: string;
+}
+
+export const ERRORS = {
+  VALIDATION_FAILED: { status: 400, zh: '输入有误：{detail}', en: 'Invalid input: {detail}' },
+  MALFORMED_JSON: { status: 400, zh: '请求体不是有效的 JSON', en: 'The request body is not valid JSON' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, zh: '不支持的内容类型', en: 'Unsupported content type' },
+  ID_NUMBER_INVALID: { status: 400, zh: '身份证号无效：{detail}', en: 'Invalid identity number: {detail}' },
+  UNAUTHENTICATED: { status: 401, zh: '请先登录', en: 'Please log in first' },
+  LOGIN_FAILED: { status: 401, zh: '用户名或密码错误', en: 'Wrong username or password' },
+  ACCOUNT_LOCKED: { status: 429, zh: '登录失败次数过多，请 {minutes} 分钟后再试', en: 'Too many failed logins; try again in {minutes} minutes' },
+  TOKEN_INVALID: { status: 401, zh: '访问令牌无效或已过期', en: 'The access token is invalid or has expired' },
+  FORBIDDEN: { status: 403, zh: '您没有执行此操作的权限', en: 'You are not allowed to do this' },
+  OUT_OF_SCOPE: { status: 403, zh: '该居民不在您的服务范围内', en: 'This resident is outside your scope of care' },
+  WRONG_INSTITUTION: { status: 403, zh: '不能代表其他机构提交数据', en: 'You cannot submit data on behalf of another institution' },
+  NOT_FOUND: { status: 404, zh: '未找到{what}', en: '{what} not found' },
+  ROUTE_NOT_FOUND: { status: 404, zh: '接口不存在：{method} {url}', en: 'No such endpoint: {method} {url}' },
+  CONFLICT: { status: 409, zh: '与现有数据冲突：{detail}', en: 'Conflicts with existing data: {detail}' },
+  DUPLICATE_ID_NUMBER: { status: 409, zh: '该身份证号已登记', en: 'This identity number is already registered' },
+  STALE_VERSION: { status: 409, zh: '记录已被他人修改，请刷新后重试', en: 'The record was changed by someone else; reload and try again' },
+  INVALID_STATE: { status: 409, zh: '当前状态不允许此操作：{detail}', en: 'Not allowed in the current state: {detail}' },
+  PAYLOAD_TOO_LARGE: { status: 413, zh: '请求体过大', en: 'The request body is too large' },
+  RATE_LIMITED: { status: 429, zh: '请求过于频繁', en: 'Too many requests' },
+  BUSY: { status: 503, zh: '系统繁忙，请稍后重试', en: 'The system is busy; please retry' },
+  INTERNAL: { status: 500, zh: '服务器内部错误（编号 {requestId}）', en: 'Internal server error (reference {requestId})' },
+} as const satisfies Record<string, ErrorDef>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A message parameter: plain, or already translated. */
+export type Param = string | number | { zh: string; en: string };
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly field?: string;
+  readonly params: Record<string, Param>;
+  constructor(code: ErrorCode, params: Record<string, Param> = {}, field?: string) {
+    super(code);
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.params = params;
+    this.field = field;
+  }
+}
+
+export function formatMessage(code: ErrorCode, params: Record<string, Param>, locale: Locale): string {
+  const def = ERRORS[code];
+  const template = locale === 'en' ? def.en : def.zh;
+  if (typeof params.noun === 'string') {
+    const n = NOUNS[params.noun] ?? { zh: params.noun, en: params.noun };
+    params = { ...params, what: locale === 'en' ? n.en : n.zh };
+  }
+  return template.replace(/\{(\w+)\}/g, (_, k) => {
+    const v = params[k];
+    if (v && typeof v === 'object') return locale === 'en' ? v.en : v.zh;
+    return String(v ?? '');
+  });
+}
+
+// Nouns used in NOT_FOUND messages.
+export const NOUNS: Record<string, { zh: string; en: string }> = {
+  resident: { zh: '居民', en: 'Resident' },
+  region: { zh: '区划', en: 'Region' },
+  institution: { zh: '机构', en: 'Institution' },
+  consortium: { zh: '医联体', en: 'Medical consortium' },
+  practitioner: { zh: '医务人员', en: 'Practitioner' },
+  team: { zh: '团队', en: 'Team' },
+  household: { zh: '家庭户', en: 'Household' },
+  user: { zh: '用户', en: 'User' },
+  review: { zh: '待审核匹配', en: 'Match review' },
+  merge: { zh: '合并记录', en: 'Merge' },
+};
+
+export function notFound(noun: string): AppError {
+  return new AppError('NOT_FOUND', { noun });
+}
+
+/** Database errors (by SQLSTATE) that are the caller's fault or transient. Everything else is internal. */
+export function translateDbError(err: unknown): AppError | undefined {
+  const code = (err as { code?: string } | null)?.code;
+  switch (code) {
+    case '23505':
+      return new AppError('CONFLICT', { detail: 'duplicate' });
+    case '23503':
+      return new AppError('VALIDATION_FAILED', { detail: 'reference to a record that does not exist' });
+    case '23514':
+    case '22P02':
+    case '22007':
+    case '22008':
+      return new AppError('VALIDATION_FAILED', { detail: 'value out of range' });
+    case '40001':
+    case '40P01':
+    case '55P03':
+    case '57014':
+      return new AppError('BUSY');
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,68 @@
+// Request-level helpers shared by routes: the caller, the request's language, paging, audit context.
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { AppError, type Locale } from './errors.ts';
+import type { Principal } from './principal.ts';
+import type { AuditContext } from './audit.ts';
+import type { Role } from './roles.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+    locale: Locale;
+  }
+}
+
+export function localeOf(req: FastifyRequest, fallback: Locale): Locale {
+  const q = (req.query as Record<string, unknown> | undefined)?.lang;
+  if (q === 'en' || q === 'zh-CN') return q;
+  const header = req.headers['accept-language'];
+  if (typeof header === 'string' && header.length) {
+    const first = header.split(',')[0].trim().toLowerCase();
+    if (first.startsWith('en')) return 'en';
+    if (first.startsWith('zh')) return 'zh-CN';
+  }
+  return fallback;
+}
+
+export function requirePrincipal(req: FastifyRequest): Principal {
+  if (!req.principal) throw new AppError('UNAUTHENTICATED');
+  return req.principal;
+}
+
+export function requireRole(req: FastifyRequest, ...roles: Role[]): Principal {
+  const p = requirePrincipal(req);
+  if (!p.roles.some((r) => roles.includes(r))) throw new AppError('FORBIDDEN');
+  return p;
+}
+
+export function auditContext(req: FastifyRequest): AuditContext {
+  const purpose = req.headers['x-purpose-of-use'];
+  return {
+    principal: req.principal,
+    clientIp: req.ip,
+    requestId: req.id,
+    purpose: typeof purpose === 'string' ? purpose.slice(0, 200) : null,
+  };
+}
+
+export const PageQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  pageSize: z.coerce.number().int().min(1).max(200).default(20),
+});
+export type PageQuery = z.infer<typeof PageQuery>;
+
+export function pageResponse<T extends z.ZodTypeAny>(item: T) {
+  return z.object({ items: z.array(item), total: z.number().int(), page: z.number().int(), pageSize: z.number().int() });
+}
+
+export const ErrorBody = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });
+
+/** Standard error responses for the OpenAPI document. */
+export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+
+export const IdParam = z.object({ id: z.coerce.number().int().positive() });
+
+export function lang(req: FastifyRequest) {
+  return req.locale;
+}

@@ -1,0 +1,121 @@
+// The authenticated caller and what it may reach. A principal is loaded from the user row once and cached briefly;
+// its resident scope is resolved then (team grids, institution region), so each request only evaluates SQL.
+import type { Queryable } from '../db/engine.ts';
+import type { Role } from './roles.ts';
+
+export interface ResidentScope {
+  /** District-wide: every resident. */
+  all: boolean;
+  streetIds: number[];
+  communityIds: number[];
+  gridIds: number[];
+  /** Care relationships that grant access. */
+  teamIds: number[];
+  institutionIds: number[];
+  practitionerIds: number[];
+  userIds: number[];
+}
+
+export interface Principal {
+  userId: number;
+  username: string;
+  displayName: string;
+  roles: Role[];
+  institutionId: number | null;
+  regionId: number | null;
+  teamId: number | null;
+  practitionerId: number | null;
+  locale: 'zh-CN' | 'en';
+  kind: 'person' | 'system';
+  sessionVersion: number;
+  /** Set when the caller authenticated with an institution token: writes are limited to this institution. */
+  tokenInstitutionId: number | null;
+  scope: ResidentScope;
+}
+
+const DISTRICT_WIDE: Role[] = ['district_admin', 'cdc_epidemiologist'];
+
+export function hasRole(p: Principal, ...roles: Role[]): boolean {
+  return p.roles.some((r) => roles.includes(r));
+}
+
+export async function loadPrincipal(q: Queryable, userId: number): Promise<Principal | null> {
+  const { rows } = await q.query(
+    `SELECT u.id, u.username, u.display_name, u.roles, u.institution_id, u.region_id, u.team_id, u.practitioner_id,
+            u.locale, u.kind, u.active, u.session_version, i.region_id AS institution_region_id, rg.level AS institution_region_level
+       FROM app_user u
+       LEFT JOIN institution i ON i.id = u.institution_id
+       LEFT JOIN region rg ON rg.id = i.region_id
+      WHERE u.id = $1`,
+    [userId],
+  );
+  const u = rows[0];
+  if (!u || !u.active) return null;
+  const roles = u.roles as Role[];
+  const scope: ResidentScope = { all: false, streetIds: [], communityIds: [], gridIds: [], teamIds: [], institutionIds: [], practitionerIds: [], userIds: [u.id] };
+  if (roles.some((r) => DISTRICT_WIDE.includes(r))) scope.all = true;
+  if (roles.includes('institution_admin') && u.institution_id) {
+    scope.institutionIds.push(u.institution_id);
+    addRegion(scope, u.institution_region_level, u.institution_region_id);
+  }
+  if ((roles.includes('family_doctor') || roles.includes('nurse')) && u.team_id) {
+    scope.teamIds.push(u.team_id);
+    const grids = await q.query<{ grid_id: number }>('SELECT grid_id FROM team_grid WHERE team_id = $1', [u.team_id]);
+    scope.gridIds.push(...grids.rows.map((g) => g.grid_id));
+  }
+  if (roles.includes('family_doctor') || roles.includes('nurse') || roles.includes('specialist')) {
+    if (u.practitioner_id) scope.practitionerIds.push(u.practitioner_id);
+  }
+  if (roles.includes('referral_desk') && u.institution_id) scope.institutionIds.push(u.institution_id);
+  return {
+    userId: u.id,
+    username: u.username,
+    displayName: u.display_name,
+    roles,
+    institutionId: u.institution_id,
+    regionId: u.region_id,
+    teamId: u.team_id,
+    practitionerId: u.practitioner_id,
+    locale: u.locale === 'en' ? 'en' : 'zh-CN',
+    kind: u.kind,
+    sessionVersion: u.session_version,
+    tokenInstitutionId: null,
+    scope,
+  };
+}
+
+function addRegion(scope: ResidentScope, level: string | null, id: number | null) {
+  if (!id) return;
+  if (level === 'district') scope.all = true;
+  else if (level === 'street') scope.streetIds.push(id);
+  else if (level === 'community') scope.communityIds.push(id);
+  else if (level === 'grid') scope.gridIds.push(id);
+}
+
+/** Small TTL cache so a request does not reload the user; invalidated when a user changes. */
+export class PrincipalCache {
+  private readonly entries = new Map<string, { p: Principal; until: number }>();
+  private readonly ttlMs: number;
+  constructor(ttlMs = 30_000) {
+    this.ttlMs = ttlMs;
+  }
+  get(key: string): Principal | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (e.until < Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e.p;
+  }
+  set(key: string, p: Principal) {
+    if (this.entries.size > 10_000) this.entries.clear();
+    this.entries.set(key, { p, until: Date.now() + this.ttlMs });
+  }
+  invalidateUser(userId: number) {
+    for (const [k, e] of this.entries) if (e.p.userId === userId) this.entries.delete(k);
+  }
+  clear() {
+    this.entries.clear();
+  }
+}

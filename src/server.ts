@@ -1,0 +1,43 @@
+// Starting CareGrid: open the configured engine, migrate, create the demo district on an empty first start,
+// build the app. Used by `caregrid serve`, the tests and the benchmarks alike.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { openDb, type Db } from './db/engine.ts';
+import { migrate } from './db/migrate.ts';
+import { deriveKeys, loadOrCreateSecret } from './platform/crypto.ts';
+import { PrincipalCache } from './platform/principal.ts';
+import { buildApp } from './app.ts';
+import { isEmpty, seedDistrict, type SeedResult } from './synth/seed.ts';
+import type { AppContext } from './context.ts';
+
+export interface Started {
+  app: FastifyInstance;
+  ctx: AppContext;
+  seeded: SeedResult | null;
+  close(): Promise<void>;
+}
+
+export async function openContext(config: Config, opts: { memory?: boolean } = {}): Promise<AppContext> {
+  const db: Db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, memory: opts.memory, poolSize: config.pgPoolSize });
+  await migrate(db);
+  const keys = deriveKeys(loadOrCreateSecret(config.secret, config.dataDir));
+  return { config, db, keys, principals: new PrincipalCache() };
+}
+
+export async function startServer(config: Config, opts: { memory?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<Started> {
+  const ctx = await openContext(config, opts);
+  let seeded: SeedResult | null = null;
+  if (config.firstStartSeed !== 'none' && (await isEmpty(ctx.db))) {
+    seeded = await seedDistrict(ctx.db, ctx.keys, {
+      profile: config.firstStartSeed, seed: config.seed, adminPassword: config.adminPassword, demoPassword: config.demoPassword, onProgress: opts.onProgress,
+    });
+  }
+  const app = await buildApp(ctx);
+  return {
+    app, ctx, seeded,
+    async close() {
+      await app.close();
+      await ctx.db.close();
+    },
+  };
+}

@@ -1,0 +1,229 @@
+// `caregrid seed`: loads a synthetic district with COPY. Registry rows are built in memory; residents are built in
+// chunks by worker threads (one per core) and streamed to the database as they complete.
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Db, Queryable } from '../db/engine.ts';
+import { copyValue } from '../db/engine.ts';
+import type { Keys } from '../platform/crypto.ts';
+import { hashPassword } from '../platform/auth.ts';
+import { buildDistrict, type District, type HouseholdSpec } from './district.ts';
+import { profileNamed } from './profiles.ts';
+import { RESIDENT_COLUMNS, HOUSEHOLD_COLUMNS, generateChunk, type ChunkKeys, type ChunkOutput, type ChunkSpec } from './residents.ts';
+
+export interface SeedOptions {
+  profile: string;
+  seed: number;
+  residents?: number;
+  adminPassword?: string;
+  demoPassword?: string;
+  workers?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface DemoAccount { username: string; role: string; institution: string; note: string }
+export interface SeedResult {
+  profile: string;
+  residents: number;
+  households: number;
+  institutions: number;
+  grids: number;
+  teams: number;
+  adminPassword: string;
+  demoPassword: string;
+  accounts: DemoAccount[];
+  seconds: number;
+}
+
+const CHUNK_RESIDENTS = 10_000;
+const TABLES_IN_LOAD_ORDER = ['region', 'institution', 'consortium', 'consortium_member', 'consortium_grid', 'practitioner', 'team', 'team_member', 'team_grid', 'household', 'resident'];
+
+export async function isEmpty(q: Queryable): Promise<boolean> {
+  const { rows } = await q.query('SELECT NOT EXISTS (SELECT 1 FROM region) AS empty');
+  return rows[0].empty;
+}
+
+export async function resetData(db: Db) {
+  await db.exec(`TRUNCATE audit_event, api_token, app_user, care_relationship, resident_merge, match_review, resident_source_id, resident, household,
+    team_grid, team_member, team, practitioner, consortium_grid, consortium_member, consortium, institution, region RESTART IDENTITY CASCADE`);
+}
+
+const rowsOf = <T extends object>(items: T[], cols: (keyof T)[]) => items.map((r) => cols.map((c) => copyValue(r[c])).join('\t') + '\n').join('');
+
+async function loadRegistry(db: Db, d: District) {
+  await db.copyFrom('region', ['id', 'code', 'name', 'name_en', 'level', 'parent_id', 'kind'], [rowsOf(d.regions, ['id', 'code', 'name', 'name_en', 'level', 'parent_id', 'kind'])]);
+  // stations reference their centre: load institutions without parent, then set parents
+  const instCols = ['id', 'code', 'name', 'name_en', 'type', 'level', 'grade', 'capabilities', 'region_id', 'address', 'beds'] as const;
+  await db.copyFrom('institution', instCols, [rowsOf(d.institutions, [...instCols])]);
+  const withParent = d.institutions.filter((i) => i.parent_id);
+  await db.query('UPDATE institution i SET parent_id = x.p FROM unnest($1::bigint[], $2::bigint[]) AS x(id, p) WHERE i.id = x.id', [withParent.map((i) => i.id), withParent.map((i) => i.parent_id)]);
+  await db.copyFrom('consortium', ['id', 'name', 'kind', 'integration', 'specialty', 'lead_institution_id'], [rowsOf(d.consortia, ['id', 'name', 'kind', 'integration', 'specialty', 'lead_institution_id'])]);
+  await db.copyFrom('consortium_member', ['consortium_id', 'institution_id', 'role'], [rowsOf(d.consortiumMembers, ['consortium_id', 'institution_id', 'role'])]);
+  await db.copyFrom('consortium_grid', ['consortium_id', 'grid_id'], [rowsOf(d.consortiumGrids, ['consortium_id', 'grid_id'])]);
+  await db.copyFrom('practitioner', ['id', 'code', 'name', 'sex', 'institution_id', 'profession', 'specialty', 'title'], [rowsOf(d.practitioners, ['id', 'code', 'name', 'sex', 'institution_id', 'profession', 'specialty', 'title'])]);
+  await db.copyFrom('team', ['id', 'code', 'name', 'kind', 'institution_id', 'community_id'], [rowsOf(d.teams, ['id', 'code', 'name', 'kind', 'institution_id', 'community_id'])]);
+  await db.copyFrom('team_member', ['team_id', 'practitioner_id', 'role'], [rowsOf(d.teamMembers, ['team_id', 'practitioner_id', 'role'])]);
+  await db.copyFrom('team_grid', ['team_id', 'grid_id'], [rowsOf(d.teamGrids, ['team_id', 'grid_id'])]);
+}
+
+/** Households grouped into chunks of about CHUNK_RESIDENTS residents; ids are fixed by the order, not by timing. */
+export function planChunks(households: HouseholdSpec[], seed: number): ChunkSpec[] {
+  const groups: HouseholdSpec[][] = [];
+  let cur: HouseholdSpec[] = [];
+  let n = 0;
+  for (const h of households) {
+    cur.push(h);
+    n += h.size;
+    if (n >= CHUNK_RESIDENTS) {
+      groups.push(cur);
+      cur = [];
+      n = 0;
+    }
+  }
+  if (cur.length) groups.push(cur);
+  let next = 1;
+  return groups.map((g, i) => {
+    const spec: ChunkSpec = { seed, chunkIndex: i, chunkCount: groups.length, firstResidentId: next, households: g };
+    for (const h of g) next += h.size;
+    return spec;
+  });
+}
+
+/** Runs the chunks on worker threads and yields outputs as they finish (at most `workers` in flight plus one ready). */
+async function* runChunks(specs: ChunkSpec[], keys: ChunkKeys, workers: number): AsyncGenerator<ChunkOutput> {
+  if (workers <= 1 || specs.length <= 1) {
+    for (const s of specs) yield generateChunk(s, keys);
+    return;
+  }
+  const pool = Array.from({ length: Math.min(workers, specs.length) }, () => new Worker(new URL('./worker.ts', import.meta.url), { workerData: keys }));
+  const ready: ChunkOutput[] = [];
+  let waiting: (() => void) | null = null;
+  let next = 0;
+  let done = 0;
+  let failure: unknown = null;
+  const feed = (w: Worker) => {
+    if (next < specs.length) w.postMessage(specs[next++]);
+  };
+  for (const w of pool) {
+    w.on('message', (out: ChunkOutput) => {
+      ready.push(out);
+      waiting?.();
+      // keep at most one finished chunk waiting per worker so memory stays flat while the database catches up
+      if (ready.length <= pool.length) feed(w);
+      else (w as any).__idle = true;
+    });
+    w.on('error', (err) => {
+      failure = err;
+      waiting?.();
+    });
+    feed(w);
+  }
+  try {
+    while (done < specs.length) {
+      if (failure) throw failure;
+      if (!ready.length) {
+        await new Promise<void>((r) => (waiting = r));
+        waiting = null;
+        continue;
+      }
+      const out = ready.shift()!;
+      done++;
+      for (const w of pool) if ((w as any).__idle && ready.length <= pool.length) {
+        (w as any).__idle = false;
+        feed(w);
+      }
+      yield out;
+    }
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+}
+
+export async function seedDistrict(db: Db, keys: Keys, opts: SeedOptions): Promise<SeedResult> {
+  const started = performance.now();
+  const profile = profileNamed(opts.profile, opts.residents);
+  if (!(await isEmpty(db))) throw new Error('the database already holds a district; run `caregrid seed --reset` to replace it');
+  const d = buildDistrict(profile, opts.seed);
+  await loadRegistry(db, d);
+  const chunkKeys: ChunkKeys = { enc: new Uint8Array(keys.enc), lookup: new Uint8Array(keys.lookup), keyId: keys.keyId };
+  const specs = planChunks(d.households, opts.seed);
+  const total = d.households.reduce((s, h) => s + h.size, 0);
+  await db.copyFrom('household', HOUSEHOLD_COLUMNS, (function* () {
+    for (const s of specs) yield s.households.map((h) => `${h.id}\t${h.gridId}\t${copyValue(h.address)}\n`).join('');
+  })());
+  let loaded = 0;
+  opts.onProgress?.(0, total);
+  const workers = opts.workers ?? (total >= 2 * CHUNK_RESIDENTS ? Math.max(1, Math.min(availableParallelism(), 4)) : 1);
+  await db.copyFrom('resident', RESIDENT_COLUMNS, (async function* () {
+    for await (const out of runChunks(specs, chunkKeys, workers)) {
+      loaded += out.count;
+      opts.onProgress?.(loaded, total);
+      yield out.residents;
+    }
+  })());
+  const passwords = {
+    admin: opts.adminPassword ?? randomBytes(9).toString('base64url'),
+    demo: opts.demoPassword ?? randomBytes(9).toString('base64url'),
+  };
+  const accounts = await seedUsers(db, d, passwords);
+  await resetSequences(db);
+  await db.exec('ANALYZE');
+  return {
+    profile: profile.name, residents: total, households: d.households.length, institutions: d.institutions.length, grids: d.grids.length, teams: d.teams.length,
+    adminPassword: passwords.admin, demoPassword: passwords.demo, accounts, seconds: (performance.now() - started) / 1000,
+  };
+}
+
+export async function resetSequences(q: Queryable) {
+  for (const t of TABLES_IN_LOAD_ORDER.filter((t) => !['consortium_member', 'consortium_grid', 'team_member', 'team_grid'].includes(t))) {
+    await q.query(`SELECT setval(pg_get_serial_sequence('${t}', 'id'), coalesce((SELECT max(id) FROM ${t}), 0) + 1, false)`);
+  }
+}
+
+/** Demo accounts: one or more per role, family doctors on teams of different streets. */
+async function seedUsers(db: Db, d: District, passwords: { admin: string; demo: string }): Promise<DemoAccount[]> {
+  const byType = (t: string) => d.institutions.filter((i) => i.type === t);
+  const hospital = byType('tertiary_hospital')[0];
+  const cdc = byType('cdc')[0];
+  const ems = byType('ems_centre')[0];
+  const sup = byType('supervision_institute')[0];
+  const leadOf = (teamId: number) => d.teamMembers.find((m) => m.team_id === teamId && m.role === 'lead_gp')!.practitioner_id;
+  const nurseOf = (teamId: number) => d.teamMembers.find((m) => m.team_id === teamId && m.role === 'nurse')!.practitioner_id;
+  // first team of each street, up to six: family doctors in different communities
+  const seenInst = new Set<number>();
+  const doctorTeams = d.teams.filter((t) => (seenInst.has(t.institution_id) ? false : (seenInst.add(t.institution_id), true))).slice(0, 6);
+  const specialist = d.practitioners.find((p) => p.institution_id === hospital.id && p.profession === 'specialist')!;
+  const instName = (id: number) => d.institutions.find((i) => i.id === id)!.name;
+  const rows: { username: string; display: string; roles: string[]; inst: number | null; team?: number; prac?: number; region?: number; note: string }[] = [
+    { username: 'admin', display: '区卫健委管理员', roles: ['district_admin'], inst: null, region: d.regions[0].id, note: 'district health commission' },
+    { username: 'inst.admin', display: '机构管理员', roles: ['institution_admin'], inst: doctorTeams[0].institution_id, note: 'administrator of a community health centre' },
+    ...doctorTeams.map((t, i) => ({ username: `doctor${i + 1}`, display: `家庭医生${i + 1}`, roles: ['family_doctor'], inst: t.institution_id, team: t.id, prac: leadOf(t.id), note: `lead GP of team ${t.code}` })),
+    { username: 'nurse1', display: '社区护士1', roles: ['nurse'], inst: doctorTeams[0].institution_id, team: doctorTeams[0].id, prac: nurseOf(doctorTeams[0].id), note: `nurse of team ${doctorTeams[0].code}` },
+    { username: 'specialist1', display: '专科医生1', roles: ['specialist'], inst: hospital.id, prac: specialist.id, note: 'hospital specialist; sees referred patients' },
+    { username: 'referral1', display: '转诊服务台1', roles: ['referral_desk'], inst: hospital.id, note: 'referral desk of a tertiary hospital' },
+    { username: 'hospital.admin', display: '医院管理员', roles: ['institution_admin'], inst: hospital.id, note: 'administrator of a tertiary hospital' },
+    { username: 'cdc1', display: '疾控流调员1', roles: ['cdc_epidemiologist'], inst: cdc.id, note: 'district CDC' },
+    { username: 'investigator1', display: '流调队员1', roles: ['investigator'], inst: cdc.id, note: 'tracing team member; sees assigned contacts' },
+    { username: 'ems1', display: '120调度员1', roles: ['ems_dispatcher'], inst: ems.id, note: 'EMS dispatch' },
+    { username: 'supervisor1', display: '卫生监督员1', roles: ['supervisor'], inst: sup.id, note: 'health supervision institute' },
+  ];
+  const adminHash = await hashPassword(passwords.admin);
+  const demoHash = await hashPassword(passwords.demo);
+  for (const r of rows) {
+    const region = r.region ?? (r.team ? d.teams.find((t) => t.id === r.team)!.community_id : r.inst ? d.institutions.find((i) => i.id === r.inst)!.region_id : null);
+    await db.query(
+      `INSERT INTO app_user (username, display_name, password_hash, roles, institution_id, region_id, team_id, practitioner_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
+      [r.username, r.display, r.username === 'admin' ? adminHash : demoHash, r.roles, r.inst, region, r.team ?? null, r.prac ?? null],
+    );
+  }
+  // A few care relationships so the specialist, the referral desk and the investigator see someone in the demo.
+  const users = await db.query<{ id: number; username: string }>("SELECT id, username FROM app_user WHERE username IN ('investigator1')");
+  const investigator = users.rows[0].id;
+  await db.query(
+    `INSERT INTO care_relationship (resident_id, kind, institution_id, practitioner_id, source_ref)
+     SELECT id, 'referral', $1, $2, 'demo' FROM resident WHERE tags @> ARRAY['hypertension'] ORDER BY id LIMIT 20`,
+    [hospital.id, specialist.id],
+  );
+  await db.query(`INSERT INTO care_relationship (resident_id, kind, user_id, source_ref) SELECT id, 'investigation', $1, 'demo' FROM resident ORDER BY id DESC LIMIT 10`, [investigator]);
+  return rows.map((r) => ({ username: r.username, role: r.roles[0], institution: r.inst ? instName(r.inst) : '东城区卫生健康委员会', note: r.note }));
+}

@@ -1,0 +1,89 @@
+import { lazy, type ReactNode } from 'react';
+import { App as AntApp, ConfigProvider } from 'antd';
+import zhCNLocale from 'antd/locale/zh_CN';
+import enLocale from 'antd/locale/en_US';
+import dayjs from 'dayjs';
+import 'dayjs/locale/zh-cn';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { createBrowserRouter, Navigate, RouterProvider, useLocation } from 'react-router';
+import { isApiError, setUnauthorizedHandler } from './api.ts';
+import { ME_KEY, useMe } from './auth.ts';
+import { AppLayout } from './components/app-layout.tsx';
+import { Loading, QueryError } from './components/query-state.tsx';
+import { NotFound } from './pages/NotFound.tsx';
+import { Login } from './pages/login/Login.tsx';
+
+const Home = lazy(() => import('./pages/home/Show.tsx'));
+const RegionList = lazy(() => import('./pages/regions/List.tsx'));
+const InstitutionList = lazy(() => import('./pages/institutions/List.tsx'));
+const ConsortiumList = lazy(() => import('./pages/consortia/List.tsx'));
+const ConsortiumShow = lazy(() => import('./pages/consortia/Show.tsx'));
+const Coverage = lazy(() => import('./pages/consortia/Coverage.tsx'));
+const ResidentList = lazy(() => import('./pages/residents/List.tsx'));
+const ResidentShow = lazy(() => import('./pages/residents/Show.tsx'));
+const MatchReviewList = lazy(() => import('./pages/match-reviews/List.tsx'));
+const AuditList = lazy(() => import('./pages/audit/List.tsx'));
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      // A 4xx will not heal by asking again; network blips and 5xx get one more try.
+      retry: (failures, error) => failures < 1 && !(isApiError(error) && error.status >= 400 && error.status < 500),
+      refetchOnWindowFocus: false,
+      staleTime: 30_000,
+    },
+  },
+});
+
+// A lapsed session: forget the user, and RequireAuth sends the browser to /login.
+setUnauthorizedHandler(() => queryClient.setQueryData(ME_KEY, null));
+
+function RequireAuth({ children }: { children: ReactNode }) {
+  const me = useMe();
+  const location = useLocation();
+  if (me.isPending) return <Loading />;
+  if (me.error) return <QueryError error={me.error} onRetry={() => void me.refetch()} />;
+  if (!me.data) return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
+  return <>{children}</>;
+}
+
+const router = createBrowserRouter([
+  { path: '/login', element: <Login /> },
+  {
+    path: '/',
+    element: (
+      <RequireAuth>
+        <AppLayout />
+      </RequireAuth>
+    ),
+    children: [
+      { index: true, element: <Home /> },
+      { path: 'regions', element: <RegionList /> },
+      { path: 'institutions', element: <InstitutionList /> },
+      { path: 'consortia', element: <ConsortiumList /> },
+      { path: 'consortia/:id', element: <ConsortiumShow /> },
+      { path: 'coverage', element: <Coverage /> },
+      { path: 'residents', element: <ResidentList /> },
+      { path: 'residents/:id', element: <ResidentShow /> },
+      { path: 'match-reviews', element: <MatchReviewList /> },
+      { path: 'audit', element: <AuditList /> },
+      { path: '*', element: <NotFound /> },
+    ],
+  },
+]);
+
+export function App() {
+  const { i18n } = useTranslation();
+  const english = i18n.language === 'en';
+  dayjs.locale(english ? 'en' : 'zh-cn');
+  return (
+    <ConfigProvider locale={english ? enLocale : zhCNLocale} theme={{ token: { colorPrimary: '#1677ff' } }}>
+      <AntApp>
+        <QueryClientProvider client={queryClient}>
+          <RouterProvider router={router} />
+        </QueryClientProvider>
+      </AntApp>
+    </ConfigProvider>
+  );
+}

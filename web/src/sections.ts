@@ -1,0 +1,89 @@
+import type { ComponentType } from 'react';
+import {
+  ApartmentOutlined,
+  AuditOutlined,
+  BankOutlined,
+  ClusterOutlined,
+  HomeOutlined,
+  MergeCellsOutlined,
+  TeamOutlined,
+} from '@ant-design/icons';
+import type { Role } from './types.ts';
+
+/**
+ * The console's single source of navigation: which sections exist, where they live and which roles see them.
+ * The side menu and the route guard both read this list. `roles: 'all'` means every logged-in user.
+ */
+export interface Section {
+  key: string;
+  path: string;
+  /** i18n key in the `nav` namespace */
+  label: string;
+  icon: ComponentType;
+  roles: readonly Role[] | 'all';
+  children?: readonly Omit<Section, 'icon' | 'roles' | 'children'>[];
+}
+
+const PERSON_READERS: readonly Role[] = [
+  'district_admin',
+  'institution_admin',
+  'family_doctor',
+  'nurse',
+  'specialist',
+  'referral_desk',
+  'cdc_epidemiologist',
+  'investigator',
+];
+
+export const sections: readonly Section[] = [
+  { key: 'home', path: '/', label: 'home', icon: HomeOutlined, roles: 'all' },
+  { key: 'regions', path: '/regions', label: 'regions', icon: ApartmentOutlined, roles: 'all' },
+  { key: 'institutions', path: '/institutions', label: 'institutions', icon: BankOutlined, roles: 'all' },
+  {
+    key: 'consortia',
+    path: '/consortia',
+    label: 'consortia',
+    icon: ClusterOutlined,
+    roles: 'all',
+    children: [
+      { key: 'consortia-list', path: '/consortia', label: 'consortiaList' },
+      { key: 'coverage', path: '/coverage', label: 'coverage' },
+    ],
+  },
+  { key: 'residents', path: '/residents', label: 'residents', icon: TeamOutlined, roles: PERSON_READERS },
+  {
+    key: 'match-reviews',
+    path: '/match-reviews',
+    label: 'matchReviews',
+    icon: MergeCellsOutlined,
+    roles: ['district_admin', 'institution_admin'],
+  },
+  { key: 'audit', path: '/audit', label: 'audit', icon: AuditOutlined, roles: ['district_admin'] },
+];
+
+export function canSee(section: Pick<Section, 'roles'>, userRoles: readonly string[]): boolean {
+  return section.roles === 'all' || section.roles.some((role) => userRoles.includes(role));
+}
+
+export function visibleSections(userRoles: readonly string[]): Section[] {
+  return sections.filter((section) => canSee(section, userRoles));
+}
+
+export function sectionByKey(key: string): Section {
+  const section = sections.find((s) => s.key === key);
+  if (!section) throw new Error(`unknown section ${key}`);
+  return section;
+}
+
+/** The section a URL belongs to, so deep links (/residents/42) highlight and guard like their list. */
+export function sectionForPath(pathname: string): { section: Section; itemKey: string } | undefined {
+  let best: { section: Section; itemKey: string; length: number } | undefined;
+  for (const section of sections) {
+    const candidates = section.children ?? [section];
+    for (const item of candidates) {
+      const matches = item.path === '/' ? pathname === '/' : pathname === item.path || pathname.startsWith(`${item.path}/`);
+      if (matches && (!best || item.path.length > best.length)) best = { section, itemKey: item.key, length: item.path.length };
+    }
+  }
+  return best && { section: best.section, itemKey: best.itemKey };
+}
