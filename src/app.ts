@@ -10,7 +10,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppContext } from './context.ts';
 import { AppError, translateDbError, formatMessage, type Locale } from './platform/errors.ts';
-import { localeOf } from './platform/http.ts';
+import { explicitLocale, localeOf } from './platform/http.ts';
 import { SESSION_COOKIE, principalFromSession, principalFromToken } from './platform/auth.ts';
 import { authRoutes } from './modules/users/routes.ts';
 import { registryRoutes } from './modules/registry/routes.ts';
@@ -41,6 +41,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
   app.decorateRequest('locale', 'zh-CN');
+  app.decorateRequest('localeExplicit', false);
 
   await app.register(cookie);
   await app.register(swagger, {
@@ -59,13 +60,16 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.addHook('onRequest', async (req) => {
+    // decided before validation strips `lang` from the query
     req.locale = localeOf(req, ctx.config.defaultLocale);
+    req.localeExplicit = explicitLocale(req);
   });
 
   // Authentication for the API: cookie (console) or bearer token (institution systems).
   app.addHook('preHandler', async (req) => {
     const path = req.url.split('?')[0];
     if (!path.startsWith('/api/') && !path.startsWith('/fhir/')) return;
+    if (!req.routeOptions.url) return; // unknown route: the 404 handler answers, whoever asks
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) {
       req.principal = await principalFromToken(ctx.db, ctx.principals, auth.slice(7).trim());
@@ -77,7 +81,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       }
     }
     if (!req.principal && !PUBLIC_API.has(path)) throw new AppError('UNAUTHENTICATED');
-    if (req.principal && !req.query?.hasOwnProperty?.('lang') && !req.headers['accept-language']) req.locale = req.principal.locale;
+    if (req.principal && !req.localeExplicit) req.locale = req.principal.locale;
   });
 
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {

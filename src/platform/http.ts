@@ -10,7 +10,14 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
     locale: Locale;
+    localeExplicit: boolean;
   }
+}
+
+/** Whether the request chose its language itself (query or Accept-Language), over the user's saved preference. */
+export function explicitLocale(req: FastifyRequest): boolean {
+  const q = (req.query as Record<string, unknown> | undefined)?.lang;
+  return q === 'en' || q === 'zh-CN' || typeof req.headers['accept-language'] === 'string';
 }
 
 export function localeOf(req: FastifyRequest, fallback: Locale): Locale {

@@ -53,8 +53,8 @@ export async function startTestServer(opts: { listen?: boolean; profile?: 'test'
   });
   const started = await startServer(config, { memory: !database });
   let baseUrl = '';
-  if (opts.listen) baseUrl = await started.app.listen({ port: 0, host: '127.0.0.1' });
-  else await started.app.ready();
+  if (opts.listen === false) await started.app.ready();
+  else baseUrl = await started.app.listen({ port: 0, host: '127.0.0.1' });
   const app = started.app;
   return {
     app, started, engine: started.ctx.db.engine, baseUrl, adminPassword: ADMIN_PASSWORD, demoPassword: DEMO_PASSWORD,

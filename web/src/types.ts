@@ -191,6 +191,7 @@ export interface AuditEvent {
   residentId: Id | null;
   purpose: string | null;
   outcome: string;
+  clientIp?: string | null;
 }
 
 export interface MatchSide {

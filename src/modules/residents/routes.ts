@@ -163,7 +163,9 @@ export async function residentRoutes(fastify: FastifyInstance, ctx: AppContext) 
     const p = requireRole(req, 'district_admin', 'institution_admin');
     return db.tx(async (q) => {
       const d = await svc.decideReview(q, p, req.params.id, req.body.decision);
-      await audit(q, auditContext(req), { action: req.body.decision === 'merge' ? 'merge' : 'review', resourceType: 'MatchReview', resourceId: d.id, residentId: d.candidateId });
+      for (const residentId of [d.candidateId, d.residentId]) {
+        await audit(q, auditContext(req), { action: req.body.decision === 'merge' ? 'merge' : 'review', resourceType: 'MatchReview', resourceId: d.id, residentId });
+      }
       return d;
     });
   });

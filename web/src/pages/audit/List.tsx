@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { Button, Card, DatePicker, Empty, Flex, Form, Input, Table, Tag, Typography } from 'antd';
+import { Button, Card, DatePicker, Empty, Flex, Form, Input, Select, Table, Tag } from 'antd';
 import type { GetProps, TableProps } from 'antd';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -26,6 +26,9 @@ interface AuditFilters {
   from?: string;
   to?: string;
 }
+
+// The server's AuditAction values (src/platform/audit.ts).
+const AUDIT_ACTIONS = ['read', 'search', 'list', 'create', 'update', 'reveal', 'merge', 'unmerge', 'match', 'review', 'login', 'login_failed', 'logout', 'token_create', 'export'] as const;
 
 const OUTCOME_COLORS: Record<string, string> = { success: 'green', denied: 'red', failure: 'orange' };
 
@@ -58,7 +61,11 @@ export default function AuditList() {
     { title: t('at'), dataIndex: 'at', width: 180, render: formatDateTime },
     { title: t('username'), dataIndex: 'username', render: (v: string | null) => v ?? t('common:none') },
     { title: t('role'), dataIndex: 'role', render: (v: string | null) => (v ? labels.role(v) : t('common:none')) },
-    { title: t('action'), dataIndex: 'action', render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
+    {
+      title: t('action'),
+      dataIndex: 'action',
+      render: (v: string) => <Tag color={v === 'reveal' ? 'orange' : 'default'}>{t(`actions.${v}`, { defaultValue: v })}</Tag>,
+    },
     {
       title: t('resource'),
       key: 'resource',
@@ -69,6 +76,7 @@ export default function AuditList() {
       dataIndex: 'residentId',
       render: (v: string | null) => (v ? <Link to={`/residents/${v}`}>{v}</Link> : t('common:none')),
     },
+    { title: t('clientIp'), dataIndex: 'clientIp', render: (v?: string | null) => v ?? t('common:none') },
     { title: t('purpose'), dataIndex: 'purpose', render: (v: string | null) => v ?? t('common:none') },
     {
       title: t('outcome'),
@@ -96,7 +104,12 @@ export default function AuditList() {
             <Input allowClear style={{ width: 200 }} />
           </Form.Item>
           <Form.Item name="action" label={t('action')}>
-            <Input allowClear style={{ width: 180 }} placeholder="resident.reveal_id" />
+            <Select
+              allowClear
+              style={{ width: 180 }}
+              placeholder={t('actionPlaceholder')}
+              options={AUDIT_ACTIONS.map((action) => ({ value: action, label: t(`actions.${action}`) }))}
+            />
           </Form.Item>
           <Form.Item name="range" label={t('dateRange')}>
             <DatePicker.RangePicker placeholder={[t('startDate'), t('endDate')]} />

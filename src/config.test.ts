@@ -1,0 +1,18 @@
+import { describe, expect, test } from 'vitest';
+import { configFromEnv, loadConfig } from './config.ts';
+
+describe('configuration', () => {
+  test('defaults, environment variables, frozen', () => {
+    const c = configFromEnv({ PORT: '9000', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x', CAREGRID_DATA_DIR: '/tmp/cg' });
+    expect(c.port).toBe(9000);
+    expect(c.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/x');
+    expect(c.dataDir).toBe('/tmp/cg');
+    expect(c.defaultLocale).toBe('zh-CN');
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+  test('unknown keys and bad values are refused with the field named', () => {
+    expect(() => loadConfig({ prot: 1 })).toThrow(/prot/);
+    expect(() => loadConfig({ port: 'eighty' })).toThrow(/port/);
+    expect(() => configFromEnv({ CAREGRID_ADMIN_PASSWORD: 'short' })).toThrow(/adminPassword/);
+  });
+});
