@@ -155,3 +155,21 @@ export function copyValue(v: unknown): string {
   const s = String(v);
   return /[\\\t\n\r]/.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
 }
+
+const RETRYABLE = new Set(['40001', '40P01', '23505']);
+
+/**
+ * Re-runs a transaction that lost a race: a serialization failure, a deadlock, or a unique violation from a concurrent
+ * insert of the same key (the retry then sees the committed row and takes the "already exists" path).
+ */
+export async function withRetry<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: string } | null)?.code;
+      if (i >= attempts || !code || !RETRYABLE.has(code)) throw err;
+      await new Promise((r) => setTimeout(r, 5 * i + Math.random() * 10));
+    }
+  }
+}

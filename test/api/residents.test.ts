@@ -216,3 +216,23 @@ describe('updates', () => {
     expect(stale.json().code).toBe('STALE_VERSION');
   });
 });
+
+describe('concurrent writers', () => {
+  test('the same identity number registered by ten clients at once gives one resident', async () => {
+    const idNumber = makeIdNumber('110101', '1977-03-03', 41, 'female');
+    const body = { idNumber, name: '并发测试', sex: 'female', birthDate: '1977-03-03', gridId: await aGrid() };
+    const results = await Promise.all(Array.from({ length: 10 }, () => post('/api/v1/residents', admin, body)));
+    const codes = results.map((r) => r.statusCode).sort();
+    expect(codes.filter((c) => c === 201)).toHaveLength(1);
+    expect(codes.filter((c) => c === 200)).toHaveLength(9);
+    expect(new Set(results.map((r) => r.json().residentId)).size).toBe(1);
+    expect((await get(`/api/v1/residents?idNumber=${idNumber}`, admin)).json().total).toBe(1);
+  });
+
+  test('two concurrent updates from the same version: one wins, the other is told to reload', async () => {
+    const r = (await get('/api/v1/residents?pageSize=1&page=3', admin)).json().items[0];
+    const patch = (address: string) => s.app.inject({ method: 'PATCH', url: `/api/v1/residents/${r.id}`, headers: { cookie: admin }, payload: { version: r.version, address } });
+    const [a, b] = await Promise.all([patch('甲'), patch('乙')]);
+    expect([a.statusCode, b.statusCode].sort()).toEqual([200, 409]);
+  });
+});

@@ -1,11 +1,10 @@
 // Starts a real CareGrid for a test file: an in-memory PGlite by default, or — when DATABASE_URL is set — a fresh
 // PostgreSQL database created for this file and dropped afterwards, so runs never interfere. Seeded with the tiny
 // `test` profile and known passwords.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { createPgDatabase } from './db.ts';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { loadConfig } from '../../src/config.ts';
 import { startServer, type Started } from '../../src/server.ts';
@@ -25,28 +24,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-async function createDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `cg_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = '/' + name;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 export async function startTestServer(opts: { listen?: boolean; profile?: 'test' | 'none' } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cg-test-'));
-  const database = process.env.DATABASE_URL ? await createDatabase(process.env.DATABASE_URL) : null;
+  const database = process.env.DATABASE_URL ? await createPgDatabase(process.env.DATABASE_URL) : null;
   const config = loadConfig({
     port: 0, host: '127.0.0.1', dataDir, databaseUrl: database?.url, secret: 'test-secret-'.padEnd(40, 'x'),
     adminPassword: ADMIN_PASSWORD, demoPassword: DEMO_PASSWORD, firstStartSeed: opts.profile ?? 'test', seed: 7, logLevel: 'silent', pgPoolSize: 8,

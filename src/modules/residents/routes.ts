@@ -7,6 +7,7 @@ import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, require
 import { audit, auditResidents } from '../../platform/audit.ts';
 import { assertActsForInstitution } from '../../platform/access.ts';
 import { AppError } from '../../platform/errors.ts';
+import { withRetry } from '../../db/engine.ts';
 import { CareChain } from '../registry/routes.ts';
 import { careChainForGrid } from '../registry/service.ts';
 import * as svc from './service.ts';
@@ -109,11 +110,11 @@ export async function residentRoutes(fastify: FastifyInstance, ctx: AppContext) 
     const p = requireRole(req, ...WRITERS);
     const body = { ...req.body, sourceInstitutionId: req.body.sourceInstitutionId ?? (req.body.sourceId ? p.tokenInstitutionId ?? p.institutionId : null) };
     assertActsForInstitution(p, body.sourceInstitutionId);
-    const result = await db.tx(async (q) => {
+    const result = await withRetry(() => db.tx(async (q) => {
       const r = await svc.registerResident(q, keys, body);
       await audit(q, auditContext(req), { action: r.outcome === 'created' || r.outcome === 'review' ? 'create' : 'match', resourceType: 'Resident', resourceId: r.residentId, residentId: r.residentId });
       return r;
-    });
+    }));
     reply.status(result.outcome === 'created' || result.outcome === 'review' ? 201 : 200);
     return result as any;
   });

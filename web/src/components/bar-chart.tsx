@@ -18,10 +18,10 @@ export function HorizontalBarChart({ categories, series, ariaLabel }: { categori
   const option = {
     aria: { enabled: true, label: { description: ariaLabel } },
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
-    legend: { top: 0 },
-    grid: { left: 8, right: 24, top: 32, bottom: 8, containLabel: true },
+    legend: { top: 0, show: series.length > 1 },
+    grid: { left: 8, right: 40, top: series.length > 1 ? 32 : 8, bottom: 8, containLabel: true },
     xAxis: { type: 'value', minInterval: 1 },
-    yAxis: { type: 'category', data: categories, inverse: true, axisLabel: { width: 220, overflow: 'truncate' } },
+    yAxis: { type: 'category', data: categories, inverse: true, axisLabel: { width: 200, overflow: 'truncate' } },
     series: series.map((s) => ({
       name: s.name,
       type: 'bar',

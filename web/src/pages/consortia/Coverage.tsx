@@ -53,11 +53,12 @@ export default function Coverage() {
       ));
 
   const columns: TableProps<GridCoverage>['columns'] = [
-    { title: t('street'), dataIndex: 'streetName' },
-    { title: t('community'), dataIndex: 'communityName' },
+    { title: t('street'), dataIndex: 'streetName', width: 130 },
+    { title: t('community'), dataIndex: 'communityName', width: 150 },
     {
       title: t('grid'),
       dataIndex: 'gridName',
+      width: 200,
       render: (name: string, grid) =>
         isUncovered(grid) ? (
           <Space size={4}>
@@ -71,6 +72,7 @@ export default function Coverage() {
     {
       title: t('comprehensive'),
       key: 'comprehensive',
+      width: 260,
       render: (_, grid) => {
         const tags = consortiumTags(grid, 'comprehensive');
         return tags.length ? <Space size={[0, 4]} wrap>{tags}</Space> : <Typography.Text type="danger">{t('uncovered')}</Typography.Text>;
@@ -138,21 +140,28 @@ export default function Coverage() {
                   )}
                 </Col>
               </Row>
-              <Card title={t('chartTitle')}>
-                {perConsortium.length === 0 ? (
-                  <Empty />
-                ) : (
-                  <HorizontalBarChart
-                    ariaLabel={t('chartTitle')}
-                    categories={perConsortium.map((c) => c.name)}
-                    series={(['comprehensive', 'specialty'] as const).map((kind) => ({
-                      name: t(`consortia:kinds.${kind}`),
-                      color: KIND_COLORS[kind],
-                      values: perConsortium.map((c) => (c.kind === kind ? c.grids : null)),
-                    }))}
-                  />
-                )}
-              </Card>
+              {/* One chart per kind: specialty consortia serve the whole district and would flatten the comprehensive bars. */}
+              <Row gutter={16}>
+                {(['comprehensive', 'specialty'] as const).map((kind) => {
+                  const bars = perConsortium.filter((c) => c.kind === kind);
+                  const title = `${t('chartTitle')} · ${t(`consortia:kinds.${kind}`)}`;
+                  return (
+                    <Col key={kind} xs={24} xl={12}>
+                      <Card title={title}>
+                        {bars.length === 0 ? (
+                          <Empty />
+                        ) : (
+                          <HorizontalBarChart
+                            ariaLabel={title}
+                            categories={bars.map((c) => c.name)}
+                            series={[{ name: t('gridCount'), color: KIND_COLORS[kind], values: bars.map((c) => c.grids) }]}
+                          />
+                        )}
+                      </Card>
+                    </Col>
+                  );
+                })}
+              </Row>
               <Card>
                 <Table<GridCoverage>
                   rowKey="gridId"
