@@ -19,7 +19,7 @@ export interface Section {
   path: string;
   /** i18n key in the `nav` namespace */
   label: string;
-  icon: ComponentType;
+  icon: ComponentType<{ 'aria-hidden'?: boolean }>;
   roles: readonly Role[] | 'all';
   children?: readonly Omit<Section, 'icon' | 'roles' | 'children'>[];
 }

@@ -29,11 +29,11 @@ export function AppLayout() {
     return section.children
       ? {
           key: section.key,
-          icon: <Icon />,
+          icon: <Icon aria-hidden />,
           label: t(`nav:${section.label}`),
           children: section.children.map((child) => ({ key: child.key, label: t(`nav:${child.label}`) })),
         }
-      : { key: section.key, icon: <Icon />, label: t(`nav:${section.label}`) };
+      : { key: section.key, icon: <Icon aria-hidden />, label: t(`nav:${section.label}`) };
   });
 
   const pathOfKey = (key: string): string | undefined => {

@@ -1,0 +1,147 @@
+// Shared helpers for the benchmarks: engines (a temp PGlite data dir or a fresh PostgreSQL database per run),
+// memory sampling, machine description and markdown output.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openPglite, openPostgres, type Db } from '../src/db/engine.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { deriveKeys } from '../src/platform/crypto.ts';
+
+export type Engine = 'pglite' | 'postgres';
+
+/** The master secret every benchmark uses (≥ 32 characters as the config requires). */
+export const BENCH_SECRET = 'bench-secret-caregrid-2026-11-24-0000000000';
+export const BENCH_KEYS = deriveKeys(BENCH_SECRET);
+export const BENCH_SEED = 20260101;
+export const ADMIN_PASSWORD = 'Bench-Admin-2026!';
+export const DEMO_PASSWORD = 'Bench-Demo-2026!';
+export const DEFAULT_PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export function enginesOf(opt: string | undefined): Engine[] {
+  const v = opt ?? 'both';
+  if (v === 'both') return ['pglite', 'postgres'];
+  if (v === 'pglite' || v === 'postgres') return [v];
+  throw new Error(`--engine must be pglite, postgres or both (got ${v})`);
+}
+
+/** A fresh PostgreSQL database; `drop` removes it (WITH FORCE, so leftover pool clients do not block it). */
+export async function createPgDatabase(adminUrl = DEFAULT_PG_URL, prefix = 'cg_bench'): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = '/' + name;
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface BenchDb {
+  db: Db;
+  engine: Engine;
+  /** PGlite: the data dir (the database lives in dataDir/pglite); PostgreSQL: a temp dir for the server's files */
+  dataDir: string;
+  databaseUrl?: string;
+  /** closes the connection and removes the temp data dir / drops the database */
+  dispose(): Promise<void>;
+}
+
+/** Opens an empty, migrated database on a temp PGlite data dir (file storage) or a fresh PostgreSQL database. */
+export async function freshDb(engine: Engine, opts: { pgPoolSize?: number } = {}): Promise<BenchDb> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cg-bench-'));
+  if (engine === 'pglite') {
+    const db = await openPglite(dataDir);
+    await migrate(db);
+    return {
+      db, engine, dataDir,
+      async dispose() {
+        await db.close().catch(() => {});
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+  const database = await createPgDatabase();
+  const db = await openPostgres(database.url, opts.pgPoolSize ?? 16);
+  await migrate(db);
+  return {
+    db, engine, dataDir, databaseUrl: database.url,
+    async dispose() {
+      await db.close().catch(() => {});
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Peak memory: process.memoryUsage().rss sampled every `everyMs` plus the kernel's high-water mark (VmHWM). */
+export function memorySampler(everyMs = 200) {
+  let peakRss = process.memoryUsage().rss;
+  let samples = 0;
+  const timer = setInterval(() => {
+    const rss = process.memoryUsage().rss;
+    samples++;
+    if (rss > peakRss) peakRss = rss;
+  }, everyMs);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      const rss = process.memoryUsage().rss;
+      if (rss > peakRss) peakRss = rss;
+      return { peakRssMb: peakRss / 2 ** 20, vmHwmMb: vmHwmMb(), samples };
+    },
+  };
+}
+
+/** VmHWM of this process (or of `pid`) in MiB, from /proc/…/status; NaN where /proc is missing. */
+export function vmHwmMb(pid: number | 'self' = 'self'): number {
+  return procStatusKb(pid, 'VmHWM') / 1024;
+}
+export function vmRssMb(pid: number | 'self' = 'self'): number {
+  return procStatusKb(pid, 'VmRSS') / 1024;
+}
+function procStatusKb(pid: number | 'self', field: string): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+export function machine(): string {
+  const c = cpus();
+  const [l1, l5, l15] = loadavg();
+  return `${c.length} × ${c[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.versions.node}, load average ${l1.toFixed(2)} / ${l5.toFixed(2)} / ${l15.toFixed(2)}`;
+}
+
+export function loadAverage(): string {
+  return loadavg().map((x) => x.toFixed(2)).join(' / ');
+}
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.map(String).join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+export const fmt = {
+  s: (x: number) => x.toFixed(2),
+  int: (x: number) => Math.round(x).toLocaleString('en-US'),
+  mb: (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a'),
+  ratio: (x: number) => x.toFixed(2) + '×',
+};
+
+export function log(msg: string) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
