@@ -77,6 +77,7 @@ export const NOUNS: Record<string, { zh: string; en: string }> = {
   user: { zh: '用户', en: 'User' },
   review: { zh: '待审核匹配', en: 'Match review' },
   merge: { zh: '合并记录', en: 'Merge' },
+  token: { zh: '访问令牌', en: 'Access token' },
 };
 
 export function notFound(noun: string): AppError {

@@ -118,5 +118,11 @@ describe('users and institution tokens', () => {
     expect(again.statusCode).toBe(200);
     expect(again.json()).toEqual({ outcome: 'existing', residentId: own.json().residentId });
     expect((await s.app.inject({ url: '/api/v1/auth/me', headers: { authorization: 'Bearer cgt_invalid' } })).statusCode).toBe(401);
+    // revoked: refused at once
+    const listed = (await s.app.inject({ url: '/api/v1/tokens', headers: { cookie: admin } })).json().items;
+    expect(listed.find((x: any) => x.id === t.json().id)).toMatchObject({ name: 'HIS interface', revokedAt: null });
+    expect(JSON.stringify(listed)).not.toContain(token);
+    expect((await s.app.inject({ method: 'DELETE', url: `/api/v1/tokens/${t.json().id}`, headers: { cookie: admin } })).statusCode).toBe(200);
+    expect((await s.app.inject({ url: '/api/v1/auth/me', headers: auth })).statusCode).toBe(401);
   });
 });

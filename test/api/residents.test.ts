@@ -236,3 +236,17 @@ describe('concurrent writers', () => {
     expect([a.statusCode, b.statusCode].sort()).toEqual([200, 409]);
   });
 });
+
+describe('households', () => {
+  test('a resident registered into a household takes its grid; a bad grid is refused', async () => {
+    const gridId = await aGrid();
+    const h = await post('/api/v1/households', admin, { gridId, address: '北京市东城区测试胡同1号' });
+    expect(h.statusCode).toBe(201);
+    const r = await post('/api/v1/residents', admin, { name: '孙测', sex: 'male', birthDate: '2021-06-01', householdId: h.json().id });
+    const detail = (await get(`/api/v1/residents/${r.json().residentId}`, admin)).json();
+    expect(detail).toMatchObject({ gridId, household: { id: h.json().id, memberCount: 1 } });
+    expect(detail.tags).toContain('child_0_6');
+    const bad = await post('/api/v1/households', admin, { gridId: 1, address: '无效网格' });
+    expect(bad.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'gridId' });
+  });
+});

@@ -149,6 +149,14 @@ export async function residentRoutes(fastify: FastifyInstance, ctx: AppContext) 
     return h;
   });
 
+  app.post('/households', {
+    schema: { tags, summary: 'Register a household (户) at an address in a grid', body: z.object({ gridId: z.number().int(), address: z.string().trim().min(2).max(200) }), response: { 201: z.object({ id: z.number() }), ...errorResponses } },
+  }, async (req, reply) => {
+    requireRole(req, ...WRITERS);
+    const id = await db.tx((q) => svc.createHousehold(q, req.body));
+    return reply.status(201).send({ id });
+  });
+
   app.get('/match-reviews', {
     schema: { tags, summary: 'Doubtful matches waiting for a decision', querystring: PageQuery.extend({ status: z.enum(['pending', 'merged', 'distinct']).default('pending') }), response: { 200: pageResponse(z.any()), ...errorResponses } },
   }, async (req) => {

@@ -144,6 +144,12 @@ export async function getHousehold(q: Queryable, p: Principal, id: number) {
   return { id: h.rows[0].id, address: h.rows[0].address, gridId: h.rows[0].grid_id, gridName: h.rows[0].grid_name, members: members.rows.map(summary) };
 }
 
+export async function createHousehold(q: Queryable, h: { gridId: number; address: string }) {
+  await regionChain(q, h.gridId);
+  const { rows } = await q.query('INSERT INTO household (grid_id, address) VALUES ($1, $2) RETURNING id', [h.gridId, h.address]);
+  return rows[0].id as number;
+}
+
 // ── Registration and matching ──
 export interface ResidentInput {
   idNumber?: string | null;

@@ -5,9 +5,9 @@ import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
 import { SESSION_COOKIE, checkLogin, issueSession } from '../../platform/auth.ts';
 import { loadPrincipal } from '../../platform/principal.ts';
-import { AppError } from '../../platform/errors.ts';
+import { AppError, notFound } from '../../platform/errors.ts';
 import { audit } from '../../platform/audit.ts';
-import { PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal, requireRole } from '../../platform/http.ts';
+import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal, requireRole } from '../../platform/http.ts';
 import { ROLES } from '../../platform/roles.ts';
 import { createInstitutionToken, createUser, getUser, listUsers } from './service.ts';
 
@@ -109,6 +109,29 @@ export async function authRoutes(fastify: FastifyInstance, ctx: AppContext) {
     const user = await createUser(db, p, req.body);
     reply.status(201);
     return user;
+  });
+
+  app.get('/tokens', {
+    schema: { tags: ['users'], summary: 'Institution tokens (never the secret itself)', response: { 200: z.object({ items: z.array(z.object({ id: z.number(), name: z.string(), institutionId: z.number(), createdAt: z.string(), revokedAt: z.string().nullable() })) }), ...errorResponses } },
+  }, async (req) => {
+    const p = requireRole(req, 'district_admin', 'institution_admin');
+    const { rows } = await db.query(
+      'SELECT id, name, institution_id, created_at, revoked_at FROM api_token WHERE $1::bigint IS NULL OR institution_id = $1 ORDER BY id',
+      [p.roles.includes('district_admin') ? null : (p.institutionId ?? -1)],
+    );
+    return { items: rows.map((r) => ({ id: r.id, name: r.name, institutionId: r.institution_id, createdAt: new Date(r.created_at).toISOString(), revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null })) };
+  });
+
+  app.delete('/tokens/:id', { schema: { tags: ['users'], summary: 'Revoke an institution token', params: IdParam, response: { 200: z.object({ ok: z.boolean() }), ...errorResponses } } }, async (req) => {
+    const p = requireRole(req, 'district_admin', 'institution_admin');
+    const { rows } = await db.query(
+      'UPDATE api_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL AND ($2::bigint IS NULL OR institution_id = $2) RETURNING id',
+      [req.params.id, p.roles.includes('district_admin') ? null : (p.institutionId ?? -1)],
+    );
+    if (!rows[0]) throw notFound('token');
+    ctx.principals.clear(); // drop cached token principals at once
+    await audit(db, auditContext(req), { action: 'token_revoke', resourceType: 'ApiToken', resourceId: req.params.id });
+    return { ok: true };
   });
 
   app.post('/tokens', {
