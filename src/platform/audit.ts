@@ -52,3 +52,15 @@ export async function auditResidents(q: Queryable, ctx: AuditContext, action: Au
     [...base(ctx), action, resourceType, ctx.purpose ?? null, ctx.clientIp ?? null, ctx.requestId ?? null, residentIds],
   );
 }
+
+/**
+ * The audit insert as a data-modifying CTE over `source` (a CTE with an `id` column of residents): the read and its
+ * audit are one statement, so they commit together and cost one round trip.
+ */
+export function auditCte(params: { add(v: unknown): string }, ctx: AuditContext, action: AuditAction, source: string, resourceType = 'Resident'): string {
+  const [userId, username, role, institutionId] = base(ctx);
+  return `INSERT INTO audit_event ${COLUMNS}
+    SELECT ${params.add(userId)}::bigint, ${params.add(username)}::text, ${params.add(role)}::text, ${params.add(institutionId)}::bigint, ${params.add(action)}::text,
+           ${params.add(resourceType)}::text, ${source}.id::text, ${source}.id, ${params.add(ctx.purpose ?? null)}::text, 'success', ${params.add(ctx.clientIp ?? null)}::text, ${params.add(ctx.requestId ?? null)}::text
+      FROM ${source}`;
+}

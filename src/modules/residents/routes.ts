@@ -51,9 +51,7 @@ export async function residentRoutes(fastify: FastifyInstance, ctx: AppContext) 
     },
   }, async (req) => {
     const p = requirePrincipal(req);
-    const result = await svc.searchResidents(db, keys, p, req.query);
-    await auditResidents(db, auditContext(req), req.query.idNumber ? 'search' : 'list', result.items.map((r) => r.id));
-    return result;
+    return svc.searchResidents(db, keys, p, req.query, auditContext(req));
   });
 
   app.get('/residents/:id', { schema: { tags, summary: 'One resident (403 outside the caller’s scope)', params: IdParam, response: { 200: ResidentDetail, ...errorResponses } } }, async (req) => {

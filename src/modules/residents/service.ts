@@ -9,6 +9,7 @@ import { ID_PROBLEM_TEXT, maskIdNumber, maskPhone, validateIdNumber } from '../.
 import { residentScopeSql } from '../../platform/access.ts';
 import type { Principal } from '../../platform/principal.ts';
 import { Params } from '../../platform/sql.ts';
+import { auditCte, type AuditContext } from '../../platform/audit.ts';
 import { decideMatch, type Candidate } from './matching.ts';
 
 /** Tags stored with the resident (from diagnoses, registrations); age tags are derived on read. */
@@ -59,7 +60,7 @@ export interface ResidentFilter {
   page: number; pageSize: number;
 }
 
-export async function searchResidents(q: Queryable, keys: Keys, p: Principal, f: ResidentFilter) {
+export async function searchResidents(q: Queryable, keys: Keys, p: Principal, f: ResidentFilter, auditCtx: AuditContext) {
   const params = new Params();
   const where: string[] = [residentScopeSql(p, params)];
   if (f.idNumber !== undefined) {
@@ -85,8 +86,12 @@ export async function searchResidents(q: Queryable, keys: Keys, p: Principal, f:
   const countParams = params.values.slice();
   const limit = params.add(f.pageSize);
   const offset = params.add((f.page - 1) * f.pageSize);
+  // The page and the audit of every person on it are one statement.
+  const sql = `WITH page AS (SELECT ${SUMMARY_COLUMNS} FROM ${SUMMARY_FROM} WHERE ${w} ORDER BY r.id LIMIT ${limit} OFFSET ${offset}),
+    audited AS (${auditCte(params, auditCtx, f.idNumber !== undefined ? 'search' : 'list', 'page')})
+    SELECT * FROM page ORDER BY id`;
   const [rows, total] = await Promise.all([
-    q.query(`SELECT ${SUMMARY_COLUMNS} FROM ${SUMMARY_FROM} WHERE ${w} ORDER BY r.id LIMIT ${limit} OFFSET ${offset}`, params.values),
+    q.query(sql, params.values),
     f.idNumber !== undefined ? null : q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resident r WHERE ${w}`, countParams),
   ]);
   const items = rows.rows.map(summary);

@@ -1,0 +1,81 @@
+// Benchmark dispatcher: `npm run bench -- <seed|lookup> [options]`. Progress goes to stderr; the markdown result
+// tables go to stdout at the end (paste them into bench/README.md).
+import { parseArgs } from 'node:util';
+
+const USAGE = `usage: npm run bench -- <name> [options]
+
+  seed     seeding dongcheng vs a raw COPY of the same rows
+             --engine pglite|postgres|both   (default both)
+             --residents N                   (default 700000)
+             --pglite-double                 also seed PGlite at 2 × N residents and report time and peak memory
+             --no-raw                        skip the raw COPY reference
+  lookup   GET /api/v1/residents?idNumber=… over HTTP with auditing, plus the raw engine reference
+             --engine pglite|postgres|both   (default both)
+             --residents N                   (default 700000; used when the benchmark seeds the database itself)
+             --data-dir DIR                  PGlite: reuse (or create and keep) a seeded data dir
+             --database-url URL              PostgreSQL: reuse (or seed and keep) this database instead of a fresh one
+             --connections N                 (default 32)
+             --duration S                    seconds of load (default 20)
+             --warmup S                      seconds of unmeasured load first (default 3)
+             --raw-duration S                seconds of the raw engine reference (default 10)
+             --ids N                         identity numbers to rotate through (default 2000)
+             --admin-password P              when reusing a database seeded with another password
+
+PostgreSQL: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the maintenance database used to
+create and drop the per-run databases.`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    engine: { type: 'string' },
+    residents: { type: 'string' },
+    'pglite-double': { type: 'boolean', default: false },
+    'no-raw': { type: 'boolean', default: false },
+    'data-dir': { type: 'string' },
+    'database-url': { type: 'string' },
+    connections: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    'raw-duration': { type: 'string' },
+    ids: { type: 'string' },
+    'admin-password': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+const num = (v: string | undefined) => {
+  if (v === undefined) return undefined;
+  const n = Number(v.replaceAll('_', ''));
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`not a positive number: ${v}`);
+  return n;
+};
+
+async function main() {
+  const name = positionals[0];
+  if (values.help || !name) {
+    process.stdout.write(USAGE + '\n');
+    process.exit(name || values.help ? 0 : 2);
+  }
+  let output: string;
+  if (name === 'seed') {
+    const { runSeedBench } = await import('./seed.ts');
+    output = await runSeedBench({ engine: values.engine, residents: num(values.residents), pgliteDouble: values['pglite-double'], noRaw: values['no-raw'] });
+  } else if (name === 'lookup') {
+    const { runLookupBench } = await import('./lookup.ts');
+    output = await runLookupBench({
+      engine: values.engine, residents: num(values.residents), dataDir: values['data-dir'], databaseUrl: values['database-url'],
+      connections: num(values.connections), duration: num(values.duration), warmup: values.warmup === '0' ? 0 : num(values.warmup),
+      rawDuration: num(values['raw-duration']), ids: num(values.ids), adminPassword: values['admin-password'],
+    });
+  } else {
+    process.stderr.write(`unknown benchmark "${name}"\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  process.stdout.write('\n' + output + '\n');
+  process.exit(0);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});
