@@ -4,6 +4,7 @@ import { configFromEnv } from './config.ts';
 import { openContext, startServer } from './server.ts';
 import { resetData, seedDistrict, type SeedResult } from './synth/seed.ts';
 import { progressReporter } from './cli/progress.ts';
+import { profileNamed } from './synth/profiles.ts';
 import { migrate } from './db/migrate.ts';
 import { openDb } from './db/engine.ts';
 
@@ -48,6 +49,7 @@ program
   .option('--reset', 'delete the existing district first', false)
   .action(async (opts) => {
     const config = configFromEnv(process.env, { firstStartSeed: 'none' });
+    profileNamed(opts.profile); // refuse an unknown profile before anything is reset
     const ctx = await openContext(config);
     try {
       if (opts.reset) await resetData(ctx.db);
