@@ -69,7 +69,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.addHook('preHandler', async (req) => {
     const path = req.url.split('?')[0];
     if (!path.startsWith('/api/') && !path.startsWith('/fhir/')) return;
-    if (!req.routeOptions.url) return; // unknown route: the 404 handler answers, whoever asks
+    // unknown route (no route, or only the console's static wildcard): the 404 handler answers, whoever asks
+    if (!req.routeOptions.url || req.routeOptions.url === '/*') return;
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) {
       req.principal = await principalFromToken(ctx.db, ctx.principals, auth.slice(7).trim());
@@ -92,8 +93,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0];
-    if (req.method === 'GET' && webRoot && !path.startsWith('/api/') && !path.startsWith('/fhir/') && !path.startsWith('/docs')) {
-      return reply.sendFile('index.html'); // client-side routes of the console
+    // client-side routes of the console have no file extension; a missing asset stays a 404
+    if (req.method === 'GET' && webRoot && !path.startsWith('/api/') && !path.startsWith('/fhir/') && !path.startsWith('/docs') && !/\.[a-z0-9]+$/i.test(path)) {
+      return reply.header('cache-control', 'no-cache').sendFile('index.html');
     }
     return sendError(reply, req, new AppError('ROUTE_NOT_FOUND', { method: req.method, url: path }));
   });
@@ -111,7 +113,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   }, { prefix: '/api/v1' });
 
   if (webRoot) {
-    await app.register(fastifyStatic, { root: webRoot, prefix: '/', wildcard: false, index: ['index.html'] });
+    await app.register(fastifyStatic, { root: webRoot, prefix: '/', wildcard: true, index: ['index.html'] }); // files looked up per request: a rebuilt console is served without a restart
   }
   return app;
 }

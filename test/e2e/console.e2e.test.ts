@@ -1,5 +1,6 @@
 // The web console in a real browser against the real server: log in, find a resident, open the record, switch language.
 // Uses Debian's Chromium; skipped where it is not installed (no browser is ever downloaded).
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -8,18 +9,21 @@ import { startTestServer } from '../helpers/server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const WEB_CONFIG = fileURLToPath(new URL('../../web/vite.config.ts', import.meta.url));
+const VITE_BIN = fileURLToPath(new URL('../../node_modules/vite/bin/vite.js', import.meta.url));
 const WEB_INDEX = fileURLToPath(new URL('../../web/dist/index.html', import.meta.url));
 const MASKED_ID = /\d{4}\*+\d{3}[\dX]/;
 
-/** The server serves web/dist; build it once if this checkout has not. */
-async function ensureWebBuilt(): Promise<void> {
+/** The server serves web/dist; build it once if this checkout has not (in a child: vitest's NODE_ENV=test would give a development bundle). */
+function ensureWebBuilt(): void {
   if (existsSync(WEB_INDEX)) return;
-  const { build } = await import('vite');
-  await build({ configFile: WEB_CONFIG, logLevel: 'warn' });
+  execFileSync(process.execPath, [VITE_BIN, 'build', '--config', WEB_CONFIG, '--logLevel', 'warn'], {
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: 'inherit',
+  });
 }
 
 test.skipIf(!existsSync(CHROMIUM))('console: login, resident search and record, language switch', { timeout: 180_000 }, async () => {
-  await ensureWebBuilt();
+  ensureWebBuilt();
   const server = await startTestServer();
   const browser = await chromium.launch({
     executablePath: CHROMIUM,

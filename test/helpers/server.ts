@@ -24,12 +24,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: { listen?: boolean; profile?: 'test' | 'none' } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { listen?: boolean; profile?: 'test' | 'none'; webDir?: string } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cg-test-'));
   const database = process.env.DATABASE_URL ? await createPgDatabase(process.env.DATABASE_URL) : null;
   const config = loadConfig({
     port: 0, host: '127.0.0.1', dataDir, databaseUrl: database?.url, secret: 'test-secret-'.padEnd(40, 'x'),
-    adminPassword: ADMIN_PASSWORD, demoPassword: DEMO_PASSWORD, firstStartSeed: opts.profile ?? 'test', seed: 7, logLevel: 'silent', pgPoolSize: 8,
+    adminPassword: ADMIN_PASSWORD, demoPassword: DEMO_PASSWORD, firstStartSeed: opts.profile ?? 'test', seed: 7, logLevel: 'silent', pgPoolSize: 8, webDir: opts.webDir,
   });
   const started = await startServer(config, { memory: !database });
   let baseUrl = '';

@@ -8,7 +8,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { createBrowserRouter, Navigate, RouterProvider, useLocation } from 'react-router';
 import { isApiError, setUnauthorizedHandler } from './api.ts';
-import { ME_KEY, useMe } from './auth.ts';
+import { ME_KEY, useMe, UserContext } from './auth.ts';
 import { AppLayout } from './components/app-layout.tsx';
 import { Loading, QueryError } from './components/query-state.tsx';
 import { NotFound } from './pages/NotFound.tsx';
@@ -45,7 +45,7 @@ function RequireAuth({ children }: { children: ReactNode }) {
   if (me.isPending) return <Loading />;
   if (me.error) return <QueryError error={me.error} onRetry={() => void me.refetch()} />;
   if (!me.data) return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
-  return <>{children}</>;
+  return <UserContext value={me.data}>{children}</UserContext>;
 }
 
 const router = createBrowserRouter([

@@ -1,3 +1,4 @@
+import { createContext, useContext } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { api, isApiError } from './api.ts';
 import type { User } from './types.ts';
@@ -19,9 +20,14 @@ export function useMe() {
   return useQuery({ queryKey: ME_KEY, queryFn: fetchMe, staleTime: 5 * 60_000 });
 }
 
-/** For pages inside the authenticated layout, where the user is known to exist. */
+/**
+ * The logged-in user, provided by the route guard. Pages under the guard never see null: on logout or an expired
+ * session the guard stops rendering them before they could.
+ */
+export const UserContext = createContext<User | null>(null);
+
 export function useUser(): User {
-  const { data } = useMe();
-  if (!data) throw new Error('useUser outside an authenticated layout');
-  return data;
+  const user = useContext(UserContext);
+  if (!user) throw new Error('useUser outside an authenticated layout');
+  return user;
 }

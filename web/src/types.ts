@@ -31,6 +31,14 @@ export type ResidentTag = (typeof RESIDENT_TAGS)[number];
 /** Server ids are integers; the console only passes them back in paths and queries. */
 export type Id = number;
 
+/** Institution type codes, as the server's registry defines them. */
+export const INSTITUTION_TYPES = [
+  'tertiary_hospital', 'secondary_hospital', 'tcm_hospital', 'mch_hospital', 'specialty_hospital',
+  'community_health_centre', 'community_health_station', 'township_health_centre', 'village_clinic',
+  'cdc', 'ems_centre', 'ems_station', 'supervision_institute', 'elder_care_institution', 'elder_care_post',
+  'pharmacy', 'school',
+] as const;
+
 export interface Page<T> {
   items: T[];
   total: number;

@@ -7,7 +7,7 @@ import { IdParam, PageQuery, errorResponses, pageResponse, requirePrincipal, req
 import * as svc from './service.ts';
 
 const Region = z.object({ id: z.number(), code: z.string(), name: z.string(), nameEn: z.string().nullable(), level: z.enum(svc.REGION_LEVELS), parentId: z.number().nullable(), kind: z.string().nullable(), population: z.number().nullable(), childCount: z.number() });
-const RegionWithPath = Region.extend({ path: z.array(z.object({ id: z.number(), code: z.string(), name: z.string(), level: z.string() })) });
+const RegionWithPath = Region.extend({ path: z.array(z.object({ id: z.number(), code: z.string(), name: z.string(), nameEn: z.string().nullable(), level: z.string() })) });
 const Institution = z.object({ id: z.number(), code: z.string(), name: z.string(), nameEn: z.string().nullable(), type: z.string(), level: z.string().nullable(), grade: z.string().nullable(), capabilities: z.array(z.string()), regionId: z.number(), regionName: z.string(), parentId: z.number().nullable(), address: z.string().nullable(), beds: z.number().nullable(), active: z.boolean() });
 const InstitutionBody = z.object({
   code: z.string().regex(/^[A-Za-z0-9_-]{2,40}$/),

@@ -34,10 +34,10 @@ export async function listRegions(q: Queryable, f: { parentId?: number; level?: 
 export async function getRegion(q: Queryable, id: number) {
   const { rows } = await q.query(`${REGION_SELECT} WHERE r.id = $1`, [id]);
   if (!rows[0]) throw notFound('region');
-  const path = await q.query<{ id: number; code: string; name: string; level: string }>(
-    `WITH RECURSIVE up AS (SELECT id, code, name, level, parent_id, 0 AS depth FROM region WHERE id = $1
-       UNION ALL SELECT p.id, p.code, p.name, p.level, p.parent_id, up.depth + 1 FROM region p JOIN up ON p.id = up.parent_id)
-     SELECT id, code, name, level FROM up WHERE depth > 0 ORDER BY depth DESC`,
+  const path = await q.query<{ id: number; code: string; name: string; nameEn: string | null; level: string }>(
+    `WITH RECURSIVE up AS (SELECT id, code, name, name_en, level, parent_id, 0 AS depth FROM region WHERE id = $1
+       UNION ALL SELECT p.id, p.code, p.name, p.name_en, p.level, p.parent_id, up.depth + 1 FROM region p JOIN up ON p.id = up.parent_id)
+     SELECT id, code, name, name_en AS "nameEn", level FROM up WHERE depth > 0 ORDER BY depth DESC`,
     [id],
   );
   return { ...regionView(rows[0]), path: path.rows };

@@ -59,7 +59,7 @@ export async function authRoutes(fastify: FastifyInstance, ctx: AppContext) {
     return { user: await getUser(db, userId) };
   });
 
-  app.post('/auth/logout', { schema: { tags: ['auth'], summary: 'Log out (this browser); `everywhere: true` ends every session of the user', body: z.object({ everywhere: z.boolean().default(false) }).optional() } }, async (req, reply) => {
+  app.post('/auth/logout', { schema: { tags: ['auth'], summary: 'Log out (this browser); `everywhere: true` ends every session of the user', body: z.object({ everywhere: z.boolean().default(false) }).nullish() } }, async (req, reply) => {
     const p = requirePrincipal(req);
     if (req.body?.everywhere) {
       await db.query('UPDATE app_user SET session_version = session_version + 1 WHERE id = $1', [p.userId]);

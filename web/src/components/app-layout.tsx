@@ -113,10 +113,11 @@ function UserMenu() {
   const { message } = AntApp.useApp();
 
   const logout = useMutation({
-    mutationFn: () => api<void>('/auth/logout', { method: 'POST', allowUnauthorized: true }),
+    mutationFn: () => api<unknown>('/auth/logout', { method: 'POST', body: {}, allowUnauthorized: true }),
     onSettled: () => {
-      queryClient.clear();
+      // Forget the user first: the guard unmounts the console, then nobody else's data stays in the cache.
       queryClient.setQueryData(ME_KEY, null);
+      queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== ME_KEY[0] });
       void message.success(t('nav:loggedOut'));
       void navigate('/login', { replace: true });
     },

@@ -7,8 +7,7 @@ import { api } from '../../api.ts';
 import { useCodeLabels } from '../../components/labels.tsx';
 import { Page } from '../../components/page.tsx';
 import { QueryError, QueryView } from '../../components/query-state.tsx';
-import zhCN from '../../i18n/zh-CN.ts';
-import type { Id, Institution, Page as Paged } from '../../types.ts';
+import { INSTITUTION_TYPES, type Id, type Institution, type Page as Paged } from '../../types.ts';
 
 export interface InstitutionFilters {
   type?: string;
@@ -16,8 +15,6 @@ export interface InstitutionFilters {
   regionId?: Id;
   capability?: string;
 }
-
-const INSTITUTION_TYPES = Object.keys(zhCN.institutions.types);
 
 /** Paged institution table; also used by the region page for the institutions inside a street or community. */
 export function InstitutionTable({ filters, compact = false }: { filters: InstitutionFilters; compact?: boolean }) {
