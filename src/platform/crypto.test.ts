@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decryptField, deriveKeys, encryptField, loadOrCreateSecret, lookupHash } from './crypto.ts';
@@ -33,5 +33,6 @@ describe('field encryption', () => {
     expect(readFileSync(join(dir, 'secret.key'), 'utf8').trim()).toBe(s);
     expect(statSync(join(dir, 'secret.key')).mode & 0o077).toBe(0);
     expect(loadOrCreateSecret('configured-secret', dir)).toBe('configured-secret');
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,6 +1,6 @@
 // The server's side of the console: static files, client-side routes, missing assets, logout without a body.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -14,7 +14,10 @@ beforeAll(async () => {
   writeFileSync(join(web, 'assets', 'app-1.js'), 'console.log(1)');
   s = await startTestServer({ webDir: web, listen: false });
 });
-afterAll(async () => s?.close());
+afterAll(async () => {
+  await s?.close();
+  rmSync(web, { recursive: true, force: true });
+});
 
 describe('console hosting', () => {
   test('index, assets, client-side routes; a missing asset is a 404, not the page', async () => {

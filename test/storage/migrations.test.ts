@@ -1,19 +1,22 @@
 // The migration runner on the configured engine (PGlite in memory, or a fresh PostgreSQL database under DATABASE_URL).
 import { afterEach, describe, expect, test } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrate, readMigrations } from '../../src/db/migrate.ts';
 import { openTestDb, type TestDb } from '../helpers/db.ts';
 
 let t: TestDb | undefined;
+const dirs: string[] = [];
 afterEach(async () => {
   await t?.close();
   t = undefined;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 function dirWith(files: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'cg-mig-'));
+  dirs.push(dir);
   for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql);
   return dir;
 }
