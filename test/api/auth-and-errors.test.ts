@@ -40,6 +40,16 @@ describe('health and authentication', () => {
     expect(en.json()).toEqual({ code: 'LOGIN_FAILED', message: 'Wrong username or password' });
   });
 
+  test('ten wrong passwords lock the account for a while, the right one included', async () => {
+    const attempt = (password: string) => s.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'supervisor1', password } });
+    for (let i = 0; i < 10; i++) expect((await attempt('wrong-' + i)).statusCode).toBe(401);
+    const locked = await attempt(s.demoPassword);
+    expect(locked.statusCode).toBe(429);
+    expect(locked.json()).toEqual({ code: 'ACCOUNT_LOCKED', message: '登录失败次数过多，请 15 分钟后再试' });
+    const failures = await s.app.inject({ url: '/api/v1/audit?action=login_failed&pageSize=50', headers: { cookie: await s.login('admin') } });
+    expect(failures.json().total).toBeGreaterThanOrEqual(11);
+  });
+
   test('a forged or stale session is refused', async () => {
     const r = await s.app.inject({ url: '/api/v1/auth/me', headers: { cookie: 'cg_session=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwic3YiOjF9.bad' } });
     expect(r.statusCode).toBe(401);

@@ -42,7 +42,7 @@ export async function authRoutes(fastify: FastifyInstance, ctx: AppContext) {
     try {
       ({ userId } = await checkLogin(db, req.body.username, req.body.password));
     } catch (err) {
-      await audit(db, { principal: null, clientIp: req.ip, requestId: req.id }, { action: 'login_failed', resourceType: 'User', resourceId: null, outcome: 'denied' });
+      await audit(db, { principal: null, clientIp: req.ip, requestId: req.id }, { action: 'login_failed', resourceType: 'User', resourceId: req.body.username.slice(0, 100), outcome: 'denied' });
       throw err;
     }
     const p = await loadPrincipal(db, userId);
