@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: engines (a temp PGlite data dir or a fresh PostgreSQL database per run),
 // memory sampling, machine description and markdown output.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -144,4 +144,52 @@ export const fmt = {
 
 export function log(msg: string) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+/** CPU accounting from /proc: the whole machine, this process, and every `postgres` process (in clock ticks). */
+export interface CpuSnapshot {
+  totalTicks: number;
+  idleTicks: number;
+  selfTicks: number;
+  postgresTicks: number;
+}
+function procTicks(pid: number | 'self'): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime (fields 14 and 15)
+  } catch {
+    return 0;
+  }
+}
+export function cpuSnapshot(): CpuSnapshot | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = line.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = line[3] + line[4];
+    let postgres = 0;
+    for (const e of readdirSync('/proc')) {
+      if (!/^\d+$/.test(e)) continue;
+      try {
+        if (readFileSync(`/proc/${e}/comm`, 'utf8').trim() === 'postgres') postgres += procTicks(Number(e));
+      } catch {
+        /* gone */
+      }
+    }
+    return { totalTicks: total, idleTicks: idle, selfTicks: procTicks('self'), postgresTicks: postgres };
+  } catch {
+    return null;
+  }
+}
+/** Cores used over the interval: machine busy, this process, postgres, given the load generator's own CPU seconds. */
+export function cpuShares(a: CpuSnapshot | null, b: CpuSnapshot | null, seconds: number, loadGenCpuSeconds: number) {
+  if (!a || !b) return null;
+  const n = cpus().length;
+  const perTick = n / (b.totalTicks - a.totalTicks); // cores per tick of the summed counters
+  const busy = (b.totalTicks - a.totalTicks - (b.idleTicks - a.idleTicks)) * perTick;
+  const hz = (b.totalTicks - a.totalTicks) / n / seconds; // ticks per second per core
+  const server = (b.selfTicks - a.selfTicks) / hz / seconds;
+  const postgres = (b.postgresTicks - a.postgresTicks) / hz / seconds;
+  const loadGen = loadGenCpuSeconds / seconds;
+  return { cores: n, busy, server, postgres, loadGen, other: Math.max(0, busy - server - postgres - loadGen) };
 }
