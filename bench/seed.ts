@@ -19,7 +19,7 @@ import type { Db } from '../src/db/engine.ts';
 import { copyValue } from '../src/db/engine.ts';
 import { buildDistrict } from '../src/synth/district.ts';
 import { profileNamed } from '../src/synth/profiles.ts';
-import { HOUSEHOLD_COLUMNS, RESIDENT_COLUMNS, type ChunkKeys, type ChunkOutput } from '../src/synth/residents.ts';
+import { HOUSEHOLD_COLUMNS, RESIDENT_COLUMNS, householdsCopy, type ChunkKeys, type ChunkOutput } from '../src/synth/residents.ts';
 import { planChunks, seedDistrict } from '../src/synth/seed.ts';
 import {
   ADMIN_PASSWORD, BENCH_KEYS, BENCH_SEED, DEMO_PASSWORD, cpuShares, cpuSnapshot, enginesOf, fmt, freshDb, loadAverage, log, machine, memorySampler, table, vmRssMb,
@@ -35,7 +35,7 @@ export interface SeedBenchOptions {
 }
 
 const REGION_COLUMNS = ['id', 'code', 'name', 'name_en', 'level', 'parent_id', 'kind'] as const;
-const chunkKeys = (): ChunkKeys => ({ enc: new Uint8Array(BENCH_KEYS.enc), lookup: new Uint8Array(BENCH_KEYS.lookup), keyId: BENCH_KEYS.keyId });
+const chunkKeys = (): ChunkKeys => ({ enc: BENCH_KEYS.raw.enc, lookup: BENCH_KEYS.raw.lookup, keyId: BENCH_KEYS.keyId });
 
 // ── results passed from the children ──
 interface SeedChild {
@@ -217,8 +217,8 @@ export async function writeCopyFiles(dir: string, residents: number): Promise<{ 
   const hf = openSync(join(dir, 'household.copy'), 'w');
   const rf = openSync(join(dir, 'resident.copy'), 'w');
   let bytes = 0;
-  for (const out of outputs) {
-    const hb = Buffer.from(out!.households);
+  for (const [i, out] of outputs.entries()) {
+    const hb = Buffer.from(householdsCopy(specs[i]));
     const rb = Buffer.from(out!.residents);
     writeSync(hf, hb);
     writeSync(rf, rb);

@@ -2,6 +2,7 @@
 // PostgreSQL server over `pg`. Every query in CareGrid goes through `Queryable.query` with `$n` parameters,
 // so the same SQL runs on both. Type parsing is aligned so both engines return the same JS values.
 import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -98,9 +99,11 @@ export async function openPostgres(url: string, poolSize = 16): Promise<Db> {
   pool.on('error', () => {
     /* idle client errors surface on the next query */
   });
-  const wrap = (c: { query: (s: string, p?: unknown[]) => Promise<any> }): Queryable => ({
+  // Named prepared statements: each connection parses and plans a statement once. Without them PostgreSQL spent
+  // most of a lookup's CPU planning (about 1 ms of planning for 0.14 ms of execution).
+  const wrap = (c: { query: (s: any, p?: unknown[]) => Promise<any> }): Queryable => ({
     async query<T>(sql: string, params: unknown[] = []) {
-      const r = await c.query(sql, params);
+      const r = await c.query({ name: statementName(sql), text: sql, values: params });
       return { rows: r.rows as T[], rowCount: r.rowCount ?? r.rows.length };
     },
     async exec(sql: string) {
@@ -139,6 +142,17 @@ export async function openPostgres(url: string, poolSize = 16): Promise<Db> {
       await pool.end();
     },
   };
+}
+
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = 's' + createHash('sha1').update(sql).digest('hex').slice(0, 20);
+    if (statementNames.size > 5000) statementNames.clear();
+    statementNames.set(sql, name);
+  }
+  return name;
 }
 
 export async function openDb(opts: { databaseUrl?: string; dataDir?: string; memory?: boolean; poolSize?: number }): Promise<Db> {

@@ -108,9 +108,10 @@ export class PrincipalCache {
     }
     return e.p;
   }
-  set(key: string, p: Principal) {
+  /** `notAfter` (ms) caps the entry's life, e.g. at the session token's expiry. */
+  set(key: string, p: Principal, notAfter = Infinity) {
     if (this.entries.size > 10_000) this.entries.clear();
-    this.entries.set(key, { p, until: Date.now() + this.ttlMs });
+    this.entries.set(key, { p, until: Math.min(Date.now() + this.ttlMs, notAfter) });
   }
   invalidateUser(userId: number) {
     for (const [k, e] of this.entries) if (e.p.userId === userId) this.entries.delete(k);

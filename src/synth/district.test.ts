@@ -76,7 +76,7 @@ describe('synthetic district', () => {
     const { decryptField, deriveKeys } = await import('../platform/crypto.ts');
     const k = deriveKeys('x'.repeat(40));
     const d = buildDistrict(profileNamed('test'), 9);
-    const out = generateChunk(planChunks(d.households, 9)[0], { enc: new Uint8Array(k.enc), lookup: new Uint8Array(k.lookup), keyId: k.keyId });
+    const out = generateChunk(planChunks(d.households, 9)[0], { enc: k.raw.enc, lookup: k.raw.lookup, keyId: k.keyId });
     for (const line of out.residents.trimEnd().split('\n').slice(0, 200)) {
       const f = line.split('\t');
       const number = decryptField(k, Buffer.from(f[1].slice(3), 'hex'));

@@ -9,7 +9,7 @@ import type { Keys } from '../platform/crypto.ts';
 import { hashPassword } from '../platform/auth.ts';
 import { buildDistrict, type District, type HouseholdSpec } from './district.ts';
 import { profileNamed } from './profiles.ts';
-import { RESIDENT_COLUMNS, HOUSEHOLD_COLUMNS, generateChunk, type ChunkKeys, type ChunkOutput, type ChunkSpec } from './residents.ts';
+import { RESIDENT_COLUMNS, HOUSEHOLD_COLUMNS, generateChunk, householdsCopy, type ChunkKeys, type ChunkOutput, type ChunkSpec } from './residents.ts';
 
 export interface SeedOptions {
   profile: string;
@@ -145,22 +145,31 @@ export async function seedDistrict(db: Db, keys: Keys, opts: SeedOptions): Promi
   if (!(await isEmpty(db))) throw new Error('the database already holds a district; run `caregrid seed --reset` to replace it');
   const d = buildDistrict(profile, opts.seed);
   await loadRegistry(db, d);
-  const chunkKeys: ChunkKeys = { enc: new Uint8Array(keys.enc), lookup: new Uint8Array(keys.lookup), keyId: keys.keyId };
+  const chunkKeys: ChunkKeys = { enc: keys.raw.enc, lookup: keys.raw.lookup, keyId: keys.keyId };
   const specs = planChunks(d.households, opts.seed);
   const total = d.households.reduce((s, h) => s + h.size, 0);
   await db.copyFrom('household', HOUSEHOLD_COLUMNS, (function* () {
-    for (const s of specs) yield s.households.map((h) => `${h.id}\t${h.gridId}\t${copyValue(h.address)}\n`).join('');
+    for (const s of specs) yield householdsCopy(s);
   })());
   let loaded = 0;
   opts.onProgress?.(0, total);
   const workers = opts.workers ?? (total >= 2 * CHUNK_RESIDENTS ? Math.max(1, Math.min(availableParallelism(), 4)) : 1);
-  await db.copyFrom('resident', RESIDENT_COLUMNS, (async function* () {
-    for await (const out of runChunks(specs, chunkKeys, workers)) {
-      loaded += out.count;
-      opts.onProgress?.(loaded, total);
-      yield out.residents;
-    }
-  })());
+  await withoutSecondaryIndexes(db, ['resident'], async () => {
+    const chunks = runChunks(specs, chunkKeys, workers);
+    // Each consumer pulls the next finished chunk from the shared generator. PostgreSQL gets two COPY streams on two
+    // connections (the server parses and inserts on a core of its own); PGlite executes one statement at a time.
+    const consumer = async function* () {
+      for (;;) {
+        const next = await chunks.next();
+        if (next.done) return;
+        loaded += next.value.count;
+        opts.onProgress?.(loaded, total);
+        yield next.value.residents;
+      }
+    };
+    const streams = db.engine === 'postgres' && specs.length > 1 ? 2 : 1;
+    await Promise.all(Array.from({ length: streams }, () => db.copyFrom('resident', RESIDENT_COLUMNS, consumer())));
+  });
   const passwords = {
     admin: opts.adminPassword ?? randomBytes(9).toString('base64url'),
     demo: opts.demoPassword ?? randomBytes(9).toString('base64url'),
@@ -172,6 +181,29 @@ export async function seedDistrict(db: Db, keys: Keys, opts: SeedOptions): Promi
     profile: profile.name, residents: total, households: d.households.length, institutions: d.institutions.length, grids: d.grids.length, teams: d.teams.length,
     adminPassword: passwords.admin, demoPassword: passwords.demo, accounts, seconds: (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * Bulk loads into an empty table are several times faster without its secondary indexes; they are built once at the
+ * end (in parallel on PostgreSQL). Definitions are read from the catalogue, so the migration stays their only source.
+ */
+async function withoutSecondaryIndexes(db: Db, tables: string[], load: () => Promise<void>) {
+  const { rows } = await db.query<{ name: string; def: string }>(
+    `SELECT i.indexname AS name, i.indexdef AS def FROM pg_indexes i
+      WHERE i.schemaname = current_schema() AND i.tablename = ANY($1::text[])
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname AND c.contype IN ('p', 'u', 'x'))`,
+    [tables],
+  );
+  for (const r of rows) await db.exec(`DROP INDEX "${r.name.replaceAll('"', '')}"`);
+  try {
+    await load();
+  } finally {
+    const pending = rows.map((r) => r.def);
+    const builder = async () => {
+      for (let def = pending.shift(); def; def = pending.shift()) await db.exec(def);
+    };
+    await Promise.all(Array.from({ length: db.engine === 'postgres' ? 2 : 1 }, builder));
+  }
 }
 
 export async function resetSequences(q: Queryable) {
