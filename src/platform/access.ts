@@ -27,11 +27,6 @@ function hasRelationshipRole(p: Principal) {
   return p.roles.some((r) => r !== 'ems_dispatcher' && r !== 'supervisor');
 }
 
-export function canSeeAnyResident(p: Principal): boolean {
-  const s = p.scope;
-  return s.all || s.streetIds.length + s.communityIds.length + s.gridIds.length + s.teamIds.length + s.institutionIds.length + s.practitionerIds.length > 0 || hasRelationshipRole(p);
-}
-
 /** An institution token may only write data as its own institution. */
 export function assertActsForInstitution(p: Principal, institutionId: number | null | undefined) {
   if (p.tokenInstitutionId !== null && institutionId != null && institutionId !== p.tokenInstitutionId) {

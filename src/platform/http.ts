@@ -69,7 +69,3 @@ export const ErrorBody = z.object({ code: z.string(), message: z.string(), field
 export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 export const IdParam = z.object({ id: z.coerce.number().int().positive() });
-
-export function lang(req: FastifyRequest) {
-  return req.locale;
-}

@@ -33,8 +33,6 @@ export interface ChunkKeys {
 export interface ChunkOutput {
   residents: string;
   count: number;
-  /** ids of residents with at least one key-population tag (used to pick demo relationships) */
-  tagged: number;
 }
 
 const ageCum = cumulative(AGE_BAND_WEIGHTS);
@@ -47,7 +45,6 @@ export function generateChunk(spec: ChunkSpec, keys: ChunkKeys): ChunkOutput {
   const counters = new Map<string, number>();
   const lines: string[] = [];
   let id = spec.firstResidentId;
-  let tagged = 0;
   // One block of random bytes for all IVs of the chunk: far cheaper than a call per value.
   const ivs = randomBytes(12 * 2 * countResidents(spec.households));
   let ivOffset = 0;
@@ -88,7 +85,6 @@ export function generateChunk(spec: ChunkSpec, keys: ChunkKeys): ChunkOutput {
       if (rng.chance(0.0003)) tags.push('tuberculosis');
       if (rng.chance(elderly ? 0.05 : 0.012)) tags.push('disability');
       if (age >= 50 && rng.chance(0.004)) tags.push('special_family');
-      if (tags.length || elderly) tagged++;
       const hasPhone = age >= 12 || rng.chance(0.1);
       const phone = hasPhone ? '1' + rng.pick(['3', '5', '7', '8', '9']) + String(rng.int(0, 999_999_999)).padStart(9, '0') : null;
       lines.push(
@@ -101,7 +97,7 @@ export function generateChunk(spec: ChunkSpec, keys: ChunkKeys): ChunkOutput {
       id++;
     }
   }
-  return { residents: lines.join(''), count: id - spec.firstResidentId, tagged };
+  return { residents: lines.join(''), count: id - spec.firstResidentId };
 }
 
 /** The chunk's households as COPY text (HOUSEHOLD_COLUMNS). */

@@ -89,53 +89,71 @@ export function planChunks(households: HouseholdSpec[], seed: number): ChunkSpec
   });
 }
 
-/** Runs the chunks on worker threads and yields outputs as they finish (at most `workers` in flight plus one ready). */
-async function* runChunks(specs: ChunkSpec[], keys: ChunkKeys, workers: number): AsyncGenerator<ChunkOutput> {
-  if (workers <= 1 || specs.length <= 1) {
-    for (const s of specs) yield generateChunk(s, keys);
-    return;
-  }
-  const pool = Array.from({ length: Math.min(workers, specs.length) }, () => new Worker(new URL('./worker.ts', import.meta.url), { workerData: keys }));
-  const ready: ChunkOutput[] = [];
-  let waiting: (() => void) | null = null;
-  let next = 0;
-  let done = 0;
-  let failure: unknown = null;
-  const feed = (w: Worker) => {
-    if (next < specs.length) w.postMessage(specs[next++]);
-  };
-  for (const w of pool) {
-    w.on('message', (out: ChunkOutput) => {
-      ready.push(out);
-      waiting?.();
-      // keep at most one finished chunk waiting per worker so memory stays flat while the database catches up
-      if (ready.length <= pool.length) feed(w);
-      else (w as any).__idle = true;
-    });
-    w.on('error', (err) => {
-      failure = err;
-      waiting?.();
-    });
-    feed(w);
-  }
-  try {
-    while (done < specs.length) {
-      if (failure) throw failure;
-      if (!ready.length) {
-        await new Promise<void>((r) => (waiting = r));
-        waiting = null;
-        continue;
-      }
-      const out = ready.shift()!;
-      done++;
-      for (const w of pool) if ((w as any).__idle && ready.length <= pool.length) {
-        (w as any).__idle = false;
-        feed(w);
-      }
-      yield out;
+/**
+ * Builds resident chunks on worker threads from the moment it is created, so generation overlaps the household load.
+ * Finished chunks queue up to `maxReady` (a few MB each) and are handed out in completion order; ids are fixed by the
+ * plan, so the order does not change the data.
+ */
+class ChunkPipeline {
+  private readonly pool: Worker[] = [];
+  private readonly ready: ChunkOutput[] = [];
+  private readonly idle: Worker[] = [];
+  private waiting: (() => void) | null = null;
+  private failure: unknown = null;
+  private sent = 0;
+  private handedOut = 0;
+  private readonly specs: ChunkSpec[];
+  private readonly keys: ChunkKeys;
+  private readonly maxReady: number;
+
+  constructor(specs: ChunkSpec[], keys: ChunkKeys, workers: number, maxReady = 16) {
+    this.specs = specs;
+    this.keys = keys;
+    this.maxReady = maxReady;
+    if (workers <= 1 || specs.length <= 1) return; // generated inline by next()
+    for (let i = 0; i < Math.min(workers, specs.length); i++) {
+      const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: keys });
+      w.on('message', (out: ChunkOutput) => {
+        this.ready.push(out);
+        this.feed(w);
+        this.wake();
+      });
+      w.on('error', (err) => {
+        this.failure = err;
+        this.wake();
+      });
+      this.pool.push(w);
+      this.feed(w);
     }
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
+  }
+
+  private feed(w: Worker) {
+    if (this.sent < this.specs.length && this.ready.length < this.maxReady) w.postMessage(this.specs[this.sent++]);
+    else this.idle.push(w);
+  }
+
+  private wake() {
+    const w = this.waiting;
+    this.waiting = null;
+    w?.();
+  }
+
+  /** The next finished chunk, or null when all have been handed out. */
+  async next(): Promise<ChunkOutput | null> {
+    if (this.handedOut >= this.specs.length) return null;
+    if (!this.pool.length) return generateChunk(this.specs[this.handedOut++], this.keys);
+    while (!this.ready.length) {
+      if (this.failure) throw this.failure;
+      await new Promise<void>((r) => (this.waiting = r));
+    }
+    this.handedOut++;
+    const out = this.ready.shift()!;
+    while (this.idle.length && this.sent < this.specs.length && this.ready.length < this.maxReady) this.feed(this.idle.shift()!);
+    return out;
+  }
+
+  async close() {
+    await Promise.all(this.pool.map((w) => w.terminate()));
   }
 }
 
@@ -148,28 +166,33 @@ export async function seedDistrict(db: Db, keys: Keys, opts: SeedOptions): Promi
   const chunkKeys: ChunkKeys = { enc: keys.raw.enc, lookup: keys.raw.lookup, keyId: keys.keyId };
   const specs = planChunks(d.households, opts.seed);
   const total = d.households.reduce((s, h) => s + h.size, 0);
-  await db.copyFrom('household', HOUSEHOLD_COLUMNS, (function* () {
-    for (const s of specs) yield householdsCopy(s);
-  })());
+  const workers = opts.workers ?? (total >= 2 * CHUNK_RESIDENTS ? Math.max(1, Math.min(availableParallelism(), 4)) : 1);
   let loaded = 0;
   opts.onProgress?.(0, total);
-  const workers = opts.workers ?? (total >= 2 * CHUNK_RESIDENTS ? Math.max(1, Math.min(availableParallelism(), 4)) : 1);
-  await withoutSecondaryIndexes(db, ['resident'], async () => {
-    const chunks = runChunks(specs, chunkKeys, workers);
-    // Each consumer pulls the next finished chunk from the shared generator. PostgreSQL gets two COPY streams on two
-    // connections (the server parses and inserts on a core of its own); PGlite executes one statement at a time.
-    const consumer = async function* () {
-      for (;;) {
-        const next = await chunks.next();
-        if (next.done) return;
-        loaded += next.value.count;
-        opts.onProgress?.(loaded, total);
-        yield next.value.residents;
+  const chunks = new ChunkPipeline(specs, chunkKeys, workers);
+  try {
+    await withoutSecondaryIndexes(db, ['resident'], async () => {
+      const households = () => db.copyFrom('household', HOUSEHOLD_COLUMNS, specs.map(householdsCopy));
+      // Each consumer pulls the next finished chunk. PostgreSQL gets two resident COPY streams and the household COPY
+      // at once, on separate connections (residents carry no foreign key to households); PGlite runs one statement
+      // at a time, so there the loads follow each other while the workers keep generating.
+      const consumer = async function* () {
+        for (let out = await chunks.next(); out; out = await chunks.next()) {
+          loaded += out.count;
+          opts.onProgress?.(loaded, total);
+          yield out.residents;
+        }
+      };
+      if (db.engine === 'postgres' && specs.length > 1) {
+        await Promise.all([households(), db.copyFrom('resident', RESIDENT_COLUMNS, consumer()), db.copyFrom('resident', RESIDENT_COLUMNS, consumer())]);
+      } else {
+        await households();
+        await db.copyFrom('resident', RESIDENT_COLUMNS, consumer());
       }
-    };
-    const streams = db.engine === 'postgres' && specs.length > 1 ? 2 : 1;
-    await Promise.all(Array.from({ length: streams }, () => db.copyFrom('resident', RESIDENT_COLUMNS, consumer())));
-  });
+    });
+  } finally {
+    await chunks.close();
+  }
   const passwords = {
     admin: opts.adminPassword ?? randomBytes(9).toString('base64url'),
     demo: opts.demoPassword ?? randomBytes(9).toString('base64url'),
@@ -187,7 +210,7 @@ export async function seedDistrict(db: Db, keys: Keys, opts: SeedOptions): Promi
  * Bulk loads into an empty table are several times faster without its secondary indexes; they are built once at the
  * end (in parallel on PostgreSQL). Definitions are read from the catalogue, so the migration stays their only source.
  */
-async function withoutSecondaryIndexes(db: Db, tables: string[], load: () => Promise<void>) {
+export async function withoutSecondaryIndexes(db: Db, tables: string[], load: () => Promise<void>) {
   const { rows } = await db.query<{ name: string; def: string }>(
     `SELECT i.indexname AS name, i.indexdef AS def FROM pg_indexes i
       WHERE i.schemaname = current_schema() AND i.tablename = ANY($1::text[])

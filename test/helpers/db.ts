@@ -8,8 +8,9 @@ export interface TestDb {
   close(): Promise<void>;
 }
 
-export async function createPgDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `cg_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+/** A fresh PostgreSQL database next to `adminUrl`'s; `drop` removes it WITH (FORCE), so leftover clients do not block it. */
+export async function createPgDatabase(adminUrl: string, prefix = 'cg_test'): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
@@ -18,6 +19,7 @@ export async function createPgDatabase(adminUrl: string): Promise<{ url: string;
   url.pathname = '/' + name;
   return {
     url: url.toString(),
+    name,
     async drop() {
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
