@@ -98,7 +98,7 @@ class ChunkPipeline {
   private readonly pool: Worker[] = [];
   private readonly ready: ChunkOutput[] = [];
   private readonly idle: Worker[] = [];
-  private waiting: (() => void) | null = null;
+  private readonly waiting: (() => void)[] = [];
   private failure: unknown = null;
   private sent = 0;
   private handedOut = 0;
@@ -133,20 +133,18 @@ class ChunkPipeline {
   }
 
   private wake() {
-    const w = this.waiting;
-    this.waiting = null;
-    w?.();
+    for (const w of this.waiting.splice(0)) w();
   }
 
-  /** The next finished chunk, or null when all have been handed out. */
+  /** The next finished chunk, or null when all have been handed out. Several consumers may wait at once. */
   async next(): Promise<ChunkOutput | null> {
     if (this.handedOut >= this.specs.length) return null;
     if (!this.pool.length) return generateChunk(this.specs[this.handedOut++], this.keys);
+    this.handedOut++; // claimed now, so two consumers never wait for the same last chunk
     while (!this.ready.length) {
       if (this.failure) throw this.failure;
-      await new Promise<void>((r) => (this.waiting = r));
+      await new Promise<void>((r) => this.waiting.push(r));
     }
-    this.handedOut++;
     const out = this.ready.shift()!;
     while (this.idle.length && this.sent < this.specs.length && this.ready.length < this.maxReady) this.feed(this.idle.shift()!);
     return out;
