@@ -20,7 +20,7 @@ import { copyValue } from '../src/db/engine.ts';
 import { buildDistrict } from '../src/synth/district.ts';
 import { profileNamed } from '../src/synth/profiles.ts';
 import { HOUSEHOLD_COLUMNS, RESIDENT_COLUMNS, householdsCopy, type ChunkKeys, type ChunkOutput } from '../src/synth/residents.ts';
-import { planChunks, seedDistrict } from '../src/synth/seed.ts';
+import { planChunks, seedDistrict, withoutSecondaryIndexes } from '../src/synth/seed.ts';
 import {
   ADMIN_PASSWORD, BENCH_KEYS, BENCH_SEED, DEMO_PASSWORD, cpuShares, cpuSnapshot, enginesOf, fmt, freshDb, loadAverage, log, machine, memorySampler, table, vmRssMb,
   type Engine,
@@ -71,6 +71,8 @@ interface RawChild {
   householdSeconds: number;
   residentSeconds: number;
   rawSeconds: number;
+  /** COPY without secondary indexes, then the index builds */
+  rawDeferredSeconds: number;
   rowCount: number;
   peakRssMb: number;
   vmHwmMb: number;
@@ -114,14 +116,14 @@ function report(results: ChildResult[], residents: number, engines: Engine[], op
     return [
       engine === 'pglite' ? 'PGlite (file)' : 'PostgreSQL', fmt.int(s.residents), fmt.s(s.seedSeconds), fmt.int(s.residents / s.seedSeconds),
       r ? fmt.s(r.rawSeconds) : 'n/a', r ? fmt.ratio(s.seedSeconds / r.rawSeconds) : 'n/a',
-      s.residents === 700_000
-        ? `≤ ${target} s, ≤ 1.30×: ${s.seedSeconds <= target ? 'time ok' : 'time MISSED'}${r ? (s.seedSeconds / r.rawSeconds <= 1.3 ? ', ratio ok' : ', ratio MISSED') : ''}`
-        : `(targets are for 700,000) ratio ${r ? (s.seedSeconds / r.rawSeconds <= 1.3 ? 'ok' : 'MISSED') : 'n/a'}`,
+      r ? fmt.s(r.rawDeferredSeconds) : 'n/a', r ? fmt.ratio(s.seedSeconds / r.rawDeferredSeconds) : 'n/a',
+      (s.residents === 700_000 ? `≤ ${target} s: ${s.seedSeconds <= target ? 'ok' : 'MISSED'}; ` : '(time targets are for 700,000); ')
+        + (r ? `≤ 1.30×: ${s.seedSeconds / r.rawSeconds <= 1.3 ? 'ok' : 'MISSED'} / ${s.seedSeconds / r.rawDeferredSeconds <= 1.3 ? 'ok' : 'MISSED'}` : ''),
     ];
   });
   out.push(`### seed — ${new Date().toISOString().slice(0, 10)}, ${machine()}`);
   out.push('');
-  out.push(table(['engine', 'residents', 'seed s', 'resident rows/s', 'raw COPY s', 'seed / raw', 'target'], rows));
+  out.push(table(['engine', 'residents', 'seed s', 'resident rows/s', 'raw COPY s (indexes maintained)', 'seed / raw', 'raw COPY s (indexes built after)', 'seed / raw', 'target'], rows));
   out.push('');
   out.push('Breakdown of the seed runs (seconds; from a timing wrapper around the Db):');
   out.push('');
@@ -363,11 +365,18 @@ async function childRaw(engine: Engine, copyDir: string): Promise<RawChild> {
     await bench.db.copyFrom('resident', RESIDENT_COLUMNS, residentChunks);
     const t2 = performance.now();
     const cpu = cpuShares(snap0, cpuSnapshot(), (t2 - t0) / 1000, 0);
-    const m = mem.stop();
     const { rows } = await bench.db.query<{ n: number }>('SELECT count(*)::int AS n FROM resident');
+    // Second reference: the fastest plain way to load the same rows — COPY into the table without its secondary
+    // indexes (one stream), then build them (the same helper the seed uses).
+    await bench.db.exec('TRUNCATE resident, household');
+    const t3 = performance.now();
+    await bench.db.copyFrom('household', HOUSEHOLD_COLUMNS, householdChunks);
+    await withoutSecondaryIndexes(bench.db, ['resident'], () => bench.db.copyFrom('resident', RESIDENT_COLUMNS, residentChunks));
+    const t4 = performance.now();
+    const m = mem.stop();
     return {
       kind: 'raw', engine, residents: index.residentCount, households: index.householdCount,
-      householdSeconds: (t1 - t0) / 1000, residentSeconds: (t2 - t1) / 1000, rawSeconds: (t2 - t0) / 1000, rowCount: rows[0].n,
+      householdSeconds: (t1 - t0) / 1000, residentSeconds: (t2 - t1) / 1000, rawSeconds: (t2 - t0) / 1000, rawDeferredSeconds: (t4 - t3) / 1000, rowCount: rows[0].n,
       peakRssMb: m.peakRssMb, vmHwmMb: m.vmHwmMb, cpu,
     };
   } finally {
