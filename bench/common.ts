@@ -1,10 +1,9 @@
 // Shared helpers for the benchmarks: engines (a temp PGlite data dir or a fresh PostgreSQL database per run),
 // memory sampling, machine description and markdown output.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { createPgDatabase as createTestPgDatabase } from '../test/helpers/db.ts';
 import { openPglite, openPostgres, type Db } from '../src/db/engine.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { deriveKeys } from '../src/platform/crypto.ts';
@@ -26,25 +25,9 @@ export function enginesOf(opt: string | undefined): Engine[] {
   throw new Error(`--engine must be pglite, postgres or both (got ${v})`);
 }
 
-/** A fresh PostgreSQL database; `drop` removes it (WITH FORCE, so leftover pool clients do not block it). */
-export async function createPgDatabase(adminUrl = DEFAULT_PG_URL, prefix = 'cg_bench'): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
-  const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = '/' + name;
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+/** A fresh PostgreSQL database next to DEFAULT_PG_URL's (the test helper's, with a benchmark prefix). */
+export function createPgDatabase(adminUrl = DEFAULT_PG_URL, prefix = 'cg_bench') {
+  return createTestPgDatabase(adminUrl, prefix);
 }
 
 export interface BenchDb {
