@@ -220,8 +220,10 @@ export async function withoutSecondaryIndexes(db: Db, tables: string[], load: ()
     await load();
   } finally {
     const pending = rows.map((r) => r.def);
+    // On the server, give each build more sort memory than the 64 MB default (scoped to its own transaction).
+    const build = (def: string) => (db.engine === 'postgres' ? `BEGIN; SET LOCAL maintenance_work_mem = '256MB'; ${def}; COMMIT;` : def);
     const builder = async () => {
-      for (let def = pending.shift(); def; def = pending.shift()) await db.exec(def);
+      for (let def = pending.shift(); def; def = pending.shift()) await db.exec(build(def));
     };
     await Promise.all(Array.from({ length: db.engine === 'postgres' ? 2 : 1 }, builder));
   }
