@@ -32,7 +32,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       redact: ['req.headers.authorization', 'req.headers.cookie'],
     },
     bodyLimit: 10 * 1024 * 1024,
-    trustProxy: true,
+    trustProxy: ctx.config.trustProxy,
     genReqId: () => Math.random().toString(36).slice(2, 12),
   }).withTypeProvider<ZodTypeProvider>();
 

@@ -9,6 +9,8 @@ describe('configuration', () => {
     expect(c.dataDir).toBe('/tmp/cg');
     expect(c.defaultLocale).toBe('zh-CN');
     expect(Object.isFrozen(c)).toBe(true);
+    expect(c.trustProxy).toBe(false);
+    expect(configFromEnv({ CAREGRID_TRUST_PROXY: 'true', CAREGRID_SECURE_COOKIES: 'false' })).toMatchObject({ trustProxy: true, secureCookies: false });
   });
   test('unknown keys and bad values are refused with the field named', () => {
     expect(() => loadConfig({ prot: 1 })).toThrow(/prot/);

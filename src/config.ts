@@ -20,7 +20,9 @@ export const ConfigSchema = z
     defaultLocale: z.enum(['zh-CN', 'en']).default('zh-CN'),
     sessionTtlHours: z.coerce.number().positive().default(12),
     /** Set when the console is served over HTTPS so the session cookie is marked Secure. */
-    secureCookies: z.coerce.boolean().default(false),
+    secureCookies: z.stringbool().or(z.boolean()).default(false),
+    /** Trust X-Forwarded-For from a reverse proxy (the client address recorded in the audit log comes from it). */
+    trustProxy: z.stringbool().or(z.boolean()).default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     webDir: z.string().optional(),
     /** Pool size for the PostgreSQL engine. */
@@ -43,6 +45,7 @@ const ENV_KEYS: Record<string, keyof z.infer<typeof ConfigSchema>> = {
   CAREGRID_LOCALE: 'defaultLocale',
   CAREGRID_SESSION_TTL_HOURS: 'sessionTtlHours',
   CAREGRID_SECURE_COOKIES: 'secureCookies',
+  CAREGRID_TRUST_PROXY: 'trustProxy',
   LOG_LEVEL: 'logLevel',
   CAREGRID_WEB_DIR: 'webDir',
   CAREGRID_PG_POOL_SIZE: 'pgPoolSize',
