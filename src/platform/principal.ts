@@ -34,6 +34,7 @@ export interface Principal {
 }
 
 const DISTRICT_WIDE: Role[] = ['district_admin', 'cdc_epidemiologist'];
+const PRIMARY_CARE = ['community_health_centre', 'community_health_station', 'township_health_centre', 'village_clinic'];
 
 export function hasRole(p: Principal, ...roles: Role[]): boolean {
   return p.roles.some((r) => roles.includes(r));
@@ -42,7 +43,7 @@ export function hasRole(p: Principal, ...roles: Role[]): boolean {
 export async function loadPrincipal(q: Queryable, userId: number): Promise<Principal | null> {
   const { rows } = await q.query(
     `SELECT u.id, u.username, u.display_name, u.roles, u.institution_id, u.region_id, u.team_id, u.practitioner_id,
-            u.locale, u.kind, u.active, u.session_version, i.region_id AS institution_region_id, rg.level AS institution_region_level
+            u.locale, u.kind, u.active, u.session_version, i.region_id AS institution_region_id, rg.level AS institution_region_level, i.type AS institution_type
        FROM app_user u
        LEFT JOIN institution i ON i.id = u.institution_id
        LEFT JOIN region rg ON rg.id = i.region_id
@@ -56,7 +57,9 @@ export async function loadPrincipal(q: Queryable, userId: number): Promise<Princ
   if (roles.some((r) => DISTRICT_WIDE.includes(r))) scope.all = true;
   if (roles.includes('institution_admin') && u.institution_id) {
     scope.institutionIds.push(u.institution_id);
-    addRegion(scope, u.institution_region_level, u.institution_region_id);
+    // A primary-care institution serves the residents of its area; a hospital's own data are its patients, reached
+    // through care relationships (referral, admission) only.
+    if (PRIMARY_CARE.includes(u.institution_type)) addRegion(scope, u.institution_region_level, u.institution_region_id);
   }
   if ((roles.includes('family_doctor') || roles.includes('nurse')) && u.team_id) {
     scope.teamIds.push(u.team_id);

@@ -99,6 +99,15 @@ describe('scope', () => {
     expect((await get('/api/v1/residents', await s.login('supervisor1'))).json().total).toBe(0);
   });
 
+  test('a community centre’s admin sees its street; a hospital’s admin sees only the hospital’s patients', async () => {
+    const centre = (await get('/api/v1/residents?pageSize=200', await s.login('inst.admin'))).json();
+    expect(centre.total).toBeGreaterThan(0);
+    expect(new Set(centre.items.map((r: any) => r.streetId)).size).toBe(1);
+    const hospital = (await get('/api/v1/residents?pageSize=200', await s.login('hospital.admin'))).json();
+    const referred = (await get('/api/v1/residents?pageSize=200', await s.login('specialist1'))).json();
+    expect(hospital.items.map((r: any) => r.id).sort()).toEqual(referred.items.map((r: any) => r.id).sort());
+  });
+
   test('a specialist sees referred patients only; the CDC sees the district', async () => {
     const sp = (await get('/api/v1/residents?pageSize=200', await s.login('specialist1'))).json();
     expect(sp.total).toBeGreaterThan(0);
