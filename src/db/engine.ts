@@ -42,7 +42,7 @@ function copySql(table: string, columns: readonly string[], source: string): str
 }
 
 export async function openPglite(dataDir: string | undefined): Promise<Db> {
-  const { PGlite, types } = await import('@electric-sql/pglite');
+  const { PGlite, parse, protocol } = await import('@electric-sql/pglite');
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const parsers = {
     [OID.int8]: int8,
@@ -51,25 +51,26 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     [OID.timestamptz]: (v: string) => new Date(v),
     [OID.timestamp]: toDate,
   };
-  void types;
   const pg = await PGlite.create(dataDir ? join(dataDir, 'pglite') : undefined, { parsers, relaxedDurability: false });
-  const wrap = (q: { query: (s: string, p?: unknown[]) => Promise<{ rows: any[]; affectedRows?: number }>; exec: (s: string) => Promise<unknown> }): Queryable => ({
+  const prepared = preparedStatements(pg as any, parse.parseResults as any, protocol.serialize as any);
+  // Inside a transaction PGlite already holds its transaction lock, so statements take only the query lock.
+  const wrap = (q: { exec: (s: string) => Promise<unknown> }, inTransaction: boolean): Queryable => ({
     async query<T>(sql: string, params: unknown[] = []) {
-      const r = await q.query(sql, params as any[]);
+      const r = await prepared(sql, params, inTransaction);
       return { rows: r.rows as T[], rowCount: r.affectedRows ?? r.rows.length };
     },
     async exec(sql: string) {
       await q.exec(sql);
     },
   });
-  const base = wrap(pg as any);
+  const base = wrap(pg as any, false);
   return {
     engine: 'pglite',
     ...base,
     async tx(fn, options) {
       return pg.transaction(async (t) => {
         if (options?.isolation === 'serializable') await t.query('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE');
-        return fn(wrap(t as any));
+        return fn(wrap(t as any, true));
       });
     },
     async copyFrom(table, columns, chunks) {
@@ -83,6 +84,54 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
       await pg.close();
     },
   };
+}
+
+/**
+ * Named prepared statements for PGlite. Its `query` sends every statement as the unnamed statement, so PostgreSQL
+ * parses and plans it each time — most of a short query's cost. Here each distinct SQL text is parsed once under a
+ * name (Parse + Describe), and later runs only Bind + Execute + Sync, with PGlite's own locks, serializers and
+ * result parser. SQL-level PREPARE/EXECUTE cannot be used: EXECUTE takes no bind parameters.
+ */
+function preparedStatements(pg: any, parseResults: (messages: any[], parsers: any) => any[], serialize: any) {
+  interface Statement { name: string; paramTypes: number[]; rowDescription: unknown }
+  const statements = new Map<string, Statement>();
+  const MAX = 2000;
+  const options = { syncToFs: false };
+  const run = async (sql: string, params: unknown[]) => {
+    const messages: any[] = [];
+    let st = statements.get(sql);
+    try {
+      if (!st) {
+        const name = statements.size < MAX ? `cg_${statements.size}` : ''; // past the cap: the unnamed statement
+        await pg.execProtocol(serialize.parse({ name, text: sql }), options);
+        const described = (await pg.execProtocol(serialize.describe({ type: 'S', name }), options)).messages;
+        st = {
+          name,
+          paramTypes: described.find((m: any) => m.name === 'parameterDescription')?.dataTypeIDs ?? [],
+          rowDescription: described.find((m: any) => m.name === 'rowDescription') ?? null,
+        };
+        if (statements.size < MAX) statements.set(sql, st);
+      }
+      const values = params.map((v, i) => {
+        if (v === null || v === undefined) return null;
+        const serializer = pg.serializers[st!.paramTypes[i]];
+        return serializer ? serializer(v) : String(v);
+      });
+      messages.push(...(await pg.execProtocol(serialize.bind({ statement: st.name, values }), options)).messages);
+      messages.push(...(await pg.execProtocol(serialize.execute({}), options)).messages);
+    } finally {
+      messages.push(...(await pg.execProtocol(serialize.sync(), options)).messages);
+    }
+    return parseResults(st!.rowDescription ? [st!.rowDescription, ...messages] : messages, pg.parsers)[0] as { rows: any[]; affectedRows?: number };
+  };
+  return (sql: string, params: unknown[], inTransaction: boolean) =>
+    inTransaction
+      ? pg._runExclusiveQuery(() => run(sql, params))
+      : pg._runExclusiveTransaction(() => pg._runExclusiveQuery(async () => {
+          const r = await run(sql, params);
+          await pg.syncToFs();
+          return r;
+        }));
 }
 
 export async function openPostgres(url: string, poolSize = 16): Promise<Db> {
