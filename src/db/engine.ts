@@ -204,9 +204,12 @@ function statementName(sql: string): string {
   return name;
 }
 
-export async function openDb(opts: { databaseUrl?: string; dataDir?: string; memory?: boolean; poolSize?: number }): Promise<Db> {
+export async function openDb(opts: { databaseUrl?: string; dataDir?: string; memory?: boolean; poolSize?: number; pgliteThread?: boolean }): Promise<Db> {
   if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize);
-  return openPglite(opts.memory ? undefined : opts.dataDir);
+  const dataDir = opts.memory ? undefined : opts.dataDir;
+  if (opts.pgliteThread === false) return openPglite(dataDir);
+  const { openPgliteThread } = await import('./pglite-thread.ts');
+  return openPgliteThread(dataDir);
 }
 
 /** Escapes one value for COPY text format. */
