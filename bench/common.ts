@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createPgDatabase as createTestPgDatabase } from '../test/helpers/db.ts';
-import { openPglite, openPostgres, type Db } from '../src/db/engine.ts';
+import { openDb, openPostgres, type Db } from '../src/db/engine.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { deriveKeys } from '../src/platform/crypto.ts';
 
@@ -44,7 +44,7 @@ export interface BenchDb {
 export async function freshDb(engine: Engine, opts: { pgPoolSize?: number } = {}): Promise<BenchDb> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cg-bench-'));
   if (engine === 'pglite') {
-    const db = await openPglite(dataDir);
+    const db = await openDb({ dataDir }); // as the server and the CLI run it: PGlite on its own thread
     await migrate(db);
     return {
       db, engine, dataDir,

@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
-import { openPglite, openPostgres, type Db, type Queryable } from '../src/db/engine.ts';
+import { openDb, openPostgres, type Db, type Queryable } from '../src/db/engine.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { decryptField, lookupHash, type Keys } from '../src/platform/crypto.ts';
 import { auditResidents, type AuditContext } from '../src/platform/audit.ts';
@@ -150,7 +150,7 @@ async function runEngine(engine: Engine, opts: LookupBenchOptions): Promise<Look
   try {
     // ── 1. a seeded district (seeded here unless the data dir / database already holds one) ──
     {
-      const db = engine === 'pglite' ? await openPglite(dataDir) : await openPostgres(databaseUrl!, 4);
+      const db = engine === 'pglite' ? await openDb({ dataDir }) : await openPostgres(databaseUrl!, 4);
       try {
         await migrate(db);
         if (await isEmpty(db)) {
