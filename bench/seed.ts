@@ -19,7 +19,7 @@ import type { Db } from '../src/db/engine.ts';
 import { copyValue } from '../src/db/engine.ts';
 import { buildDistrict } from '../src/synth/district.ts';
 import { profileNamed } from '../src/synth/profiles.ts';
-import { HOUSEHOLD_COLUMNS, RESIDENT_COLUMNS, householdsCopy, type ChunkKeys, type ChunkOutput } from '../src/synth/residents.ts';
+import { HOUSEHOLD_COLUMNS, RESIDENT_COLUMNS, householdsCopy, type ChunkKeys } from '../src/synth/residents.ts';
 import { planChunks, seedDistrict, withoutSecondaryIndexes } from '../src/synth/seed.ts';
 import {
   ADMIN_PASSWORD, BENCH_KEYS, BENCH_SEED, DEMO_PASSWORD, cpuShares, cpuSnapshot, enginesOf, fmt, freshDb, loadAverage, log, machine, memorySampler, table, vmRssMb,
@@ -193,7 +193,7 @@ export async function writeCopyFiles(dir: string, residents: number): Promise<{ 
   const d = buildDistrict(profileNamed('dongcheng', residents), BENCH_SEED);
   const specs = planChunks(d.households, BENCH_SEED);
   writeFileSync(join(dir, 'region.copy'), d.regions.map((r) => REGION_COLUMNS.map((c) => copyValue(r[c])).join('\t') + '\n').join(''));
-  const outputs: (ChunkOutput | undefined)[] = new Array(specs.length);
+  const outputs: ({ count: number; residents: Uint8Array } | undefined)[] = new Array(specs.length); // as src/synth/worker.ts posts them
   const workers = Math.max(1, Math.min(availableParallelism(), 4));
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(workers, specs.length) }, () => new Promise<void>((resolve, reject) => {
@@ -207,7 +207,7 @@ export async function writeCopyFiles(dir: string, residents: number): Promise<{ 
       current = next++;
       w.postMessage(specs[current]);
     };
-    w.on('message', (out: ChunkOutput) => {
+    w.on('message', (out: { count: number; residents: Uint8Array }) => {
       outputs[current] = out;
       feed();
     });

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 
 export type Row = Record<string, any>;
+export type CopyChunk = string | Uint8Array;
 export interface QueryResult<T = Row> {
   rows: T[];
   rowCount: number;
@@ -21,8 +22,8 @@ export interface Db extends Queryable {
   readonly engine: 'pglite' | 'postgres';
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
   tx<T>(fn: (q: Queryable) => Promise<T>, options?: { isolation?: 'read committed' | 'serializable' }): Promise<T>;
-  /** Bulk load with COPY … FROM (text format); each chunk is a block of complete lines. */
-  copyFrom(table: string, columns: readonly string[], chunks: Iterable<string> | AsyncIterable<string>): Promise<void>;
+  /** Bulk load with COPY … FROM (text format); each chunk is a block of complete lines, as text or UTF-8 bytes. */
+  copyFrom(table: string, columns: readonly string[], chunks: Iterable<CopyChunk> | AsyncIterable<CopyChunk>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -77,7 +78,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
       const sql = copySql(table, columns, "'/dev/blob'");
       for await (const chunk of chunks) {
         if (chunk.length === 0) continue;
-        await pg.query(sql, [], { blob: new Blob([chunk]) });
+        await pg.query(sql, [], { blob: new Blob([chunk as BlobPart]) });
       }
     },
     async close() {
@@ -182,7 +183,7 @@ export async function openPostgres(url: string, poolSize = 16): Promise<Db> {
       const client = await pool.connect();
       try {
         const stream = client.query(from(copySql(table, columns, 'STDIN')));
-        await pipeline(Readable.from(chunks as AsyncIterable<string>), stream);
+        await pipeline(Readable.from(chunks as AsyncIterable<CopyChunk>), stream);
       } finally {
         client.release();
       }

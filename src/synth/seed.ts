@@ -9,7 +9,13 @@ import type { Keys } from '../platform/crypto.ts';
 import { hashPassword } from '../platform/auth.ts';
 import { buildDistrict, type District, type HouseholdSpec } from './district.ts';
 import { profileNamed } from './profiles.ts';
-import { RESIDENT_COLUMNS, HOUSEHOLD_COLUMNS, generateChunk, householdsCopy, type ChunkKeys, type ChunkOutput, type ChunkSpec } from './residents.ts';
+import { RESIDENT_COLUMNS, HOUSEHOLD_COLUMNS, generateChunk, householdsCopy, type ChunkKeys, type ChunkSpec } from './residents.ts';
+
+/** A generated chunk as the loader sees it: COPY text, or its UTF-8 bytes when it comes from a worker thread. */
+interface LoadChunk {
+  count: number;
+  residents: string | Uint8Array;
+}
 
 export interface SeedOptions {
   profile: string;
@@ -96,7 +102,7 @@ export function planChunks(households: HouseholdSpec[], seed: number): ChunkSpec
  */
 class ChunkPipeline {
   private readonly pool: Worker[] = [];
-  private readonly ready: ChunkOutput[] = [];
+  private readonly ready: LoadChunk[] = [];
   private readonly idle: Worker[] = [];
   private readonly waiting: (() => void)[] = [];
   private failure: unknown = null;
@@ -113,7 +119,7 @@ class ChunkPipeline {
     if (workers <= 1 || specs.length <= 1) return; // generated inline by next()
     for (let i = 0; i < Math.min(workers, specs.length); i++) {
       const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: keys });
-      w.on('message', (out: ChunkOutput) => {
+      w.on('message', (out: LoadChunk) => {
         this.ready.push(out);
         this.feed(w);
         this.wake();
@@ -137,7 +143,7 @@ class ChunkPipeline {
   }
 
   /** The next finished chunk, or null when all have been handed out. Several consumers may wait at once. */
-  async next(): Promise<ChunkOutput | null> {
+  async next(): Promise<LoadChunk | null> {
     if (this.handedOut >= this.specs.length) return null;
     if (!this.pool.length) return generateChunk(this.specs[this.handedOut++], this.keys);
     this.handedOut++; // claimed now, so two consumers never wait for the same last chunk
