@@ -32,12 +32,7 @@ export type ResidentTag = (typeof RESIDENT_TAGS)[number];
 export type Id = number;
 
 /** Institution type codes, as the server's registry defines them. */
-export const INSTITUTION_TYPES = [
-  'tertiary_hospital', 'secondary_hospital', 'tcm_hospital', 'mch_hospital', 'specialty_hospital',
-  'community_health_centre', 'community_health_station', 'township_health_centre', 'village_clinic',
-  'cdc', 'ems_centre', 'ems_station', 'supervision_institute', 'elder_care_institution', 'elder_care_post',
-  'pharmacy', 'school',
-] as const;
+export { INSTITUTION_TYPES } from '../../src/modules/registry/vocabulary.ts';
 
 export interface Page<T> {
   items: T[];

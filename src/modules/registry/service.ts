@@ -3,18 +3,10 @@
 import type { Queryable } from '../../db/engine.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { Params } from '../../platform/sql.ts';
+import type { RegionLevel } from './vocabulary.ts';
 
-export const REGION_LEVELS = ['district', 'street', 'community', 'grid'] as const;
-export type RegionLevel = (typeof REGION_LEVELS)[number];
+export { REGION_LEVELS, INSTITUTION_TYPES, CAPABILITIES, type RegionLevel } from './vocabulary.ts';
 const CHILD_LEVEL: Record<RegionLevel, RegionLevel | null> = { district: 'street', street: 'community', community: 'grid', grid: null };
-
-export const INSTITUTION_TYPES = [
-  'tertiary_hospital', 'secondary_hospital', 'tcm_hospital', 'mch_hospital', 'specialty_hospital',
-  'community_health_centre', 'community_health_station', 'township_health_centre', 'village_clinic',
-  'cdc', 'ems_centre', 'ems_station', 'supervision_institute', 'elder_care_institution', 'elder_care_post',
-  'pharmacy', 'school',
-] as const;
-export const CAPABILITIES = ['fever_clinic', 'fever_sentinel', 'intestinal_clinic', 'chest_pain_centre', 'stroke_centre', 'internet_clinic', 'negative_pressure_ward', 'imaging', 'laboratory', 'ecg'] as const;
 
 // ── Regions ──
 const REGION_SELECT = `SELECT r.id, r.code, r.name, r.name_en, r.level, r.parent_id, r.kind, r.population,
