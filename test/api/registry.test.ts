@@ -114,3 +114,40 @@ describe('practitioners and teams', () => {
     expect(overview.residents).toBeGreaterThanOrEqual(600);
   });
 });
+
+describe('registering practitioners and teams', () => {
+  test('a new family-doctor team with a grid gives its doctor exactly that grid’s residents', async () => {
+    const centre = (await get('/api/v1/institutions?type=community_health_centre')).json().items[0];
+    const badProfession = await send('POST', '/api/v1/practitioners', { code: 'PX1', name: '新医生', institutionId: centre.id, profession: 'wizard' });
+    expect(badProfession.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'profession' });
+    const noInstitution = await send('POST', '/api/v1/practitioners', { code: 'PX1', name: '新医生', institutionId: 999999, profession: 'gp' });
+    expect(noInstitution.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'institutionId' });
+    const gp = await send('POST', '/api/v1/practitioners', { code: 'PX1', name: '新医生', sex: 'female', institutionId: centre.id, profession: 'gp', title: '主治医师' });
+    expect(gp.statusCode).toBe(201);
+    expect((await send('POST', '/api/v1/practitioners', { code: 'PX1', name: '重复', institutionId: centre.id, profession: 'gp' })).statusCode).toBe(409);
+    const renamed = await send('PATCH', `/api/v1/practitioners/${gp.json().id}`, { name: '新医生乙', institutionId: centre.id, profession: 'gp' });
+    expect(renamed.json()).toMatchObject({ code: 'PX1', name: '新医生乙' });
+
+    const grid = (await get('/api/v1/coverage/grids')).json().items.at(-1);
+    const team = await send('POST', '/api/v1/teams', { code: 'TX1', name: '新团队', institutionId: centre.id, communityId: grid.communityId, members: [{ practitionerId: gp.json().id, role: 'lead_gp' }], gridIds: [grid.gridId] });
+    expect(team.statusCode).toBe(201);
+    expect(team.json()).toMatchObject({ code: 'TX1', gridIds: [grid.gridId], members: [expect.objectContaining({ practitionerId: gp.json().id, role: 'lead_gp' })] });
+    expect((await send('POST', '/api/v1/teams', { code: 'TX2', name: 'x', institutionId: centre.id, gridIds: [grid.communityId] })).json().field).toBe('gridIds');
+
+    const user = await send('POST', '/api/v1/users', { username: 'doctor.new', displayName: '新医生乙', password: 'New-Doctor-2026!', roles: ['family_doctor'], institutionId: centre.id, teamId: team.json().id, practitionerId: gp.json().id });
+    expect(user.statusCode).toBe(201);
+    const cookie = await s.login('doctor.new', 'New-Doctor-2026!');
+    const seen = (await get('/api/v1/residents?pageSize=200', cookie)).json();
+    const inGrid = (await get(`/api/v1/residents?gridId=${grid.gridId}&pageSize=200`)).json();
+    expect(seen.total).toBe(inGrid.total);
+    expect(seen.items.every((r: any) => r.gridId === grid.gridId)).toBe(true);
+
+    // moving the grid away from the team takes the residents out of the doctor's scope at once
+    await send('PATCH', `/api/v1/teams/${team.json().id}`, { name: '新团队', institutionId: centre.id, gridIds: [] });
+    expect((await get('/api/v1/residents?pageSize=5', cookie)).json().total).toBe(0);
+    // an institution admin cannot manage another institution's teams
+    const other = (await get('/api/v1/institutions?type=community_health_centre')).json().items[1];
+    const foreign = await send('POST', '/api/v1/teams', { code: 'TX3', name: 'x', institutionId: other.id }, await s.login('inst.admin'));
+    expect(foreign.statusCode).toBe(403);
+  });
+});

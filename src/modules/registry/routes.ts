@@ -1,5 +1,6 @@
 // Registry HTTP routes: thin, typed, every input and response described for the OpenAPI document.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../../platform/errors.ts';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
@@ -44,6 +45,26 @@ export const CareChain = z.object({
   familyDoctorTeam: Ref.nullable(),
   specialtyConsortia: z.array(Ref.extend({ specialty: z.string().nullable() })),
 });
+
+const Practitioner = z.object({ id: z.number(), code: z.string(), name: z.string(), sex: z.string().nullable(), institutionId: z.number(), institutionName: z.string(), profession: z.string(), specialty: z.string().nullable(), title: z.string().nullable(), active: z.boolean() });
+const PractitionerBody = z.object({
+  code: z.string().regex(/^[A-Za-z0-9_-]{2,40}$/), name: z.string().trim().min(1).max(50), sex: z.enum(['male', 'female']).nullable().optional(),
+  institutionId: z.number().int(), profession: z.enum(['gp', 'nurse', 'public_health', 'specialist', 'epidemiologist', 'pharmacist', 'technician', 'other']),
+  specialty: z.string().max(50).nullable().optional(), title: z.string().max(30).nullable().optional(), active: z.boolean().optional(),
+});
+const TeamDetail = Team.extend({ members: z.array(z.object({ practitionerId: z.number(), role: z.string(), name: z.string(), profession: z.string(), institutionId: z.number(), institutionName: z.string() })), gridIds: z.array(z.number()) });
+const TeamBody = z.object({
+  code: z.string().regex(/^[A-Za-z0-9_-]{2,40}$/), name: z.string().trim().min(1).max(60), kind: z.enum(['family_doctor', 'tracing', 'emergency', 'other']).optional(),
+  institutionId: z.number().int(), communityId: z.number().int().nullable().optional(),
+  members: z.array(z.object({ practitionerId: z.number().int(), role: z.enum(['lead_gp', 'gp', 'nurse', 'public_health', 'specialist_partner', 'member']) })).optional(),
+  gridIds: z.array(z.number().int()).optional(),
+});
+
+/** An institution admin manages its own institution's teams only. */
+function assertOwnInstitution(req: FastifyRequest, institutionId: number) {
+  const p = req.principal!;
+  if (!p.roles.includes('district_admin') && p.institutionId !== institutionId) throw new AppError('FORBIDDEN');
+}
 
 export async function registryRoutes(fastify: FastifyInstance, ctx: AppContext) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -97,10 +118,35 @@ export async function registryRoutes(fastify: FastifyInstance, ctx: AppContext) 
   app.get('/regions/:id/care-chain', { schema: { tags, summary: 'For a grid: community, street, consortium, community health centre, partner hospital, family-doctor team', params: IdParam, response: { 200: CareChain, ...errorResponses } } }, async (req) => svc.careChainForGrid(db, req.params.id));
 
   app.get('/practitioners', {
-    schema: { tags, summary: 'Practitioners', querystring: PageQuery.extend({ institutionId: z.coerce.number().int().optional(), profession: z.string().max(30).optional(), q: z.string().max(30).optional() }), response: { 200: pageResponse(z.object({ id: z.number(), code: z.string(), name: z.string(), sex: z.string().nullable(), institutionId: z.number(), institutionName: z.string(), profession: z.string(), specialty: z.string().nullable(), title: z.string().nullable(), active: z.boolean() })), ...errorResponses } },
+    schema: { tags, summary: 'Practitioners', querystring: PageQuery.extend({ institutionId: z.coerce.number().int().optional(), profession: z.string().max(30).optional(), q: z.string().max(30).optional() }), response: { 200: pageResponse(Practitioner), ...errorResponses } },
   }, async (req) => svc.listPractitioners(db, req.query));
+  app.get('/practitioners/:id', { schema: { tags, summary: 'One practitioner', params: IdParam, response: { 200: Practitioner, ...errorResponses } } }, async (req) => svc.getPractitioner(db, req.params.id));
+  app.post('/practitioners', { schema: { tags, summary: 'Register a practitioner', body: PractitionerBody, response: { 201: Practitioner, ...errorResponses } } }, async (req, reply) => {
+    requireRole(req, 'district_admin');
+    return reply.status(201).send(await db.tx((q) => svc.savePractitioner(q, null, req.body)));
+  });
+  app.patch('/practitioners/:id', { schema: { tags, summary: 'Update a practitioner', params: IdParam, body: PractitionerBody.omit({ code: true }), response: { 200: Practitioner, ...errorResponses } } }, async (req) => {
+    requireRole(req, 'district_admin');
+    return db.tx((q) => svc.savePractitioner(q, req.params.id, { ...req.body, code: '' }));
+  });
   app.get('/teams', { schema: { tags, summary: 'Family-doctor and other teams', querystring: PageQuery.extend({ institutionId: z.coerce.number().int().optional(), communityId: z.coerce.number().int().optional() }), response: { 200: pageResponse(Team), ...errorResponses } } }, async (req) => svc.listTeams(db, req.query));
-  app.get('/teams/:id', { schema: { tags, summary: 'A team with members and grids', params: IdParam, response: { 200: Team.extend({ members: z.array(z.object({ practitionerId: z.number(), role: z.string(), name: z.string(), profession: z.string(), institutionId: z.number(), institutionName: z.string() })), gridIds: z.array(z.number()) }), ...errorResponses } } }, async (req) => svc.getTeam(db, req.params.id));
+  app.get('/teams/:id', { schema: { tags, summary: 'A team with members and grids', params: IdParam, response: { 200: TeamDetail, ...errorResponses } } }, async (req) => svc.getTeam(db, req.params.id));
+  app.post('/teams', { schema: { tags, summary: 'Create a team with its members and grids', body: TeamBody, response: { 201: TeamDetail, ...errorResponses } } }, async (req, reply) => {
+    requireRole(req, 'district_admin', 'institution_admin');
+    assertOwnInstitution(req, req.body.institutionId);
+    return reply.status(201).send(await db.tx((q) => svc.saveTeam(q, null, req.body)));
+  });
+  app.patch('/teams/:id', { schema: { tags, summary: 'Replace a team’s settings, members or grids', params: IdParam, body: TeamBody.omit({ code: true }), response: { 200: TeamDetail, ...errorResponses } } }, async (req) => {
+    requireRole(req, 'district_admin', 'institution_admin');
+    assertOwnInstitution(req, req.body.institutionId);
+    const team = await db.tx(async (q) => {
+      const current = await svc.getTeam(q, req.params.id);
+      assertOwnInstitution(req, current.institutionId);
+      return svc.saveTeam(q, req.params.id, { ...req.body, code: current.code });
+    });
+    ctx.principals.clear(); // team grids decide family doctors' scope
+    return team;
+  });
 
   app.get('/stats/overview', { schema: { tags: ['stats'], summary: 'District counts for the home page', response: { 200: z.record(z.string(), z.number()), ...errorResponses } } }, async (req) => {
     requirePrincipal(req);

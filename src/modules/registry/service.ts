@@ -199,9 +199,10 @@ export async function gridCoverage(q: Queryable, f: { streetId?: number }) {
 }
 
 // ── Practitioners and teams ──
-export async function listPractitioners(q: Queryable, f: { institutionId?: number; profession?: string; q?: string; page: number; pageSize: number }) {
+export async function listPractitioners(q: Queryable, f: { id?: number; institutionId?: number; profession?: string; q?: string; page: number; pageSize: number }) {
   const params = new Params();
   const where: string[] = ['TRUE'];
+  if (f.id) where.push(`p.id = ${params.add(f.id)}`);
   if (f.institutionId) where.push(`p.institution_id = ${params.add(f.institutionId)}`);
   if (f.profession) where.push(`p.profession = ${params.add(f.profession)}`);
   if (f.q) where.push(`p.name ILIKE ${params.add('%' + f.q + '%')}`);
@@ -216,6 +217,76 @@ export async function listPractitioners(q: Queryable, f: { institutionId?: numbe
     items: rows.map((r) => ({ id: r.id, code: r.code, name: r.name, sex: r.sex, institutionId: r.institution_id, institutionName: r.institution_name, profession: r.profession, specialty: r.specialty, title: r.title, active: r.active })),
     total: total.rows[0].n, page: f.page, pageSize: f.pageSize,
   };
+}
+
+export interface PractitionerInput {
+  code: string; name: string; sex?: 'male' | 'female' | null; institutionId: number; profession: string;
+  specialty?: string | null; title?: string | null; active?: boolean;
+}
+
+export async function getPractitioner(q: Queryable, id: number) {
+  const r = await listPractitioners(q, { id, page: 1, pageSize: 1 });
+  if (!r.items[0]) throw notFound('practitioner');
+  return r.items[0];
+}
+
+export async function savePractitioner(q: Queryable, id: number | null, p: PractitionerInput) {
+  await assertExists(q, 'institution', p.institutionId, 'institutionId');
+  if (id === null) {
+    const dup = await q.query('SELECT 1 FROM practitioner WHERE code = $1', [p.code]);
+    if (dup.rows.length) throw new AppError('CONFLICT', { detail: `code ${p.code}` }, 'code');
+    const { rows } = await q.query(
+      'INSERT INTO practitioner (code, name, sex, institution_id, profession, specialty, title, active) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id',
+      [p.code, p.name, p.sex ?? null, p.institutionId, p.profession, p.specialty ?? null, p.title ?? null, p.active ?? true],
+    );
+    return getPractitioner(q, rows[0].id);
+  }
+  const { rowCount } = await q.query(
+    'UPDATE practitioner SET name=$2, sex=$3, institution_id=$4, profession=$5, specialty=$6, title=$7, active=$8, updated_at=now() WHERE id=$1',
+    [id, p.name, p.sex ?? null, p.institutionId, p.profession, p.specialty ?? null, p.title ?? null, p.active ?? true],
+  );
+  if (!rowCount) throw notFound('practitioner');
+  return getPractitioner(q, id);
+}
+
+export interface TeamInput {
+  code: string; name: string; kind?: string; institutionId: number; communityId?: number | null;
+  members?: { practitionerId: number; role: string }[]; gridIds?: number[];
+}
+
+export async function saveTeam(q: Queryable, id: number | null, t: TeamInput) {
+  await assertExists(q, 'institution', t.institutionId, 'institutionId');
+  if (t.communityId != null) {
+    const c = await q.query('SELECT level FROM region WHERE id = $1', [t.communityId]);
+    if (c.rows[0]?.level !== 'community') throw new AppError('VALIDATION_FAILED', { detail: `region ${t.communityId} is not a community` }, 'communityId');
+  }
+  for (const g of t.gridIds ?? []) {
+    const r = await q.query('SELECT level FROM region WHERE id = $1', [g]);
+    if (r.rows[0]?.level !== 'grid') throw new AppError('VALIDATION_FAILED', { detail: `region ${g} is not a grid` }, 'gridIds');
+  }
+  for (const m of t.members ?? []) {
+    const r = await q.query('SELECT 1 FROM practitioner WHERE id = $1', [m.practitionerId]);
+    if (!r.rows.length) throw new AppError('VALIDATION_FAILED', { detail: `practitioner ${m.practitionerId} does not exist` }, 'members');
+  }
+  let teamId = id;
+  if (teamId === null) {
+    const dup = await q.query('SELECT 1 FROM team WHERE code = $1', [t.code]);
+    if (dup.rows.length) throw new AppError('CONFLICT', { detail: `code ${t.code}` }, 'code');
+    const { rows } = await q.query('INSERT INTO team (code, name, kind, institution_id, community_id) VALUES ($1,$2,$3,$4,$5) RETURNING id', [t.code, t.name, t.kind ?? 'family_doctor', t.institutionId, t.communityId ?? null]);
+    teamId = rows[0].id as number;
+  } else {
+    const { rowCount } = await q.query('UPDATE team SET name=$2, kind=$3, institution_id=$4, community_id=$5, updated_at=now() WHERE id=$1', [teamId, t.name, t.kind ?? 'family_doctor', t.institutionId, t.communityId ?? null]);
+    if (!rowCount) throw notFound('team');
+  }
+  if (t.members) {
+    await q.query('DELETE FROM team_member WHERE team_id = $1', [teamId]);
+    await q.query('INSERT INTO team_member (team_id, practitioner_id, role) SELECT $1, p, r FROM unnest($2::bigint[], $3::text[]) AS x(p, r)', [teamId, t.members.map((m) => m.practitionerId), t.members.map((m) => m.role)]);
+  }
+  if (t.gridIds) {
+    await q.query('DELETE FROM team_grid WHERE team_id = $1', [teamId]);
+    await q.query('INSERT INTO team_grid (team_id, grid_id) SELECT $1, x FROM unnest($2::bigint[]) x', [teamId, [...new Set(t.gridIds)]]);
+  }
+  return getTeam(q, teamId);
 }
 
 const TEAM_SELECT = `SELECT t.id, t.code, t.name, t.kind, t.institution_id, i.name AS institution_name, t.community_id,
@@ -313,7 +384,7 @@ async function assertUnique(q: Queryable, table: 'region' | 'institution' | 'con
   if (rows.length) throw new AppError('CONFLICT', { detail: `${column} ${value}` }, column);
 }
 
-async function assertExists(q: Queryable, table: 'region' | 'institution', id: number, field: string) {
+async function assertExists(q: Queryable, table: 'region' | 'institution' | 'practitioner', id: number, field: string) {
   const { rows } = await q.query(`SELECT 1 FROM ${table} WHERE id = $1`, [id]);
   if (!rows.length) throw new AppError('VALIDATION_FAILED', { detail: `${field} ${id} does not exist` }, field);
 }
