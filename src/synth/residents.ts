@@ -36,13 +36,24 @@ export interface ChunkOutput {
 }
 
 const ageCum = cumulative(AGE_BAND_WEIGHTS);
+// 'YYYY-MM-DD' by day number (days since 1970-01-01, negative before): formatting a Date per resident was the
+// generator's most expensive line.
+const dayStrings = new Map<number, string>();
+function dayString(day: number): string {
+  let s = dayStrings.get(day);
+  if (s === undefined) {
+    s = new Date(day * DAY).toISOString().slice(0, 10);
+    dayStrings.set(day, s);
+  }
+  return s;
+}
 const surnameCum = cumulative(SURNAME_WEIGHTS);
 
 export function generateChunk(spec: ChunkSpec, keys: ChunkKeys): ChunkOutput {
   const rng = new Rng(spec.seed, 1000 + spec.chunkIndex);
   const enc = createSecretKey(Buffer.from(keys.enc)); // imported once per chunk, not per call
   const lookup = createSecretKey(Buffer.from(keys.lookup));
-  const counters = new Map<string, number>();
+  const counters = new Map<number, number>(); // per (birth day, sex)
   const lines: string[] = [];
   let id = spec.firstResidentId;
   // One block of random bytes for all IVs of the chunk: far cheaper than a call per value.
@@ -58,14 +69,15 @@ export function generateChunk(spec: ChunkSpec, keys: ChunkKeys): ChunkOutput {
   const hash = (domain: string, v: string) => createHmac('sha256', lookup).update(domain).update('\0').update(v).digest();
 
   for (const h of spec.households) {
+    const householdColumns = `${h.id}\t${h.gridId}\t${h.communityId}\t${h.streetId}\t${copyValue(h.address)}`;
     for (let m = 0; m < h.size; m++) {
       const band = rng.weighted(ageCum);
       const age = band * 5 + rng.int(0, 4);
       const elderly = age >= 65;
       const sex: 'male' | 'female' = rng.chance(elderly ? 0.45 : 0.5) ? 'male' : 'female';
-      const birth = new Date(REFERENCE_DATE - (age * 365.25 + rng.int(1, 364)) * DAY);
-      const birthDate = birth.toISOString().slice(0, 10);
-      const key = birthDate + sex;
+      const birthDay = Math.floor((REFERENCE_DATE - (age * 365.25 + rng.int(1, 364)) * DAY) / DAY);
+      const birthDate = dayString(birthDay);
+      const key = birthDay * 2 + (sex === 'male' ? 1 : 0);
       const counter = counters.get(key) ?? 0;
       counters.set(key, counter + 1);
       const slot = counter * spec.chunkCount + spec.chunkIndex;
@@ -91,7 +103,7 @@ export function generateChunk(spec: ChunkSpec, keys: ChunkKeys): ChunkOutput {
         [
           id, copyValue(encrypt(idNumber)), copyValue(hash('id', idNumber)), maskIdNumber(idNumber), personName(rng, sex, surnameCum), sex, birthDate,
           phone ? copyValue(encrypt(phone)) : '\\N', phone ? copyValue(hash('phone', phone)) : '\\N', phone ? maskPhone(phone) : '\\N',
-          h.id, h.gridId, h.communityId, h.streetId, copyValue(h.address), copyValue(tags), 'active',
+          householdColumns, tags.length ? `{${tags.join(',')}}` : '{}', 'active', // tags are plain identifiers: no quoting
         ].join('\t') + '\n',
       );
       id++;
