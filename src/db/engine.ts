@@ -216,7 +216,7 @@ export async function openDb(opts: { databaseUrl?: string; dataDir?: string; mem
 /** Escapes one value for COPY text format. */
 export function copyValue(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
-  if (v instanceof Uint8Array) return '\\\\x' + Buffer.from(v).toString('hex');
+  if (v instanceof Uint8Array) return '\\\\x' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex'); // a view, not a copy
   if (Array.isArray(v)) return copyValue('{' + v.map((x) => '"' + String(x).replace(/(["\\])/g, '\\$1') + '"').join(',') + '}');
   if (v instanceof Date) return v.toISOString();
   const s = String(v);
