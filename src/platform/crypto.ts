@@ -49,10 +49,14 @@ const TAG_LEN = 16;
 
 /** keyId (1 byte) | iv (12) | tag (16) | ciphertext */
 export function encryptField(keys: Keys, plaintext: string): Buffer {
-  const iv = randomBytes(IV_LEN);
-  const cipher = createCipheriv('aes-256-gcm', keys.enc, iv);
+  return encryptWithIv(keys.enc, keys.keyId, randomBytes(IV_LEN), plaintext);
+}
+
+/** The ciphertext layout, defined once; bulk generators pass IVs cut from one block of random bytes. */
+export function encryptWithIv(key: KeyObject, keyId: number, iv: Uint8Array, plaintext: string): Buffer {
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
   const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return Buffer.concat([Buffer.from([keys.keyId]), iv, cipher.getAuthTag(), ct]);
+  return Buffer.concat([Buffer.from([keyId]), iv, cipher.getAuthTag(), ct]);
 }
 
 export function decryptField(keys: Keys, blob: Uint8Array): string {
@@ -67,5 +71,9 @@ export function decryptField(keys: Keys, blob: Uint8Array): string {
 
 /** Keyed hash for exact lookup; the domain separates identity numbers from phones. */
 export function lookupHash(keys: Keys, domain: 'id' | 'phone', value: string): Buffer {
-  return createHmac('sha256', keys.lookup).update(domain).update('\0').update(value).digest();
+  return lookupHashWith(keys.lookup, domain, value);
+}
+
+export function lookupHashWith(key: KeyObject, domain: 'id' | 'phone', value: string): Buffer {
+  return createHmac('sha256', key).update(domain).update('\0').update(value).digest();
 }

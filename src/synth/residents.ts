@@ -1,7 +1,8 @@
 // Residents for a chunk of households, as COPY text. Pure apart from encryption: the same (seed, chunk) always gives
 // the same people. Identity numbers are valid GB 11643 numbers that are unique across chunks by construction:
 // the sequence slot for a (birth date, sex) is counter × chunkCount + chunkIndex, overflowing into other area codes.
-import { createCipheriv, createHmac, createSecretKey, randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
+import { encryptWithIv, lookupHashWith } from '../platform/crypto.ts';
 import { Rng, cumulative } from './random.ts';
 import { AGE_BAND_WEIGHTS, diabetesRisk, hypertensionRisk } from './profiles.ts';
 import { personName, type HouseholdSpec } from './district.ts';
@@ -59,14 +60,8 @@ export function generateChunk(spec: ChunkSpec, keys: ChunkKeys): ChunkOutput {
   // One block of random bytes for all IVs of the chunk: far cheaper than a call per value.
   const ivs = randomBytes(12 * 2 * countResidents(spec.households));
   let ivOffset = 0;
-  const encrypt = (plain: string) => {
-    const iv = ivs.subarray(ivOffset, ivOffset + 12);
-    ivOffset += 12;
-    const c = createCipheriv('aes-256-gcm', enc, iv);
-    const ct = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
-    return Buffer.concat([Buffer.from([keys.keyId]), iv, c.getAuthTag(), ct]);
-  };
-  const hash = (domain: string, v: string) => createHmac('sha256', lookup).update(domain).update('\0').update(v).digest();
+  const encrypt = (plain: string) => encryptWithIv(enc, keys.keyId, ivs.subarray(ivOffset, (ivOffset += 12)), plain);
+  const hash = (domain: 'id' | 'phone', v: string) => lookupHashWith(lookup, domain, v);
 
   for (const h of spec.households) {
     const householdColumns = `${h.id}\t${h.gridId}\t${h.communityId}\t${h.streetId}\t${copyValue(h.address)}`;

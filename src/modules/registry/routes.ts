@@ -127,7 +127,7 @@ export async function registryRoutes(fastify: FastifyInstance, ctx: AppContext) 
   });
   app.patch('/practitioners/:id', { schema: { tags, summary: 'Update a practitioner', params: IdParam, body: PractitionerBody.omit({ code: true }), response: { 200: Practitioner, ...errorResponses } } }, async (req) => {
     requireRole(req, 'district_admin');
-    return db.tx((q) => svc.savePractitioner(q, req.params.id, { ...req.body, code: '' }));
+    return db.tx((q) => svc.savePractitioner(q, req.params.id, req.body));
   });
   app.get('/teams', { schema: { tags, summary: 'Family-doctor and other teams', querystring: PageQuery.extend({ institutionId: z.coerce.number().int().optional(), communityId: z.coerce.number().int().optional() }), response: { 200: pageResponse(Team), ...errorResponses } } }, async (req) => svc.listTeams(db, req.query));
   app.get('/teams/:id', { schema: { tags, summary: 'A team with members and grids', params: IdParam, response: { 200: TeamDetail, ...errorResponses } } }, async (req) => svc.getTeam(db, req.params.id));

@@ -230,9 +230,11 @@ export async function getPractitioner(q: Queryable, id: number) {
   return r.items[0];
 }
 
-export async function savePractitioner(q: Queryable, id: number | null, p: PractitionerInput) {
+/** Creates (id null, code required) or updates a practitioner; the code never changes. */
+export async function savePractitioner(q: Queryable, id: number | null, p: Omit<PractitionerInput, 'code'> & { code?: string }) {
   await assertExists(q, 'institution', p.institutionId, 'institutionId');
   if (id === null) {
+    if (!p.code) throw new AppError('VALIDATION_FAILED', { detail: 'code is required' }, 'code');
     const dup = await q.query('SELECT 1 FROM practitioner WHERE code = $1', [p.code]);
     if (dup.rows.length) throw new AppError('CONFLICT', { detail: `code ${p.code}` }, 'code');
     const { rows } = await q.query(
