@@ -4,12 +4,15 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
-import { serializerCompiler, validatorCompiler, jsonSchemaTransform, hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppContext } from './context.ts';
-import { AppError, translateDbError, formatMessage, type Locale } from './platform/errors.ts';
+import { AppError, formatMessage, type Locale } from './platform/errors.ts';
+import { toAppError } from './platform/error-mapping.ts';
+import { operationOutcome } from './fhir/outcome.ts';
+import { fhirRoutes } from './fhir/routes.ts';
 import { explicitLocale, localeOf } from './platform/http.ts';
 import { SESSION_COOKIE, principalFromSession, principalFromToken } from './platform/auth.ts';
 import { authRoutes } from './modules/users/routes.ts';
@@ -111,6 +114,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await residentRoutes(api, ctx);
     await auditRoutes(api, ctx);
   }, { prefix: '/api/v1' });
+  await app.register(async (fhir) => fhirRoutes(fhir, ctx), { prefix: '/fhir/R4' });
 
   if (webRoot) {
     await app.register(fastifyStatic, { root: webRoot, prefix: '/', wildcard: true, index: ['index.html'] }); // files looked up per request: a rebuilt console is served without a restart
@@ -123,29 +127,12 @@ function resolveWebRoot(configured?: string): string | undefined {
   return existsSync(join(dir, 'index.html')) ? dir : undefined;
 }
 
-export function toAppError(err: unknown): AppError {
-  if (err instanceof AppError) return err;
-  if (hasZodFastifySchemaValidationErrors(err)) {
-    const first = err.validation[0];
-    const field = first?.instancePath?.replace(/^\//, '').replaceAll('/', '.') || (first?.params as any)?.issue?.path?.join('.') || undefined;
-    const detail = err.validation.map((v) => `${v.instancePath?.replace(/^\//, '').replaceAll('/', '.') || (err as any).validationContext || ''} ${v.message ?? ''}`.trim()).join('; ');
-    return new AppError('VALIDATION_FAILED', { detail }, field);
-  }
-  const e = err as FastifyError;
-  if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AppError('UNSUPPORTED_MEDIA_TYPE');
-  if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError('PAYLOAD_TOO_LARGE');
-  if (e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new AppError('VALIDATION_FAILED', { detail: 'empty body' });
-  if (e?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (e instanceof SyntaxError && e.statusCode === 400) || e?.statusCode === 400 && /JSON/i.test(e.message)) {
-    return new AppError('MALFORMED_JSON');
-  }
-  const db = translateDbError(err);
-  if (db) return db;
-  if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new AppError('VALIDATION_FAILED', { detail: e.code ?? 'bad request' });
-  return new AppError('INTERNAL');
-}
-
 function sendError(reply: FastifyReply, req: FastifyRequest, err: AppError) {
   const locale: Locale = req.locale ?? 'zh-CN';
+  if (req.url.startsWith('/fhir/')) {
+    const o = operationOutcome(err, locale, req.id);
+    return reply.status(o.status).header('content-language', locale).type('application/fhir+json; charset=utf-8').send(JSON.stringify(o.body));
+  }
   const params = err.code === 'INTERNAL' ? { requestId: req.id } : err.params;
   const body: { code: string; message: string; field?: string } = { code: err.code, message: formatMessage(err.code, params, locale) };
   if (err.field) body.field = err.field;

@@ -13,6 +13,14 @@ export const ERRORS = {
   MALFORMED_JSON: { status: 400, zh: '请求体不是有效的 JSON', en: 'The request body is not valid JSON' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, zh: '不支持的内容类型', en: 'Unsupported content type' },
   ID_NUMBER_INVALID: { status: 400, zh: '身份证号无效：{detail}', en: 'Invalid identity number: {detail}' },
+  FHIR_INVALID: { status: 400, zh: '{path} 无效：{detail}', en: 'Invalid {path}: {detail}' },
+  FHIR_REQUIRED: { status: 400, zh: '缺少必填元素 {path}', en: 'Missing required element {path}' },
+  FHIR_BAD_REFERENCE: { status: 400, zh: '{path} 引用的 {ref} 不存在', en: '{path} refers to {ref}, which does not exist' },
+  FHIR_UNSUPPORTED: { status: 400, zh: '不支持：{detail}', en: 'Not supported: {detail}' },
+  FHIR_UNKNOWN_PARAMETER: { status: 400, zh: '不支持的查询参数 {param}', en: 'Unsupported search parameter {param}' },
+  METHOD_NOT_ALLOWED: { status: 405, zh: '{type} 不支持此操作', en: '{type} does not support this interaction' },
+  PRECONDITION_FAILED: { status: 412, zh: '版本不符：当前为 {current}', en: 'Version mismatch: the current version is {current}' },
+  UNPROCESSABLE: { status: 422, zh: '无法处理：{detail}', en: 'Cannot be processed: {detail}' },
   UNAUTHENTICATED: { status: 401, zh: '请先登录', en: 'Please log in first' },
   LOGIN_FAILED: { status: 401, zh: '用户名或密码错误', en: 'Wrong username or password' },
   ACCOUNT_LOCKED: { status: 429, zh: '登录失败次数过多，请 {minutes} 分钟后再试', en: 'Too many failed logins; try again in {minutes} minutes' },
@@ -78,6 +86,11 @@ export const NOUNS: Record<string, { zh: string; en: string }> = {
   review: { zh: '待审核匹配', en: 'Match review' },
   merge: { zh: '合并记录', en: 'Merge' },
   token: { zh: '访问令牌', en: 'Access token' },
+  resource: { zh: '资源', en: 'Resource' },
+  version: { zh: '版本', en: 'Version' },
+  job: { zh: '任务', en: 'Job' },
+  record: { zh: '记录', en: 'Record' },
+  breakGlass: { zh: '紧急调阅记录', en: 'Break-glass access' },
 };
 
 export function notFound(noun: string): AppError {

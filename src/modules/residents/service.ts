@@ -278,6 +278,9 @@ async function insertResident(q: Queryable, keys: Keys, input: ResidentInput, id
 
 export interface ResidentPatch {
   version: number;
+  name?: string;
+  sex?: 'male' | 'female';
+  birthDate?: string;
   phone?: string | null;
   address?: string | null;
   gridId?: number;
@@ -300,6 +303,17 @@ export async function updateResident(q: Queryable, keys: Keys, p: Principal, id:
     sets.push(`phone_mask = ${params.add(patch.phone ? maskPhone(patch.phone) : null)}`);
   }
   if (patch.address !== undefined) sets.push(`address = ${params.add(patch.address)}`);
+  if (patch.name !== undefined) sets.push(`name = ${params.add(patch.name)}`);
+  if (patch.sex !== undefined || patch.birthDate !== undefined) {
+    // an identity number fixes sex and birth date (GB 11643): a change must agree with it
+    if (current.has_id_number && patch.idNumber === undefined) {
+      const { rows } = await q.query('SELECT id_number_enc FROM resident WHERE id = $1', [id]);
+      const parsed = validateIdNumber(decryptField(keys, rows[0].id_number_enc), { sex: patch.sex ?? current.sex, birthDate: patch.birthDate ?? current.birth_date });
+      if (!parsed.ok) throw idNumberError(parsed.problem);
+    }
+    if (patch.sex !== undefined) sets.push(`sex = ${params.add(patch.sex)}`);
+    if (patch.birthDate !== undefined) sets.push(`birth_date = ${params.add(patch.birthDate)}`);
+  }
   let gridId = patch.gridId;
   if (patch.householdId !== undefined) {
     sets.push(`household_id = ${params.add(patch.householdId)}`);
@@ -315,7 +329,7 @@ export async function updateResident(q: Queryable, keys: Keys, p: Principal, id:
   }
   if (patch.tags !== undefined) sets.push(`tags = ${params.add(patch.tags.filter((t) => (STORED_TAGS as readonly string[]).includes(t)))}`);
   if (patch.idNumber !== undefined) {
-    const parsed = validateIdNumber(patch.idNumber, { sex: current.sex, birthDate: current.birth_date });
+    const parsed = validateIdNumber(patch.idNumber, { sex: patch.sex ?? current.sex, birthDate: patch.birthDate ?? current.birth_date });
     if (!parsed.ok) throw idNumberError(parsed.problem);
     const h = lookupHash(keys, 'id', parsed.id.value);
     const dup = await q.query("SELECT 1 FROM resident WHERE id_number_hash = $1 AND id <> $2 AND status <> 'merged'", [h, id]);
@@ -323,7 +337,7 @@ export async function updateResident(q: Queryable, keys: Keys, p: Principal, id:
     sets.push(`id_number_enc = ${params.add(encryptField(keys, parsed.id.value))}`, `id_number_hash = ${params.add(h)}`, `id_number_mask = ${params.add(maskIdNumber(parsed.id.value))}`);
   }
   const { rowCount } = await q.query(
-    `UPDATE resident SET ${[...sets, 'version = version + 1', 'updated_at = now()'].join(', ')} WHERE id = ${idP} AND version = ${verP}`,
+    `UPDATE resident SET ${[...sets, 'version = version + 1', 'updated_at = now()'].join(', ')} WHERE id = ${idP} AND version = ${verP}`, // the history trigger keeps the previous version
     params.values,
   );
   if (!rowCount) throw new AppError('STALE_VERSION');

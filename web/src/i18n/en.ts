@@ -141,6 +141,7 @@ const en: Messages<typeof zhCN> = {
       elder_care_post: 'Community elder-care post',
       pharmacy: 'Pharmacy',
       school: 'School',
+      health_commission: 'District health commission',
     },
     capabilityNames: {
       fever_clinic: 'Fever clinic',

@@ -137,6 +137,7 @@ const zhCN = {
       elder_care_post: '养老驿站',
       pharmacy: '药店',
       school: '学校',
+      health_commission: '卫生健康委员会',
     },
     capabilityNames: {
       fever_clinic: '发热门诊',

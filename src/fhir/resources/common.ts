@@ -1,0 +1,37 @@
+// Pieces shared by the table-backed clinical resources: meta, the sender's identifier, subject/encounter references
+// and the search parameters every person-centred resource has.
+import type { Row } from '../../db/engine.ts';
+import { SYSTEM, identifierFromKey, instant, type Json } from '../datatypes.ts';
+import { referenceParam, specialParam, or } from '../search.ts';
+import type { SearchParam } from '../types.ts';
+
+export const CLINICAL_WRITERS = ['district_admin', 'institution_admin', 'family_doctor', 'nurse', 'specialist', 'referral_desk', 'cdc_epidemiologist', 'ems_dispatcher'] as const;
+
+export function meta(row: Row): Json {
+  return { versionId: String(row.version), lastUpdated: instant(row.updated_at) };
+}
+
+export function head(type: string, row: Row): Json {
+  return { resourceType: type, id: String(row.id), meta: meta(row), identifier: identifierFromKey(row.source_id) };
+}
+
+/** `identifier=system|value` over the sender's id kept as `system|value` in source_id. */
+export const identifierParam: SearchParam = specialParam('token', (values, _mod, params) => or(values.map((v) => {
+  if (v.includes('|')) {
+    const [system, value] = [v.slice(0, v.indexOf('|')), v.slice(v.indexOf('|') + 1)];
+    if (!value) return `t.source_id LIKE ${params.add(system.replace(/[\\%_]/g, (x) => '\\' + x) + '|%')}`;
+    if (!system) return `t.source_id LIKE ${params.add('%|' + value.replace(/[\\%_]/g, (x) => '\\' + x))}`;
+    return `t.source_id = ${params.add(`${system}|${value}`)}`;
+  }
+  return `t.source_id LIKE ${params.add('%|' + v.replace(/[\\%_]/g, (x) => '\\' + x))}`;
+})), 'the sending system’s identifier (system|value)');
+
+export function personParams(column = 't.resident_id'): Record<string, SearchParam> {
+  return {
+    patient: referenceParam(column, ['Patient'], 'the resident'),
+    subject: referenceParam(column, ['Patient'], 'the resident'),
+    identifier: identifierParam,
+  };
+}
+
+export const institutionCodeSystem = SYSTEM.institution;

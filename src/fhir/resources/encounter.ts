@@ -1,0 +1,121 @@
+// Encounter: outpatient, emergency, inpatient (admission to discharge), fever clinic, home visit, health check and
+// follow-up visits from every institution. FHIR's class carries the v3 ActCode; CareGrid's finer kind is Encounter.type.
+import type { Row } from '../../db/engine.ts';
+import { SYSTEM, array, clean, code, codeable, concept, dateTime, extraOf, identifierKey, instant, invalid, object, parseReference, ref, required, str, type Json } from '../datatypes.ts';
+import { dateParam, specialParam, tokenParam, referenceParam, or } from '../search.ts';
+import type { ResourceKind } from '../types.ts';
+import { CLINICAL_WRITERS, head, personParams } from './common.ts';
+
+export const ENCOUNTER_CLASSES = ['outpatient', 'emergency', 'inpatient', 'fever_clinic', 'home_visit', 'health_check', 'follow_up'] as const;
+export const ENCOUNTER_STATUSES = ['planned', 'arrived', 'triaged', 'in-progress', 'onleave', 'finished', 'cancelled', 'entered-in-error', 'unknown'] as const;
+type EncounterClass = (typeof ENCOUNTER_CLASSES)[number];
+
+// v3 ActEncounterCode for each CareGrid kind, and back
+const TO_ACT: Record<EncounterClass, string> = { outpatient: 'AMB', emergency: 'EMER', inpatient: 'IMP', fever_clinic: 'AMB', home_visit: 'HH', health_check: 'AMB', follow_up: 'AMB' };
+const FROM_ACT: Record<string, EncounterClass> = { AMB: 'outpatient', EMER: 'emergency', IMP: 'inpatient', ACUTE: 'inpatient', NONAC: 'inpatient', SS: 'inpatient', OBSENC: 'emergency', PRENC: 'outpatient', HH: 'home_visit', VR: 'outpatient', FLD: 'home_visit' };
+const CLASS_DISPLAY: Record<string, string> = { AMB: 'ambulatory', EMER: 'emergency', IMP: 'inpatient encounter', HH: 'home health' };
+
+const MODELLED = ['identifier', 'status', 'class', 'type', 'serviceType', 'subject', 'period', 'serviceProvider', 'participant', 'reasonCode', 'hospitalization'];
+
+export const encounterKind: ResourceKind = {
+  type: 'Encounter',
+  table: 'encounter',
+  from: 'encounter t',
+  select: 't.*',
+  residentColumn: 'resident_id',
+  order: 't.start_at DESC, t.id DESC',
+  dateColumn: 'start_at',
+  writers: CLINICAL_WRITERS,
+  include: { 'Encounter:subject': { target: 'Patient', column: 'resident_id' }, 'Encounter:patient': { target: 'Patient', column: 'resident_id' }, 'Encounter:service-provider': { target: 'Organization', column: 'institution_id' }, 'Encounter:practitioner': { target: 'Practitioner', column: 'practitioner_id' } },
+  toFhir(row: Row): Json {
+    const act = TO_ACT[row.class as EncounterClass] ?? 'AMB';
+    return clean({
+      ...head('Encounter', row),
+      status: row.status,
+      class: { system: SYSTEM.v3ActCode, code: act, display: CLASS_DISPLAY[act] },
+      type: [concept(SYSTEM.encounterClass, row.class)],
+      serviceType: row.department ? { text: row.department } : undefined,
+      subject: ref('Patient', row.resident_id),
+      participant: row.practitioner_id ? [{ individual: ref('Practitioner', row.practitioner_id) }] : undefined,
+      period: clean({ start: instant(row.start_at), end: instant(row.end_at) }),
+      reasonCode: row.reason ? [{ text: row.reason }] : undefined,
+      hospitalization: row.discharge_disposition ? { dischargeDisposition: { text: row.discharge_disposition } } : undefined,
+      serviceProvider: ref('Organization', row.institution_id),
+      ...(row.extra ?? {}),
+    });
+  },
+  search: {
+    ...personParams(),
+    date: dateParam('t.start_at'),
+    status: tokenParam('t.status'),
+    class: specialParam('token', (values, _m, params) => or(values.map((v) => {
+      const c = v.includes('|') ? v.slice(v.indexOf('|') + 1) : v;
+      const kinds = Object.entries(TO_ACT).filter(([, a]) => a === c).map(([k]) => k);
+      return kinds.length ? `t.class = ANY(${params.add(kinds)}::text[])` : 'FALSE';
+    })), 'v3 ActCode (AMB, EMER, IMP, HH)'),
+    type: tokenParam('t.class', null, SYSTEM.encounterClass, 'CareGrid encounter kind'),
+    'service-provider': referenceParam('t.institution_id', ['Organization']),
+    practitioner: referenceParam('t.practitioner_id', ['Practitioner']),
+    participant: referenceParam('t.practitioner_id', ['Practitioner']),
+  },
+  async toRow(r: Json, ctx) {
+    const status = required(code(r.status, ENCOUNTER_STATUSES, 'Encounter.status'), 'Encounter.status');
+    const cls = required(object(r.class, 'Encounter.class'), 'Encounter.class');
+    const act = required(str(cls.code, 'Encounter.class.code', 20), 'Encounter.class.code');
+    let kind: EncounterClass | undefined = FROM_ACT[act];
+    for (const [i, t] of array(r.type, 'Encounter.type').entries()) {
+      const c = codeable(t, `Encounter.type[${i}]`);
+      if (c && c.system === SYSTEM.encounterClass) kind = code(c.code, ENCOUNTER_CLASSES, `Encounter.type[${i}].coding[0].code`)!;
+    }
+    if (!kind) throw invalid('Encounter.class.code', `"${act}" is not a v3 ActEncounterCode CareGrid knows (AMB, EMER, IMP, HH, …)`);
+    const period = object(r.period, 'Encounter.period');
+    const start = dateTime(period?.start, 'Encounter.period.start');
+    const end = dateTime(period?.end, 'Encounter.period.end');
+    if (start && end && end < start) throw invalid('Encounter.period.end', 'is before the start');
+    const residentId = await ctx.resolve(parseReference(required(r.subject, 'Encounter.subject'), 'Encounter.subject', ['Patient']), 'Encounter.subject');
+    const institutionId = await ctx.recordingInstitution(parseReference(r.serviceProvider, 'Encounter.serviceProvider', ['Organization']), 'Encounter.serviceProvider');
+    const participants = array(r.participant, 'Encounter.participant');
+    let practitionerId: number | null = null;
+    for (const [i, p] of participants.entries()) {
+      const ind = object(p, `Encounter.participant[${i}]`)?.individual;
+      if (ind && !practitionerId) practitionerId = await ctx.resolve(parseReference(ind, `Encounter.participant[${i}].individual`, ['Practitioner', 'PractitionerRole']), `Encounter.participant[${i}].individual`);
+    }
+    const reasons = array(r.reasonCode, 'Encounter.reasonCode');
+    const reason = reasons.length ? codeable(reasons[0], 'Encounter.reasonCode[0]')?.display ?? null : null;
+    const serviceType = codeable(r.serviceType, 'Encounter.serviceType');
+    const hosp = object(r.hospitalization, 'Encounter.hospitalization');
+    return {
+      resident_id: residentId,
+      institution_id: institutionId,
+      source_id: identifierKey(r.identifier, 'Encounter.identifier'),
+      class: kind,
+      status,
+      department: serviceType?.display ?? serviceType?.code ?? null,
+      practitioner_id: practitionerId,
+      start_at: start ?? (status === 'planned' ? new Date() : required(start, 'Encounter.period.start')),
+      end_at: end,
+      reason,
+      discharge_disposition: hosp ? codeable(hosp.dischargeDisposition, 'Encounter.hospitalization.dischargeDisposition')?.display ?? null : null,
+      extra: extraOf(r, MODELLED),
+    };
+  },
+  async afterWrite(_id, v, ctx) {
+    // Care given at an institution is a care relationship: its clinicians may read the shared record for a while.
+    await ensureTreatmentRelationship(ctx.q, v.resident_id as number, v.institution_id as number, v.class === 'inpatient' ? 'admission' : 'consultation', (v.end_at ?? v.start_at) as Date);
+  },
+};
+
+/** Days a treating institution keeps access to the shared record after the encounter (configurable per district). */
+export const TREATMENT_ACCESS_DAYS = 90;
+
+export async function ensureTreatmentRelationship(q: { query: (s: string, p?: unknown[]) => Promise<any> }, residentId: number, institutionId: number, kind: 'admission' | 'consultation', until: Date) {
+  await q.query(
+    `WITH u AS (
+       UPDATE care_relationship SET valid_to = GREATEST(valid_to, ($4::timestamptz AT TIME ZONE 'Asia/Shanghai')::date + $5::int)
+        WHERE resident_id = $1 AND institution_id = $2 AND kind = $3 AND valid_to IS NOT NULL RETURNING 1)
+     INSERT INTO care_relationship (resident_id, kind, institution_id, valid_from, valid_to, source_ref)
+     SELECT $1, $3, $2, current_date, ($4::timestamptz AT TIME ZONE 'Asia/Shanghai')::date + $5::int, 'encounter'
+      WHERE NOT EXISTS (SELECT 1 FROM u) AND NOT EXISTS (SELECT 1 FROM care_relationship WHERE resident_id = $1 AND institution_id = $2 AND kind = $3)`,
+    [residentId, institutionId, kind, until, TREATMENT_ACCESS_DAYS],
+  );
+}
