@@ -3,7 +3,7 @@
 import type { Queryable } from '../db/engine.ts';
 import type { Principal } from './principal.ts';
 
-export type AuditAction = 'read' | 'search' | 'list' | 'create' | 'update' | 'reveal' | 'merge' | 'unmerge' | 'match' | 'review' | 'login' | 'login_failed' | 'logout' | 'token_create' | 'token_revoke' | 'export';
+export type AuditAction = 'read' | 'search' | 'list' | 'create' | 'update' | 'reveal' | 'merge' | 'unmerge' | 'match' | 'review' | 'login' | 'login_failed' | 'logout' | 'token_create' | 'token_revoke' | 'export' | 'break_glass' | 'import';
 
 export interface AuditEntry {
   action: AuditAction;

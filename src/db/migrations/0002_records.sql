@@ -430,3 +430,28 @@ CREATE TABLE job (
   started_at   timestamptz,
   finished_at  timestamptz
 );
+
+-- Default recognition windows (days). `*` rows are a category's default; a code's own row overrides it, and an
+-- inactive code row means "never recognised". Sources: DOMAIN.md (blood routine 7 days, imaging 30 days); the
+-- national measures on mutual recognition of test results (国家卫健委《医疗机构检查检验结果互认管理办法》, 2022)
+-- leave windows to local rules, so these are defaults a district admin edits.
+INSERT INTO recognition_rule (code_system, code, category, name, name_en, window_days) VALUES
+  ('*', 'laboratory', 'laboratory', '检验（默认）', 'Laboratory (default)', 7),
+  ('*', 'imaging', 'imaging', '影像检查（默认）', 'Imaging (default)', 30),
+  ('*', 'exam', 'exam', '其他检查（默认）', 'Other exams (default)', 30),
+  ('http://loinc.org', '58410-2', 'laboratory', '血常规', 'Complete blood count panel', 7),
+  ('http://loinc.org', '6690-2', 'laboratory', '白细胞计数', 'Leukocytes', 7),
+  ('http://loinc.org', '718-7', 'laboratory', '血红蛋白', 'Hemoglobin', 7),
+  ('http://loinc.org', '24357-6', 'laboratory', '尿常规', 'Urinalysis panel', 7),
+  ('http://loinc.org', '1558-6', 'laboratory', '空腹血糖', 'Fasting glucose', 7),
+  ('http://loinc.org', '4548-4', 'laboratory', '糖化血红蛋白', 'Hemoglobin A1c', 90),
+  ('http://loinc.org', '24325-3', 'laboratory', '肝功能', 'Hepatic function panel', 14),
+  ('http://loinc.org', '1742-6', 'laboratory', '谷丙转氨酶', 'ALT', 14),
+  ('http://loinc.org', '24362-6', 'laboratory', '肾功能', 'Renal function panel', 14),
+  ('http://loinc.org', '2160-0', 'laboratory', '肌酐', 'Creatinine', 14),
+  ('http://loinc.org', '24331-1', 'laboratory', '血脂', 'Lipid panel', 30),
+  ('http://loinc.org', '2093-3', 'laboratory', '总胆固醇', 'Cholesterol', 30),
+  ('http://loinc.org', '11524-6', 'exam', '心电图', 'ECG study', 30),
+  ('http://loinc.org', '36643-5', 'imaging', '胸部X线', 'Chest X-ray', 30),
+  ('http://loinc.org', '24627-2', 'imaging', '胸部CT', 'Chest CT', 30),
+  ('http://loinc.org', '24558-9', 'imaging', '腹部超声', 'Abdominal ultrasound', 30);
