@@ -151,3 +151,25 @@ describe('break-glass', () => {
     expect((await req('POST', '/api/v1/residents/999999999/break-glass', doctor2, { reason: '急诊抢救需要查看病史' })).statusCode).toBe(404);
   });
 });
+
+describe('merges carry the record', () => {
+  test('merging a duplicate moves its records to the survivor; undoing the merge moves them back', async () => {
+    const dup = await req('POST', '/fhir/R4/Patient', admin, { resourceType: 'Patient', identifier: [{ system: 'urn:test:mrn', value: 'MRN-merge-1' }], name: [{ text: '孙三' }], gender: 'female', birthDate: '1962-05-06' });
+    expect(dup.statusCode, dup.body).toBe(201);
+    const dupId = Number(dup.json().id);
+    const o = await req('POST', '/fhir/R4/Observation', admin, {
+      resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '1558-6', display: 'FPG' }] },
+      subject: { reference: `Patient/${dupId}` }, effectiveDateTime: daysAgo(1), valueQuantity: { value: 7.9, unit: 'mmol/L' },
+    });
+    expect(o.statusCode, o.body).toBe(201);
+    const m = await req('POST', `/api/v1/residents/${residentId}/merge`, admin, { duplicateId: dupId, reason: '同一人，重复建档' });
+    expect(m.statusCode, m.body).toBe(200);
+    const onSurvivor = (await req('GET', `/fhir/R4/Observation?patient=${residentId}&code=http://loinc.org|1558-6`, admin)).json();
+    expect(onSurvivor.entry.map((e: any) => e.resource.id)).toEqual([o.json().id]);
+    expect((await req('GET', `/fhir/R4/Patient?identifier=urn:test:mrn|MRN-merge-1`, admin)).json().entry[0].resource.id).toBe(String(residentId));
+    expect((await req('POST', `/api/v1/merges/${m.json().id}/undo`, admin, {})).statusCode).toBe(200);
+    const back = (await req('GET', `/fhir/R4/Observation?patient=${dupId}`, admin)).json();
+    expect(back.entry.map((e: any) => e.resource.id)).toEqual([o.json().id]);
+    expect((await req('GET', `/fhir/R4/Observation?patient=${residentId}&code=http://loinc.org|1558-6`, admin)).json().total).toBe(0);
+  });
+});

@@ -5,6 +5,30 @@ import type { Queryable, Row } from '../../db/engine.ts';
 import type { Principal } from '../../platform/principal.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { Params } from '../../platform/sql.ts';
+import { onResidentMerge } from '../residents/service.ts';
+
+/** Tables of the shared record keyed by resident: a merge moves their rows to the survivor, an undo moves them back. */
+const PERSON_TABLES = ['encounter', 'condition', 'observation', 'diagnostic_report', 'medication_request', 'allergy', 'immunization', 'document', 'service_request', 'task', 'appointment'] as const;
+
+onResidentMerge({
+  name: 'records',
+  async move(q, fromId, toId) {
+    const moved: Record<string, number[]> = {};
+    for (const t of PERSON_TABLES) {
+      const { rows } = await q.query(`UPDATE ${t} SET resident_id = $2 WHERE resident_id = $1 RETURNING id`, [fromId, toId]);
+      if (rows.length) moved[t] = rows.map((r) => r.id);
+    }
+    const ids = await q.query('UPDATE resident_identifier SET resident_id = $2 WHERE resident_id = $1 RETURNING system, value', [fromId, toId]);
+    return { rows: moved, identifiers: ids.rows.map((r) => [r.system, r.value]) };
+  },
+  async restore(q, moved, toId) {
+    const m = moved as { rows: Record<string, number[]>; identifiers: [string, string][] };
+    for (const t of PERSON_TABLES) {
+      if (m.rows[t]?.length) await q.query(`UPDATE ${t} SET resident_id = $1 WHERE id = ANY($2::bigint[])`, [toId, m.rows[t]]);
+    }
+    for (const [system, value] of m.identifiers) await q.query('UPDATE resident_identifier SET resident_id = $1 WHERE system = $2 AND value = $3', [toId, system, value]);
+  },
+});
 
 export const TIMELINE_TYPES = ['encounter', 'condition', 'observation', 'report', 'medication', 'document', 'immunization', 'allergy'] as const;
 export type TimelineType = (typeof TIMELINE_TYPES)[number];

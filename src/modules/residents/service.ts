@@ -345,6 +345,20 @@ export async function updateResident(q: Queryable, keys: Keys, p: Principal, id:
 }
 
 // ── Merges ──
+/**
+ * Other modules keep records about a resident (the shared record, contracts, …). On a merge each hook moves its rows
+ * from the duplicate to the survivor and returns what it moved; on undo it gets that back to move them home.
+ */
+export interface MergeHook {
+  name: string;
+  move(q: Queryable, fromId: number, toId: number): Promise<unknown>;
+  restore(q: Queryable, moved: unknown, toId: number): Promise<void>;
+}
+const mergeHooks: MergeHook[] = [];
+export function onResidentMerge(hook: MergeHook) {
+  if (!mergeHooks.some((h) => h.name === hook.name)) mergeHooks.push(hook);
+}
+
 export async function mergeResidents(q: Queryable, byUserId: number, survivorId: number, duplicateId: number, reason: string) {
   if (survivorId === duplicateId) throw new AppError('VALIDATION_FAILED', { detail: 'a resident cannot be merged into itself' }, 'duplicateId');
   const { rows } = await q.query('SELECT id, status, id_number_enc, id_number_hash, id_number_mask FROM resident WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [[survivorId, duplicateId]]);
@@ -368,7 +382,10 @@ export async function mergeResidents(q: Queryable, byUserId: number, survivorId:
   if (takeIdNumber) {
     await q.query('UPDATE resident SET id_number_enc = $2, id_number_hash = $3, id_number_mask = $4, version = version + 1, updated_at = now() WHERE id = $1', [survivorId, dup.id_number_enc, dup.id_number_hash, dup.id_number_mask]);
   }
+  const hooks: Record<string, unknown> = {};
+  for (const h of mergeHooks) hooks[h.name] = await h.move(q, duplicateId, survivorId);
   const moved = {
+    hooks,
     duplicateStatus: dup.status,
     sourceIds: sources.rows.map((s) => ({ institutionId: s.institution_id, sourceId: s.source_id })),
     careRelationshipIds: rels.rows.map((r) => r.id),
@@ -392,6 +409,7 @@ export async function undoMerge(q: Queryable, byUserId: number, mergeId: number)
     await q.query('UPDATE resident_source_id SET resident_id = $1 WHERE institution_id = $2 AND source_id = $3', [m.merged_id, s.institutionId, s.sourceId]);
   }
   await q.query(`DELETE FROM care_relationship WHERE resident_id = $1 AND source_ref = ANY($2::text[])`, [m.survivor_id, (moved.careRelationshipIds as number[]).map((i) => 'merge:' + i)]);
+  for (const h of mergeHooks) if (moved.hooks?.[h.name] !== undefined) await h.restore(q, moved.hooks[h.name], m.merged_id);
   await q.query('UPDATE resident_merge SET undone_by = $2, undone_at = now() WHERE id = $1', [mergeId, byUserId]);
   await q.query("UPDATE match_review SET status = 'pending', decided_by = NULL, decided_at = NULL, merge_id = NULL WHERE merge_id = $1", [mergeId]);
   const r = await q.query('SELECT id, survivor_id, merged_id, reason, merged_at, undone_at FROM resident_merge WHERE id = $1', [mergeId]);
