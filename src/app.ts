@@ -22,7 +22,7 @@ import { auditRoutes } from './modules/audit/routes.ts';
 import { recordRoutes } from './modules/records/routes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const PUBLIC_API = new Set(['/api/v1/health', '/api/v1/auth/login']);
+const PUBLIC_API = new Set(['/api/v1/health', '/api/v1/auth/login', '/fhir/R4/metadata']);
 
 export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
