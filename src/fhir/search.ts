@@ -53,31 +53,30 @@ export function dateParam(column: string, kind: 'instant' | 'date' = 'instant', 
       return or(values.map((raw) => {
         const [prefix, v] = splitPrefix(raw);
         const r = dateRange(v, 'date');
-        let lo: string, hi: string;
+        // every placeholder added must be used: parameters are added only by the branch that needs them
         if (kind === 'date') {
-          lo = params.add(cstDate(r.lo)) + '::date';
-          // the last day the range touches, inclusive
-          hi = params.add(cstDate(new Date(r.hi.getTime() - 1))) + '::date';
+          const lo = () => params.add(cstDate(r.lo)) + '::date';
+          const hi = () => params.add(cstDate(new Date(r.hi.getTime() - 1))) + '::date'; // the last day the range touches
           switch (prefix) {
-            case 'eq': return `(${column} >= ${lo} AND ${column} <= ${hi})`;
-            case 'ne': return `NOT (${column} >= ${lo} AND ${column} <= ${hi})`;
-            case 'gt': case 'sa': return `${column} > ${hi}`;
-            case 'lt': case 'eb': return `${column} < ${lo}`;
-            case 'ge': return `${column} >= ${lo}`;
-            case 'le': return `${column} <= ${hi}`;
-            case 'ap': return `(${column} >= ${lo}::date - 30 AND ${column} <= ${hi}::date + 30)`;
+            case 'eq': return `(${column} >= ${lo()} AND ${column} <= ${hi()})`;
+            case 'ne': return `NOT (${column} >= ${lo()} AND ${column} <= ${hi()})`;
+            case 'gt': case 'sa': return `${column} > ${hi()}`;
+            case 'lt': case 'eb': return `${column} < ${lo()}`;
+            case 'ge': return `${column} >= ${lo()}`;
+            case 'le': return `${column} <= ${hi()}`;
+            case 'ap': return `(${column} >= ${lo()} - 30 AND ${column} <= ${hi()} + 30)`;
           }
         }
-        lo = params.add(r.lo) + '::timestamptz';
-        hi = params.add(r.hi) + '::timestamptz';
+        const lo = () => params.add(r.lo) + '::timestamptz';
+        const hi = () => params.add(r.hi) + '::timestamptz';
         switch (prefix) {
-          case 'eq': return `(${column} >= ${lo} AND ${column} < ${hi})`;
-          case 'ne': return `NOT (${column} >= ${lo} AND ${column} < ${hi})`;
-          case 'gt': case 'sa': return `${column} >= ${hi}`;
-          case 'lt': case 'eb': return `${column} < ${lo}`;
-          case 'ge': return `${column} >= ${lo}`;
-          case 'le': return `${column} < ${hi}`;
-          case 'ap': return `(${column} >= ${lo} - interval '1 day' AND ${column} < ${hi} + interval '1 day')`;
+          case 'eq': return `(${column} >= ${lo()} AND ${column} < ${hi()})`;
+          case 'ne': return `NOT (${column} >= ${lo()} AND ${column} < ${hi()})`;
+          case 'gt': case 'sa': return `${column} >= ${hi()}`;
+          case 'lt': case 'eb': return `${column} < ${lo()}`;
+          case 'ge': return `${column} >= ${lo()}`;
+          case 'le': return `${column} < ${hi()}`;
+          case 'ap': return `(${column} >= ${lo()} - interval '1 day' AND ${column} < ${hi()} + interval '1 day')`;
         }
       }));
     },
@@ -95,10 +94,10 @@ export function tokenParam(codeColumn: string, systemColumn: string | null = nul
         if (bar < 0) return `${codeColumn} = ${params.add(v)}`;
         const system = v.slice(0, bar);
         const codeValue = v.slice(bar + 1);
+        if (!systemColumn && fixedSystem !== null && system && system !== fixedSystem) return 'FALSE';
         const parts: string[] = [];
         if (codeValue) parts.push(`${codeColumn} = ${params.add(codeValue)}`);
         if (systemColumn) parts.push(system ? `${systemColumn} = ${params.add(system)}` : `${systemColumn} IS NULL`);
-        else if (fixedSystem !== null && system !== fixedSystem) return 'FALSE';
         return parts.length ? `(${parts.join(' AND ')})` : 'TRUE';
       });
       const sql = or(conds);
