@@ -19,6 +19,7 @@ import { authRoutes } from './modules/users/routes.ts';
 import { registryRoutes } from './modules/registry/routes.ts';
 import { residentRoutes } from './modules/residents/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
+import { importRoutes } from './modules/imports/routes.ts';
 import { recordRoutes } from './modules/records/routes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -114,6 +115,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await registryRoutes(api, ctx);
     await residentRoutes(api, ctx);
     await auditRoutes(api, ctx);
+    await importRoutes(api, ctx);
     await recordRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await app.register(async (fhir) => fhirRoutes(fhir, ctx), { prefix: '/fhir/R4' });

@@ -37,6 +37,16 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, zh: '请求体过大', en: 'The request body is too large' },
   RATE_LIMITED: { status: 429, zh: '请求过于频繁', en: 'Too many requests' },
   BUSY: { status: 503, zh: '系统繁忙，请稍后重试', en: 'The system is busy; please retry' },
+  // spreadsheet import (modules/imports): whole-file problems are 400s; row problems are reported per row with these
+  IMPORT_BAD_FILE: { status: 400, zh: '无法读取文件：{detail}', en: 'Cannot read the file: {detail}' },
+  IMPORT_MISSING_COLUMNS: { status: 400, zh: '缺少必需的列：{columns}（请使用导入模板）', en: 'Required columns are missing: {columns} (use the import template)' },
+  IMPORT_TOO_MANY_ROWS: { status: 413, zh: '一次最多导入 {max} 行，请拆分文件', en: 'At most {max} rows per import; split the file' },
+  IMPORT_REQUIRED: { status: 400, zh: '必填，不能为空', en: 'Required; the cell is empty' },
+  IMPORT_INVALID: { status: 400, zh: '{detail}', en: '{detail}' },
+  IMPORT_PATIENT_IDENTITY: { status: 400, zh: '请填写身份证号，或姓名、性别和出生日期', en: 'Give the identity number, or the name, sex and birth date' },
+  IMPORT_PATIENT_UNKNOWN: { status: 400, zh: '未找到该身份证号对应的居民，请同时填写姓名、性别和出生日期以建档', en: 'No resident has this identity number; add the name, sex and birth date to register them' },
+  IMPORT_ENCOUNTER_UNKNOWN: { status: 400, zh: '未找到该编号的就诊记录，请先导入就诊记录', en: 'No encounter with this id; import the encounter first' },
+  IMPORT_DUPLICATE_ID: { status: 400, zh: '编号与本文件第 {row} 行重复', en: 'The same id as row {row} of this file' },
   INTERNAL: { status: 500, zh: '服务器内部错误（编号 {requestId}）', en: 'Internal server error (reference {requestId})' },
 } as const satisfies Record<string, ErrorDef>;
 
@@ -91,6 +101,7 @@ export const NOUNS: Record<string, { zh: string; en: string }> = {
   job: { zh: '任务', en: 'Job' },
   record: { zh: '记录', en: 'Record' },
   breakGlass: { zh: '紧急调阅记录', en: 'Break-glass access' },
+  importBatch: { zh: '导入批次', en: 'Import batch' },
 };
 
 export function notFound(noun: string): AppError {
