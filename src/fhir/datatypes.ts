@@ -23,6 +23,23 @@ export const SYSTEM = {
   institutionType: 'https://caregrid.dev/fhir/CodeSystem/institution-type',
   profession: 'https://caregrid.dev/fhir/CodeSystem/profession',
   v3ActCode: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+  regionLevel: 'https://caregrid.dev/fhir/CodeSystem/region-level',
+  teamKind: 'https://caregrid.dev/fhir/CodeSystem/team-kind',
+  teamRole: 'https://caregrid.dev/fhir/CodeSystem/team-role',
+  taskType: 'https://caregrid.dev/fhir/CodeSystem/task-type',
+  diagnosticService: 'http://terminology.hl7.org/CodeSystem/v2-0074',
+  snomed: 'http://snomed.info/sct',
+  locationPhysicalType: 'http://terminology.hl7.org/CodeSystem/location-physical-type',
+} as const;
+
+/** CareGrid's extensions (documented in README with the code systems above). */
+export const EXT = {
+  region: 'https://caregrid.dev/fhir/StructureDefinition/region',
+  community: 'https://caregrid.dev/fhir/StructureDefinition/community',
+  coversGrid: 'https://caregrid.dev/fhir/StructureDefinition/covers-grid',
+  population: 'https://caregrid.dev/fhir/StructureDefinition/population',
+  reservedFor: 'https://caregrid.dev/fhir/StructureDefinition/reserved-for',
+  organization: 'https://caregrid.dev/fhir/StructureDefinition/organization',
 } as const;
 
 export function invalid(path: string, detail: string): AppError {
@@ -232,4 +249,51 @@ export function extraOf(resource: Json, modelled: readonly string[]): Json | nul
     out[k] = v;
   }
   return Object.keys(out).length ? out : null;
+}
+
+/** The `extension` entries of `resource` with `url`, each with its element path for errors. */
+export function extensionsOf(resource: Json, url: string, path: string): { ext: Json; path: string }[] {
+  return array(resource.extension, `${path}.extension`)
+    .map((e, i) => ({ ext: object(e, `${path}.extension[${i}]`)!, path: `${path}.extension[${i}]` }))
+    .filter((e) => e.ext.url === url);
+}
+
+/** The value of the identifier with `system` (CareGrid's own codes), checked against `pattern`. */
+export function identifierValue(resource: Json, system: string, path: string, pattern: RegExp): string | null {
+  const ids = array(resource.identifier, `${path}.identifier`);
+  for (let i = 0; i < ids.length; i++) {
+    const idf = object(ids[i], `${path}.identifier[${i}]`)!;
+    if (str(idf.system, `${path}.identifier[${i}].system`, 300) !== system) continue;
+    const v = required(str(idf.value, `${path}.identifier[${i}].value`, 100), `${path}.identifier[${i}].value`);
+    if (!pattern.test(v)) throw invalid(`${path}.identifier[${i}].value`, `"${v.slice(0, 40)}" does not match ${pattern.source}`);
+    return v;
+  }
+  return null;
+}
+
+/** The first coding of `value` in `system`, its code checked against `allowed`. */
+export function codeIn<T extends string>(value: unknown, system: string, allowed: readonly T[], path: string): T | null {
+  const cc = object(value, path);
+  if (!cc) return null;
+  const codings = array(cc.coding, `${path}.coding`);
+  for (let i = 0; i < codings.length; i++) {
+    const c = object(codings[i], `${path}.coding[${i}]`)!;
+    if (c.system === system) return code(c.code, allowed, `${path}.coding[${i}].code`);
+  }
+  return null;
+}
+
+/** A Chinese name as a HumanName: written family name first without a space (GB/T 2261 naming practice). */
+export function humanName(name: string): Json {
+  return clean({ use: 'official', text: name, family: name.slice(0, 1), given: name.length > 1 ? [name.slice(1)] : undefined });
+}
+
+/** The text of the first HumanName: `text`, or family then given names. */
+export function nameText(value: unknown, path: string): string | null {
+  const names = array(value, path);
+  if (!names.length) return null;
+  const n0 = object(names[0], `${path}[0]`)!;
+  const given = array(n0.given, `${path}[0].given`).map((g, i) => str(g, `${path}[0].given[${i}]`, 50) ?? '');
+  const family = str(n0.family, `${path}[0].family`, 50);
+  return str(n0.text, `${path}[0].text`, 100) ?? (family || given.length ? `${family ?? ''}${given.join('')}` : null);
 }

@@ -5,9 +5,16 @@ import type { ResourceKind } from './types.ts';
 import { patientKind } from './resources/patient.ts';
 import { encounterKind } from './resources/encounter.ts';
 import { observationKind, conditionKind } from './resources/observation.ts';
+import { organizationKind, locationKind, practitionerKind, practitionerRoleKind, careTeamKind } from './resources/directory.ts';
+import { diagnosticReportKind, medicationRequestKind, allergyIntoleranceKind, immunizationKind, documentReferenceKind, serviceRequestKind } from './resources/clinical.ts';
+import { taskKind, scheduleKind, slotKind, appointmentKind } from './resources/workflow.ts';
 
 export const KINDS: ReadonlyMap<string, ResourceKind> = new Map(
-  [patientKind, encounterKind, conditionKind, observationKind].map((k) => [k.type, k]),
+  [
+    patientKind, organizationKind, locationKind, practitionerKind, practitionerRoleKind, careTeamKind,
+    encounterKind, conditionKind, observationKind, diagnosticReportKind, medicationRequestKind, allergyIntoleranceKind, immunizationKind,
+    serviceRequestKind, taskKind, scheduleKind, slotKind, appointmentKind, documentReferenceKind,
+  ].map((k) => [k.type, k]),
 );
 
 export function kindOf(type: string): ResourceKind {

@@ -1,9 +1,10 @@
 // Pieces shared by the table-backed clinical resources: meta, the sender's identifier, subject/encounter references
 // and the search parameters every person-centred resource has.
 import type { Row } from '../../db/engine.ts';
-import { SYSTEM, identifierFromKey, instant, type Json } from '../datatypes.ts';
+import { AppError } from '../../platform/errors.ts';
+import { SYSTEM, identifierFromKey, instant, type Json, type ParsedReference } from '../datatypes.ts';
 import { referenceParam, specialParam, or } from '../search.ts';
-import type { SearchParam } from '../types.ts';
+import type { SearchParam, WriteContext } from '../types.ts';
 
 export const CLINICAL_WRITERS = ['district_admin', 'institution_admin', 'family_doctor', 'nurse', 'specialist', 'referral_desk', 'cdc_epidemiologist', 'ems_dispatcher'] as const;
 
@@ -35,3 +36,27 @@ export function personParams(column = 't.resident_id'): Record<string, SearchPar
 }
 
 export const institutionCodeSystem = SYSTEM.institution;
+
+/** Registry data (institutions, regions, practitioners, teams) is changed by district administrators only. */
+export const REGISTRY_WRITERS = ['district_admin'] as const;
+
+/** Runs a registry service call, renaming the service's field names in its errors to the FHIR elements they came from. */
+export async function viaService<T>(fields: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof AppError && e.field && fields[e.field]) throw new AppError(e.code, e.params, fields[e.field]);
+    throw e;
+  }
+}
+
+/** The institution a record belongs to: the one named, else (on update) the one it already has, else the caller's. */
+export async function owningInstitution(ctx: WriteContext, named: ParsedReference | null, path: string, existing: Row | null): Promise<number> {
+  if (!named && existing?.institution_id) return ctx.recordingInstitution({ type: 'Organization', id: existing.institution_id as number }, path);
+  return ctx.recordingInstitution(named, path);
+}
+
+/** The ids of reference search values (`Type/123`, `123`, or a URL ending in them); others match nothing. */
+export function idsOf(values: string[]): number[] {
+  return values.map((v) => /(?:^|\/)(\d{1,15})$/.exec(v)?.[1]).filter((x): x is string => !!x).map(Number);
+}
