@@ -1,35 +1,15 @@
 // The web console in a real browser against the real server: log in, find a resident, open the record, switch language.
 // Uses Debian's Chromium; skipped where it is not installed (no browser is ever downloaded).
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { expect, test } from 'vitest';
+import { ensureWebBuilt, HAS_CHROMIUM, launchChromium } from '../helpers/browser.ts';
 import { startTestServer } from '../helpers/server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const WEB_CONFIG = fileURLToPath(new URL('../../web/vite.config.ts', import.meta.url));
-const VITE_BIN = fileURLToPath(new URL('../../node_modules/vite/bin/vite.js', import.meta.url));
-const WEB_INDEX = fileURLToPath(new URL('../../web/dist/index.html', import.meta.url));
 const MASKED_ID = /\d{4}\*+\d{3}[\dX]/;
 
-/** The server serves web/dist; build it once if this checkout has not (in a child: vitest's NODE_ENV=test would give a development bundle). */
-function ensureWebBuilt(): void {
-  if (existsSync(WEB_INDEX)) return;
-  execFileSync(process.execPath, [VITE_BIN, 'build', '--config', WEB_CONFIG, '--logLevel', 'warn'], {
-    env: { ...process.env, NODE_ENV: 'production' },
-    stdio: 'inherit',
-  });
-}
-
-test.skipIf(!existsSync(CHROMIUM))('console: login, resident search and record, language switch', { timeout: 180_000 }, async () => {
+test.skipIf(!HAS_CHROMIUM)('console: login, resident search and record, language switch', { timeout: 180_000 }, async () => {
   ensureWebBuilt();
   const server = await startTestServer();
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1440, height: 900 } });
     const page = await context.newPage();

@@ -24,6 +24,8 @@ const ResidentList = lazy(() => import('./pages/residents/List.tsx'));
 const ResidentShow = lazy(() => import('./pages/residents/Show.tsx'));
 const MatchReviewList = lazy(() => import('./pages/match-reviews/List.tsx'));
 const AuditList = lazy(() => import('./pages/audit/List.tsx'));
+const BreakGlassReviewList = lazy(() => import('./pages/break-glass/List.tsx'));
+const RecognitionShow = lazy(() => import('./pages/recognition/Show.tsx'));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -68,6 +70,8 @@ const router = createBrowserRouter([
       { path: 'residents/:id', element: <ResidentShow /> },
       { path: 'match-reviews', element: <MatchReviewList /> },
       { path: 'audit', element: <AuditList /> },
+      { path: 'break-glass', element: <BreakGlassReviewList /> },
+      { path: 'recognition', element: <RecognitionShow /> },
       { path: '*', element: <NotFound /> },
     ],
   },

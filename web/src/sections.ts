@@ -1,11 +1,13 @@
 import type { ComponentType } from 'react';
 import {
+  AlertOutlined,
   ApartmentOutlined,
   AuditOutlined,
   BankOutlined,
   ClusterOutlined,
   HomeOutlined,
   MergeCellsOutlined,
+  SafetyCertificateOutlined,
   TeamOutlined,
 } from '@ant-design/icons';
 import type { Role } from './types.ts';
@@ -58,6 +60,14 @@ export const sections: readonly Section[] = [
     icon: MergeCellsOutlined,
     roles: ['district_admin', 'institution_admin'],
   },
+  {
+    key: 'recognition',
+    path: '/recognition',
+    label: 'recognition',
+    icon: SafetyCertificateOutlined,
+    roles: ['district_admin', 'institution_admin'],
+  },
+  { key: 'break-glass', path: '/break-glass', label: 'breakGlass', icon: AlertOutlined, roles: ['district_admin'] },
   { key: 'audit', path: '/audit', label: 'audit', icon: AuditOutlined, roles: ['district_admin'] },
 ];
 

@@ -1,21 +1,29 @@
 import { useState, type ReactNode } from 'react';
-import { Alert, App, Button, Card, Col, Descriptions, Empty, Form, Input, Modal, Row, Space, Steps, Table, Tag, Typography } from 'antd';
+import { App, Button, Card, Col, Descriptions, Empty, Row, Space, Steps, Table, Tabs, Tag, Typography } from 'antd';
 import { ArrowLeftOutlined, EyeOutlined, SafetyCertificateOutlined } from '@ant-design/icons';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { Link, useParams } from 'react-router';
+import { Link, useParams, useSearchParams } from 'react-router';
 import { api } from '../../api.ts';
 import { ResidentTags, useCodeLabels } from '../../components/labels.tsx';
 import { Page } from '../../components/page.tsx';
 import { QueryView } from '../../components/query-state.tsx';
 import type { CareChain, Household, Ref, ResidentDetail, ResidentSummary } from '../../types.ts';
+import { BeforeOrdering } from './BeforeOrdering.tsx';
+import { OutOfScope } from './BreakGlass.tsx';
+import { HealthRecord } from './HealthRecord.tsx';
+import { ReasonModal } from './ReasonModal.tsx';
+import { isOutOfScope } from './record-format.tsx';
+import { Trends } from './Trends.tsx';
+
+const TABS = ['overview', 'record', 'trends', 'recognition'] as const;
+type TabKey = (typeof TABS)[number];
 
 export default function ResidentShow() {
   const { t } = useTranslation('resident');
-  const labels = useCodeLabels();
   const { id = '' } = useParams();
-  const [revealedId, setRevealedId] = useState<string | null>(null);
-  const [revealOpen, setRevealOpen] = useState(false);
+  const [params, setParams] = useSearchParams();
+  const tab: TabKey = TABS.find((key) => key === params.get('tab')) ?? 'overview';
   const detail = useQuery({ queryKey: ['residents', id], queryFn: () => api<ResidentDetail>(`/residents/${id}`) });
 
   return (
@@ -27,87 +35,112 @@ export default function ResidentShow() {
         </Link>
       }
     >
-      <QueryView query={detail} notFound={t('notFound')}>
-        {(r) => (
-          <>
-            <Card
-              title={t('basics')}
-              extra={
-                !revealedId && r.hasIdNumber !== false && r.idNumberMasked && (
-                  <Button icon={<EyeOutlined />} onClick={() => setRevealOpen(true)} data-testid="reveal-id">
-                    {t('reveal')}
-                  </Button>
-                )
-              }
-            >
-              <Descriptions
-                bordered
-                size="small"
-                column={{ xs: 1, md: 2, xl: 3 }}
-                items={[
-                  { key: 'name', label: t('residents:name'), children: r.name },
-                  { key: 'sex', label: t('residents:sex'), children: labels.sex(r.sex) },
-                  { key: 'birth', label: t('residents:birthDate'), children: r.birthDate },
-                  { key: 'age', label: t('residents:age'), children: t('residents:ageYears', { age: r.age }) },
-                  {
-                    key: 'id',
-                    label: t('residents:idNumber'),
-                    children: revealedId ? (
-                      <Space>
-                        <Typography.Text code copyable data-testid="revealed-id">{revealedId}</Typography.Text>
-                        <Tag icon={<SafetyCertificateOutlined />} color="warning">{t('revealedTag')}</Tag>
-                      </Space>
-                    ) : (
-                      r.idNumberMasked ? (
-                        <Typography.Text code data-testid="masked-id">{r.idNumberMasked}</Typography.Text>
-                      ) : (
-                        <Typography.Text type="secondary">{t('noIdNumber')}</Typography.Text>
-                      )
-                    ),
-                  },
-                  { key: 'phone', label: t('residents:phone'), children: r.phoneMasked ?? t('common:none') },
-                  { key: 'status', label: t('residents:status'), children: t(`residents:statuses.${r.status}`, { defaultValue: r.status }) },
-                  { key: 'community', label: t('residents:community'), children: r.communityName ?? t('common:none') },
-                  { key: 'grid', label: t('residents:grid'), children: r.gridName ?? t('common:none') },
-                  { key: 'address', label: t('residents:address'), children: r.address ?? t('common:none') },
-                  { key: 'tags', label: t('residents:tags'), children: <ResidentTags tags={r.tags} />, span: 'filled' },
-                ]}
-              />
-            </Card>
-            <CareChainCard residentId={r.id} />
-            <Row gutter={16}>
-              <Col xs={24} lg={14}>
-                <HouseholdCard resident={r} />
-              </Col>
-              <Col xs={24} lg={10}>
-                <Card title={t('sourceIds')}>
-                  <Table
-                    size="small"
-                    rowKey={(s) => `${s.institutionId}:${s.sourceId}`}
-                    dataSource={r.sourceIds ?? []}
-                    pagination={false}
-                    locale={{ emptyText: <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} /> }}
-                    columns={[
-                      { title: t('sourceInstitution'), key: 'inst', render: (_, s) => s.institutionName ?? s.institutionId },
-                      { title: t('sourceId'), dataIndex: 'sourceId' },
-                    ]}
-                  />
-                </Card>
-              </Col>
-            </Row>
-            <RevealModal
-              residentId={r.id}
-              open={revealOpen}
-              onClose={() => setRevealOpen(false)}
-              onRevealed={(value) => {
-                setRevealedId(value);
-                setRevealOpen(false);
-              }}
+      {isOutOfScope(detail.error) ? (
+        <OutOfScope residentId={id} />
+      ) : (
+        <QueryView query={detail} notFound={t('notFound')}>
+          {(r) => (
+            <Tabs
+              activeKey={tab}
+              // the tab lives in the URL so a link can open the record or the trends directly
+              onChange={(key) => setParams(key === 'overview' ? {} : { tab: key }, { replace: true })}
+              destroyOnHidden
+              items={[
+                { key: 'overview', label: t('tabs.overview'), children: <Overview resident={r} /> },
+                { key: 'record', label: <span data-testid="tab-record">{t('tabs.record')}</span>, children: <HealthRecord residentId={r.id} /> },
+                { key: 'trends', label: <span data-testid="tab-trends">{t('tabs.trends')}</span>, children: <Trends residentId={r.id} /> },
+                { key: 'recognition', label: <span data-testid="tab-recognition">{t('tabs.recognition')}</span>, children: <BeforeOrdering residentId={r.id} /> },
+              ]}
             />
-          </>
-        )}
-      </QueryView>
+          )}
+        </QueryView>
+      )}
     </Page>
+  );
+}
+
+function Overview({ resident: r }: { resident: ResidentDetail }) {
+  const { t } = useTranslation('resident');
+  const labels = useCodeLabels();
+  const [revealedId, setRevealedId] = useState<string | null>(null);
+  const [revealOpen, setRevealOpen] = useState(false);
+  return (
+    <Space orientation="vertical" size={16} style={{ width: '100%' }}>
+      <Card
+        title={t('basics')}
+        extra={
+          !revealedId && r.hasIdNumber !== false && r.idNumberMasked && (
+            <Button icon={<EyeOutlined />} onClick={() => setRevealOpen(true)} data-testid="reveal-id">
+              {t('reveal')}
+            </Button>
+          )
+        }
+      >
+        <Descriptions
+          bordered
+          size="small"
+          column={{ xs: 1, md: 2, xl: 3 }}
+          items={[
+            { key: 'name', label: t('residents:name'), children: r.name },
+            { key: 'sex', label: t('residents:sex'), children: labels.sex(r.sex) },
+            { key: 'birth', label: t('residents:birthDate'), children: r.birthDate },
+            { key: 'age', label: t('residents:age'), children: t('residents:ageYears', { age: r.age }) },
+            {
+              key: 'id',
+              label: t('residents:idNumber'),
+              children: revealedId ? (
+                <Space>
+                  <Typography.Text code copyable data-testid="revealed-id">{revealedId}</Typography.Text>
+                  <Tag icon={<SafetyCertificateOutlined />} color="warning">{t('revealedTag')}</Tag>
+                </Space>
+              ) : (
+                r.idNumberMasked ? (
+                  <Typography.Text code data-testid="masked-id">{r.idNumberMasked}</Typography.Text>
+                ) : (
+                  <Typography.Text type="secondary">{t('noIdNumber')}</Typography.Text>
+                )
+              ),
+            },
+            { key: 'phone', label: t('residents:phone'), children: r.phoneMasked ?? t('common:none') },
+            { key: 'status', label: t('residents:status'), children: t(`residents:statuses.${r.status}`, { defaultValue: r.status }) },
+            { key: 'community', label: t('residents:community'), children: r.communityName ?? t('common:none') },
+            { key: 'grid', label: t('residents:grid'), children: r.gridName ?? t('common:none') },
+            { key: 'address', label: t('residents:address'), children: r.address ?? t('common:none') },
+            { key: 'tags', label: t('residents:tags'), children: <ResidentTags tags={r.tags} />, span: 'filled' },
+          ]}
+        />
+      </Card>
+      <CareChainCard residentId={r.id} />
+      <Row gutter={16}>
+        <Col xs={24} lg={14}>
+          <HouseholdCard resident={r} />
+        </Col>
+        <Col xs={24} lg={10}>
+          <Card title={t('sourceIds')}>
+            <Table
+              size="small"
+              rowKey={(s) => `${s.institutionId}:${s.sourceId}`}
+              dataSource={r.sourceIds ?? []}
+              pagination={false}
+              locale={{ emptyText: <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} /> }}
+              columns={[
+                { title: t('sourceInstitution'), key: 'inst', render: (_, s) => s.institutionName ?? s.institutionId },
+                { title: t('sourceId'), dataIndex: 'sourceId' },
+              ]}
+            />
+          </Card>
+        </Col>
+      </Row>
+      <RevealModal
+        residentId={r.id}
+        open={revealOpen}
+        onClose={() => setRevealOpen(false)}
+        onRevealed={(value) => {
+          setRevealedId(value);
+          setRevealOpen(false);
+        }}
+      />
+    </Space>
   );
 }
 
@@ -228,38 +261,32 @@ function RevealModal({
 }) {
   const { t } = useTranslation('resident');
   const { message } = App.useApp();
-  const [form] = Form.useForm<{ purpose: string }>();
   const reveal = useMutation({
     mutationFn: (purpose: string) =>
       api<{ idNumber: string | null }>(`/residents/${residentId}/reveal-id`, { method: 'POST', body: { purpose } }),
     onSuccess: ({ idNumber }) => {
       void message.warning(t('revealed'));
-      form.resetFields();
       onRevealed(idNumber ?? t('noIdNumber'));
     },
   });
   return (
-    <Modal
+    <ReasonModal
       open={open}
       title={t('revealTitle')}
       okText={t('reveal')}
-      okButtonProps={{ danger: true, loading: reveal.isPending, 'data-testid': 'reveal-confirm' }}
-      onOk={() => form.submit()}
+      warning={t('revealWarning')}
+      label={t('purpose')}
+      placeholder={t('purposePlaceholder')}
+      rules={[{ required: true, whitespace: true, message: t('purposeRequired') }]}
+      maxLength={200}
+      testIds={{ confirm: 'reveal-confirm', field: 'reveal-purpose' }}
+      pending={reveal.isPending}
+      error={reveal.error}
+      onSubmit={(purpose) => reveal.mutateAsync(purpose)}
       onCancel={() => {
         reveal.reset();
         onClose();
       }}
-      destroyOnHidden
-    >
-      <Space orientation="vertical" style={{ width: '100%' }} size={16}>
-        <Alert type="warning" showIcon title={t('revealWarning')} />
-        {reveal.error && <Alert type="error" showIcon title={reveal.error.message} />}
-        <Form form={form} layout="vertical" onFinish={({ purpose }) => reveal.mutate(purpose.trim())}>
-          <Form.Item name="purpose" label={t('purpose')} rules={[{ required: true, whitespace: true, message: t('purposeRequired') }]}>
-            <Input.TextArea rows={3} maxLength={200} showCount placeholder={t('purposePlaceholder')} data-testid="reveal-purpose" />
-          </Form.Item>
-        </Form>
-      </Space>
-    </Modal>
+    />
   );
 }

@@ -1,0 +1,82 @@
+// Emergency access (紧急调阅, "break-glass"): without a care relationship the record is refused; in an emergency the
+// clinician states a reason, gets time-limited access, and the district administrator reviews every such use.
+import { useState } from 'react';
+import { App, Button, Result, Space, Typography } from 'antd';
+import { AlertOutlined } from '@ant-design/icons';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import dayjs from 'dayjs';
+import { useTranslation } from 'react-i18next';
+import { api } from '../../api.ts';
+import type { Id } from '../../types.ts';
+import { ReasonModal } from './ReasonModal.tsx';
+import { BREAK_GLASS_MIN_REASON, type BreakGlassGrant } from './record-types.ts';
+
+/** What the page shows instead of the record when the caller is outside the resident's circle of care. */
+export function OutOfScope({ residentId }: { residentId: Id | string }) {
+  const { t } = useTranslation('records');
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <Result
+        status="403"
+        title={t('outOfScope.title')}
+        subTitle={
+          <Space orientation="vertical" size={4}>
+            <span data-testid="out-of-scope">{t('outOfScope.explanation')}</span>
+            <Typography.Text type="secondary">{t('outOfScope.howTo')}</Typography.Text>
+          </Space>
+        }
+        extra={
+          <Button danger type="primary" icon={<AlertOutlined />} onClick={() => setOpen(true)} data-testid="break-glass-open">
+            {t('breakGlass.button')}
+          </Button>
+        }
+      />
+      <BreakGlassModal residentId={residentId} open={open} onClose={() => setOpen(false)} />
+    </>
+  );
+}
+
+function BreakGlassModal({ residentId, open, onClose }: { residentId: Id | string; open: boolean; onClose: () => void }) {
+  const { t } = useTranslation('records');
+  const { message } = App.useApp();
+  const queryClient = useQueryClient();
+  const grant = useMutation({
+    mutationFn: (reason: string) => api<BreakGlassGrant>(`/residents/${residentId}/break-glass`, { method: 'POST', body: { reason } }),
+    onSuccess: async (granted) => {
+      void message.warning(t('breakGlass.granted', { until: dayjs(granted.expiresAt).format('YYYY-MM-DD HH:mm') }), 6);
+      onClose();
+      // everything about this resident was refused before; ask again now that access is granted
+      await queryClient.invalidateQueries({ queryKey: ['residents'] });
+    },
+  });
+  return (
+    <ReasonModal
+      open={open}
+      title={t('breakGlass.title')}
+      okText={t('breakGlass.confirm')}
+      warning={t('breakGlass.warning')}
+      warningDetail={t('breakGlass.warningDetail')}
+      label={t('breakGlass.reason')}
+      placeholder={t('breakGlass.reasonPlaceholder')}
+      rules={[
+        { required: true, whitespace: true, message: t('breakGlass.reasonRequired') },
+        {
+          validator: (_, value?: string) =>
+            !value || value.trim().length >= BREAK_GLASS_MIN_REASON
+              ? Promise.resolve()
+              : Promise.reject(new Error(t('breakGlass.reasonTooShort', { min: BREAK_GLASS_MIN_REASON }))),
+        },
+      ]}
+      maxLength={500}
+      testIds={{ confirm: 'break-glass-confirm', field: 'break-glass-reason', error: 'break-glass-error' }}
+      pending={grant.isPending}
+      error={grant.error}
+      onSubmit={(reason) => grant.mutateAsync(reason)}
+      onCancel={() => {
+        grant.reset();
+        onClose();
+      }}
+    />
+  );
+}
