@@ -360,6 +360,53 @@ describe('every resource type', () => {
     expect(slots.entry.map((x: Json) => x.resource.resourceType)).toEqual(['Slot', 'Schedule']);
   });
 
+  test('personal records are scoped to the caller and every read is audited', async () => {
+    const doctor = await s.login('doctor1');
+    const refused = await fhir.get(`DiagnosticReport/${ids.DiagnosticReport}`, doctor);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().issue[0].details.coding[0].code).toBe('OUT_OF_SCOPE');
+    for (const type of ['DiagnosticReport', 'MedicationRequest', 'AllergyIntolerance', 'Immunization', 'DocumentReference', 'ServiceRequest', 'Task', 'Appointment']) {
+      const found = await fhir.get(`${type}?patient=Patient/${ctx.patient}`, doctor);
+      expect(found.statusCode, type).toBe(200);
+      expect(found.json().total, type).toBe(0);
+    }
+    const { rows } = await s.started.ctx.db.query(
+      `SELECT resource_type, action, outcome FROM audit_event WHERE resident_id = $1 AND resource_type = ANY($2::text[]) AND resource_id = ANY($3::text[]) ORDER BY id`,
+      [Number(ctx.patient), ['DiagnosticReport'], [ids.DiagnosticReport]],
+    );
+    expect(rows).toEqual(expect.arrayContaining([
+      { resource_type: 'DiagnosticReport', action: 'create', outcome: 'success' },
+      { resource_type: 'DiagnosticReport', action: 'read', outcome: 'success' },
+      { resource_type: 'DiagnosticReport', action: 'read', outcome: 'denied' },
+    ]));
+  });
+
+  test('Patient/$everything carries the new record types, all valid R4', async () => {
+    const r = await fhir.get(`Patient/${ctx.patient}/$everything`);
+    expect(r.statusCode).toBe(200);
+    const bundle = r.json();
+    const types = new Set(bundle.entry.map((x: Json) => x.resource.resourceType));
+    for (const t of ['DiagnosticReport', 'MedicationRequest', 'AllergyIntolerance', 'Immunization', 'DocumentReference', 'ServiceRequest', 'Task', 'Appointment', 'Organization']) expect(types, t).toContain(t);
+    expect(r4Problems(bundle)).toEqual([]);
+  });
+
+  test('a transaction links new records through urn:uuid references', async () => {
+    const r = await fhir.post('', {
+      resourceType: 'Bundle', type: 'transaction', entry: [
+        { fullUrl: 'urn:uuid:6f1c0d3e-0000-4000-8000-000000000001', resource: { resourceType: 'ServiceRequest', status: 'active', intent: 'order', code: { text: '胸部 CT' }, subject: { reference: `Patient/${ctx.patient}` } }, request: { method: 'POST', url: 'ServiceRequest' } },
+        { resource: { resourceType: 'Task', status: 'requested', intent: 'order', for: { reference: `Patient/${ctx.patient}` }, focus: { reference: 'urn:uuid:6f1c0d3e-0000-4000-8000-000000000001', type: 'ServiceRequest' }, owner: { reference: `Organization/${ctx.hospital}` } }, request: { method: 'POST', url: 'Task' } },
+      ],
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    const [sr, task] = r.json().entry.map((x: Json) => x.response);
+    expect(sr.status).toMatch(/^201/);
+    expect(task.status).toMatch(/^201/);
+    const srId = /ServiceRequest\/(\d+)/.exec(sr.location)![1];
+    const found = (await fhir.get(`Task?focus=ServiceRequest/${srId}&owner=Organization/${ctx.hospital}`)).json();
+    expect(found.entry).toHaveLength(1);
+    expect(found.entry[0].resource.focus).toEqual({ reference: `ServiceRequest/${srId}` });
+  });
+
   test('registry writes are for district administrators; everyone logged in reads', async () => {
     const doctor = await s.login('doctor1');
     const org = await fhir.get(`Organization/${ids.Organization}`, doctor);
