@@ -4,7 +4,7 @@ import type { Row } from '../../db/engine.ts';
 import { SYSTEM, array, clean, code, codeable, concept, dateTime, extraOf, identifierKey, instant, invalid, object, parseReference, ref, required, str, type Json } from '../datatypes.ts';
 import { dateParam, specialParam, tokenParam, referenceParam, or } from '../search.ts';
 import type { ResourceKind } from '../types.ts';
-import { CLINICAL_WRITERS, head, personParams } from './common.ts';
+import { CLINICAL_WRITERS, head, owningInstitution, personParams } from './common.ts';
 
 export const ENCOUNTER_CLASSES = ['outpatient', 'emergency', 'inpatient', 'fever_clinic', 'home_visit', 'health_check', 'follow_up'] as const;
 export const ENCOUNTER_STATUSES = ['planned', 'arrived', 'triaged', 'in-progress', 'onleave', 'finished', 'cancelled', 'entered-in-error', 'unknown'] as const;
@@ -58,7 +58,7 @@ export const encounterKind: ResourceKind = {
     practitioner: referenceParam('t.practitioner_id', ['Practitioner']),
     participant: referenceParam('t.practitioner_id', ['Practitioner']),
   },
-  async toRow(r: Json, ctx) {
+  async toRow(r: Json, ctx, existing) {
     const status = required(code(r.status, ENCOUNTER_STATUSES, 'Encounter.status'), 'Encounter.status');
     const cls = required(object(r.class, 'Encounter.class'), 'Encounter.class');
     const act = required(str(cls.code, 'Encounter.class.code', 20), 'Encounter.class.code');
@@ -73,7 +73,7 @@ export const encounterKind: ResourceKind = {
     const end = dateTime(period?.end, 'Encounter.period.end');
     if (start && end && end < start) throw invalid('Encounter.period.end', 'is before the start');
     const residentId = await ctx.resolve(parseReference(required(r.subject, 'Encounter.subject'), 'Encounter.subject', ['Patient']), 'Encounter.subject');
-    const institutionId = await ctx.recordingInstitution(parseReference(r.serviceProvider, 'Encounter.serviceProvider', ['Organization']), 'Encounter.serviceProvider');
+    const institutionId = await owningInstitution(ctx, parseReference(r.serviceProvider, 'Encounter.serviceProvider', ['Organization']), 'Encounter.serviceProvider', existing);
     const participants = array(r.participant, 'Encounter.participant');
     let practitionerId: number | null = null;
     for (const [i, p] of participants.entries()) {

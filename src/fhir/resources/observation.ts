@@ -4,7 +4,7 @@ import type { Row } from '../../db/engine.ts';
 import { SYSTEM, array, clean, code, codeable, concept, dateTime, extraOf, identifierKey, instant, invalid, num, object, parseReference, ref, required, str, toNumber, type Json } from '../datatypes.ts';
 import { dateParam, numberParam, referenceParam, tokenParam } from '../search.ts';
 import type { ResourceKind } from '../types.ts';
-import { CLINICAL_WRITERS, head, personParams } from './common.ts';
+import { CLINICAL_WRITERS, head, owningInstitution, personParams } from './common.ts';
 
 export const OBSERVATION_STATUSES = ['registered', 'preliminary', 'final', 'amended', 'corrected', 'cancelled', 'entered-in-error', 'unknown'] as const;
 const HL7_CATEGORIES = ['vital-signs', 'laboratory', 'imaging', 'exam', 'survey', 'social-history', 'procedure', 'therapy', 'activity'] as const;
@@ -87,7 +87,7 @@ export const observationKind: ResourceKind = {
     'value-quantity': numberParam('t.value_num'),
     performer: referenceParam('t.institution_id', ['Organization']),
   },
-  async toRow(r: Json, ctx) {
+  async toRow(r: Json, ctx, existing) {
     const status = required(code(r.status, OBSERVATION_STATUSES, 'Observation.status'), 'Observation.status');
     const c = codeable(r.code, 'Observation.code', { required: true })!;
     checkCode(c, 'Observation.code.coding[0].code');
@@ -106,7 +106,7 @@ export const observationKind: ResourceKind = {
     const encounterId = await ctx.resolve(parseReference(r.encounter, 'Observation.encounter', ['Encounter']), 'Observation.encounter');
     const performers = array(r.performer, 'Observation.performer');
     const org = performers.map((p, i) => parseReference(p, `Observation.performer[${i}]`, ['Organization', 'Practitioner', 'PractitionerRole', 'CareTeam', 'Patient', 'RelatedPerson'])).find((p) => p?.type === 'Organization') ?? null;
-    const institutionId = await ctx.recordingInstitution(org, 'Observation.performer');
+    const institutionId = await owningInstitution(ctx, org, 'Observation.performer', existing);
     const q = object(r.valueQuantity, 'Observation.valueQuantity');
     const valueNum = q ? num(q.value, 'Observation.valueQuantity.value') : r.valueInteger !== undefined ? num(r.valueInteger, 'Observation.valueInteger') : null;
     if (q && valueNum === null) throw new Error('unreachable');
@@ -186,7 +186,7 @@ export const conditionKind: ResourceKind = {
     'onset-date': dateParam('t.onset_at'),
     date: dateParam('t.recorded_at'),
   },
-  async toRow(r: Json, ctx) {
+  async toRow(r: Json, ctx, existing) {
     const c = codeable(r.code, 'Condition.code', { required: true })!;
     checkCode(c, 'Condition.code.coding[0].code');
     let category = 'encounter-diagnosis';
@@ -200,7 +200,7 @@ export const conditionKind: ResourceKind = {
     return {
       resident_id: await ctx.resolve(parseReference(required(r.subject, 'Condition.subject'), 'Condition.subject', ['Patient']), 'Condition.subject'),
       encounter_id: encounterId,
-      institution_id: await ctx.recordingInstitution(null, 'Condition'),
+      institution_id: await owningInstitution(ctx, null, 'Condition', existing),
       source_id: identifierKey(r.identifier, 'Condition.identifier'),
       category,
       code_system: c.system ?? SYSTEM.local,
