@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { makeIdNumber } from '../../src/platform/idcard.ts';
 import { COLUMNS, REPORT_COLUMNS, headerText } from '../../src/modules/imports/columns.ts';
+import { KINDS } from '../../src/fhir/registry.ts';
 
 let s: TestServer;
 let instAdmin: string;
@@ -148,6 +149,14 @@ describe('encounters from CSV', () => {
     expect(dx.code).toEqual({ coding: [{ system: 'http://hl7.org/fhir/sid/icd-10', code: 'E11.9', display: '2型糖尿病' }], text: '2型糖尿病' });
     expect(dx.encounter.reference).toMatch(/^Encounter\/\d+$/);
     expect(obs.subject).toEqual(dx.subject);
+  });
+
+  test.runIf(KINDS.has('DocumentReference'))('a discharge summary becomes a DocumentReference of the encounter', async () => {
+    const doc = (await get(`/fhir/R4/DocumentReference?identifier=${encodeURIComponent(sys('encounters') + '|T-E3#summary')}`, admin)).json().entry[0].resource;
+    const enc = (await get(`/fhir/R4/Encounter?identifier=${encodeURIComponent(sys('encounters') + '|T-E3')}`, admin)).json().entry[0].resource;
+    expect(doc.context.encounter).toEqual([{ reference: `Encounter/${enc.id}` }]);
+    expect(doc.subject).toEqual(enc.subject);
+    expect(Buffer.from(doc.content[0].attachment.data, 'base64').toString('utf8')).toBe('测试出院小结');
   });
 
   test('messages follow the request’s language', async () => {

@@ -24,6 +24,7 @@ const ResidentList = lazy(() => import('./pages/residents/List.tsx'));
 const ResidentShow = lazy(() => import('./pages/residents/Show.tsx'));
 const MatchReviewList = lazy(() => import('./pages/match-reviews/List.tsx'));
 const AuditList = lazy(() => import('./pages/audit/List.tsx'));
+const ImportList = lazy(() => import('./pages/imports/List.tsx'));
 const BreakGlassReviewList = lazy(() => import('./pages/break-glass/List.tsx'));
 const RecognitionShow = lazy(() => import('./pages/recognition/Show.tsx'));
 
@@ -70,6 +71,7 @@ const router = createBrowserRouter([
       { path: 'residents/:id', element: <ResidentShow /> },
       { path: 'match-reviews', element: <MatchReviewList /> },
       { path: 'audit', element: <AuditList /> },
+      { path: 'imports', element: <ImportList /> },
       { path: 'break-glass', element: <BreakGlassReviewList /> },
       { path: 'recognition', element: <RecognitionShow /> },
       { path: '*', element: <NotFound /> },

@@ -6,6 +6,7 @@ import {
   BankOutlined,
   ClusterOutlined,
   HomeOutlined,
+  ImportOutlined,
   MergeCellsOutlined,
   SafetyCertificateOutlined,
   TeamOutlined,
@@ -68,6 +69,13 @@ export const sections: readonly Section[] = [
     roles: ['district_admin', 'institution_admin'],
   },
   { key: 'break-glass', path: '/break-glass', label: 'breakGlass', icon: AlertOutlined, roles: ['district_admin'] },
+  {
+    key: 'imports',
+    path: '/imports',
+    label: 'imports',
+    icon: ImportOutlined,
+    roles: ['district_admin', 'institution_admin', 'family_doctor', 'nurse', 'specialist', 'referral_desk'],
+  },
   { key: 'audit', path: '/audit', label: 'audit', icon: AuditOutlined, roles: ['district_admin'] },
 ];
 
