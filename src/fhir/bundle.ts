@@ -104,7 +104,7 @@ function located(type: string, res: Json) {
   return `${type}/${res.id}/_history/${res.meta?.versionId ?? '1'}`;
 }
 
-async function runEntry(rc: repo.RequestContext, e: Entry, placeholders: repo.PlaceholderMap): Promise<Json> {
+async function runEntry(rc: repo.RequestContext, e: Entry, placeholders: repo.PlaceholderMap, batch: repo.WriteBatch): Promise<Json> {
   const { type, id, query, rest } = splitUrl(e.url);
   if (e.method === 'GET') {
     if (id !== null && rest.length === 0) {
@@ -131,7 +131,7 @@ async function runEntry(rc: repo.RequestContext, e: Entry, placeholders: repo.Pl
         return { resource: res, response: { status: '200 OK', location: located(type, res), etag: `W/"${res.meta?.versionId}"` } };
       }
     }
-    const out = await repo.create(rc, type, e.resource, placeholders);
+    const out = await repo.create(rc, type, e.resource, placeholders, batch);
     if (e.fullUrl) placeholders.set(e.fullUrl, { type, id: out.id });
     return { resource: out.resource, response: { status: out.created ? '201 Created' : '200 OK', location: located(type, out.resource), etag: `W/"${out.resource.meta?.versionId}"`, lastModified: out.resource.meta?.lastUpdated } };
   }
@@ -142,14 +142,14 @@ async function runEntry(rc: repo.RequestContext, e: Entry, placeholders: repo.Pl
     const matches = (bundle.entry as Json[]).filter((x) => x.search?.mode === 'match');
     if (matches.length > 1) throw new AppError('PRECONDITION_FAILED', { current: 'several matches' }, `Bundle.entry[${e.index}].request.url`);
     if (matches.length === 0) {
-      const out = await repo.create(rc, type, e.resource, placeholders);
+      const out = await repo.create(rc, type, e.resource, placeholders, batch);
       if (e.fullUrl) placeholders.set(e.fullUrl, { type, id: out.id });
       return { resource: out.resource, response: { status: '201 Created', location: located(type, out.resource) } };
     }
     targetId = Number(matches[0].resource.id);
   }
   if (targetId === null) throw invalid(`Bundle.entry[${e.index}].request.url`, 'PUT needs Type/id or a conditional Type?search');
-  const out = await repo.update(rc, type, targetId, { ...e.resource, id: String(targetId) }, e.ifMatch);
+  const out = await repo.update(rc, type, targetId, { ...e.resource, id: String(targetId) }, e.ifMatch, batch);
   if (e.fullUrl) placeholders.set(e.fullUrl, { type, id: targetId });
   return { resource: out.resource, response: { status: '200 OK', location: located(type, out.resource), etag: `W/"${out.resource.meta?.versionId}"`, lastModified: out.resource.meta?.lastUpdated } };
 }
@@ -174,14 +174,16 @@ export async function processBundle(db: Db, rc: Omit<repo.RequestContext, 'q'>, 
     }
     const results = await withRetry(() => db.tx(async (q) => {
       const placeholders: repo.PlaceholderMap = new Map();
+      const batch = repo.writeBatch();
       const out: Json[] = new Array(entries.length);
       for (const e of processingOrder(entries)) {
         try {
-          out[e.index] = await runEntry({ ...rc, q }, e, placeholders);
+          out[e.index] = await runEntry({ ...rc, q }, e, placeholders, batch);
         } catch (err) {
           throw prefixField(err, e.index);
         }
       }
+      await repo.flushBatch(q, rc.audit, batch);
       return out;
     }));
     return { resourceType: 'Bundle', type: 'transaction-response', entry: results.map((r) => (minimal ? { response: r.response } : r)) };
@@ -189,7 +191,12 @@ export async function processBundle(db: Db, rc: Omit<repo.RequestContext, 'q'>, 
   const out: Json[] = [];
   for (const e of entries) {
     try {
-      const r = await withRetry(() => db.tx((q) => runEntry({ ...rc, q }, e, new Map())));
+      const r = await withRetry(() => db.tx(async (q) => {
+        const batch = repo.writeBatch();
+        const res = await runEntry({ ...rc, q }, e, new Map(), batch);
+        await repo.flushBatch(q, rc.audit, batch);
+        return res;
+      }));
       out.push(minimal ? { response: r.response } : r);
     } catch (err) {
       const o = operationOutcome(prefixField(err, e.index), locale);

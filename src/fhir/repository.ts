@@ -5,7 +5,7 @@ import type { Queryable, Row } from '../db/engine.ts';
 import type { Keys } from '../platform/crypto.ts';
 import type { Principal } from '../platform/principal.ts';
 import { hasRole } from '../platform/principal.ts';
-import { audit, auditResidents, type AuditContext } from '../platform/audit.ts';
+import { audit, auditMany, auditResidents, type AuditContext, type AuditEntry } from '../platform/audit.ts';
 import { residentScopeSql, assertActsForInstitution } from '../platform/access.ts';
 import { AppError } from '../platform/errors.ts';
 import { Params } from '../platform/sql.ts';
@@ -221,8 +221,81 @@ const COMMISSION_NAME = '卫生健康委员会';
 /** Placeholders (urn:uuid) resolved in the current transaction bundle. */
 export type PlaceholderMap = Map<string, { type: string; id: number }>;
 
-export function writeContext(rc: RequestContext, placeholders: PlaceholderMap = new Map()): WriteContext {
+/**
+ * Work shared by the writes of one database transaction (a transaction Bundle, or one batch entry): references
+ * already resolved (a bundle names the same patient in every entry), treatment relationships already extended, and
+ * the audit events of the writes, inserted together by flushBatch just before the transaction commits — so an entry
+ * of a bundle costs about one statement instead of five. Never share one across transactions.
+ */
+export interface WriteBatch {
+  resolved: Map<string, number>;
+  /** resident|institution|kind → the latest `until` asked for and the one already written */
+  relationships: Map<string, { residentId: number; institutionId: number; kind: 'admission' | 'consultation'; until: Date; written: Date }>;
+  audits: AuditEntry[];
+}
+
+export function writeBatch(): WriteBatch {
+  return { resolved: new Map(), relationships: new Map(), audits: [] };
+}
+
+/** Extends the relationships whose `until` grew after their first write, then inserts the batch's audit events. */
+export async function flushBatch(q: Queryable, ctx: AuditContext, batch: WriteBatch): Promise<void> {
+  for (const r of batch.relationships.values()) {
+    if (r.until > r.written) await ensureTreatmentRelationship(q, r.residentId, r.institutionId, r.kind, r.until);
+  }
+  batch.relationships.clear();
+  await auditMany(q, ctx, batch.audits.splice(0));
+}
+
+/**
+ * A treatment relationship for (resident, institution, kind) until `until` + the access window. In a batch the first
+ * call writes at once (later entries of the bundle may rely on the access it gives) and later calls only raise
+ * `until`, which flushBatch writes: the committed row is the one a statement per call would leave.
+ */
+export async function treatmentRelationship(q: Queryable, batch: WriteBatch | undefined, residentId: number, institutionId: number, kind: 'admission' | 'consultation', until: Date) {
+  if (!batch) return ensureTreatmentRelationship(q, residentId, institutionId, kind, until);
+  const key = `${residentId}|${institutionId}|${kind}`;
+  const seen = batch.relationships.get(key);
+  if (seen) {
+    if (until > seen.until) seen.until = until;
+    return;
+  }
+  await ensureTreatmentRelationship(q, residentId, institutionId, kind, until);
+  batch.relationships.set(key, { residentId, institutionId, kind, until, written: until });
+}
+
+/** The audit event of a write: at once, or with the batch's others when it is flushed. */
+function auditWrite(rc: RequestContext, batch: WriteBatch | undefined, e: AuditEntry): Promise<void> {
+  if (!batch) return audit(rc.q, rc.audit, e);
+  batch.audits.push(e);
+  return Promise.resolve();
+}
+
+export function writeContext(rc: RequestContext, placeholders: PlaceholderMap = new Map(), batch?: WriteBatch): WriteContext {
   let commission: number | null = null;
+
+  /** A reference to a stored resource: it exists (and a record or Patient is within the caller's scope). */
+  async function resolveStored(ref: ParsedReference, path: string): Promise<number> {
+    const kind = kindOf(ref.type === 'PractitionerRole' ? 'Practitioner' : ref.type);
+    if (ref.conditional) {
+      const query = Object.fromEntries(new URLSearchParams(ref.conditional));
+      if (Object.keys(query).some((k) => k !== 'identifier')) throw new AppError('FHIR_UNSUPPORTED', { detail: 'conditional references by identifier only' }, `${path}.reference`);
+      const params = new Params();
+      const where = compileSearch(kind.search, query, params, { q: rc.q, keys: rc.keys, principal: rc.principal });
+      const { rows } = await rc.q.query(`SELECT t.id FROM ${kind.from} WHERE ${where.join(' AND ')} LIMIT 2`, params.values);
+      if (rows.length === 0) throw new AppError('FHIR_BAD_REFERENCE', { path: `${path}.reference`, ref: `${ref.type}?${ref.conditional}` }, `${path}.reference`);
+      if (rows.length > 1) throw new AppError('PRECONDITION_FAILED', { current: 'several matches' }, `${path}.reference`);
+      return rows[0].id;
+    }
+    const params = new Params();
+    const idP = params.add(ref.id);
+    const scope = kind.residentColumn ? scopePredicate(kind, rc.principal, params) : 'TRUE';
+    const { rows } = await rc.q.query(`SELECT ${scope} AS in_scope FROM ${kind.from}${scopeJoin(kind)} WHERE t.id = ${idP}`, params.values);
+    if (!rows[0]) throw new AppError('FHIR_BAD_REFERENCE', { path: `${path}.reference`, ref: `${ref.type}/${ref.id}` }, `${path}.reference`);
+    if (!rows[0].in_scope) throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: `${path}.reference` });
+    return ref.id!;
+  }
+
   const ctx: WriteContext = {
     q: rc.q,
     keys: rc.keys,
@@ -236,24 +309,13 @@ export function writeContext(rc: RequestContext, placeholders: PlaceholderMap = 
         if (ref.type && hit.type !== ref.type) throw invalid(`${path}.reference`, `${ref.placeholder} is a ${hit.type}`);
         return hit.id;
       }
-      const kind = kindOf(ref.type === 'PractitionerRole' ? 'Practitioner' : ref.type);
-      if (ref.conditional) {
-        const query = Object.fromEntries(new URLSearchParams(ref.conditional));
-        if (Object.keys(query).some((k) => k !== 'identifier')) throw new AppError('FHIR_UNSUPPORTED', { detail: 'conditional references by identifier only' }, `${path}.reference`);
-        const params = new Params();
-        const where = compileSearch(kind.search, query, params, { q: rc.q, keys: rc.keys, principal: rc.principal });
-        const { rows } = await rc.q.query(`SELECT t.id FROM ${kind.from} WHERE ${where.join(' AND ')} LIMIT 2`, params.values);
-        if (rows.length === 0) throw new AppError('FHIR_BAD_REFERENCE', { path: `${path}.reference`, ref: `${ref.type}?${ref.conditional}` }, `${path}.reference`);
-        if (rows.length > 1) throw new AppError('PRECONDITION_FAILED', { current: 'several matches' }, `${path}.reference`);
-        return rows[0].id;
-      }
-      const params = new Params();
-      const idP = params.add(ref.id);
-      const scope = kind.residentColumn ? scopePredicate(kind, rc.principal, params) : 'TRUE';
-      const { rows } = await rc.q.query(`SELECT ${scope} AS in_scope FROM ${kind.from}${scopeJoin(kind)} WHERE t.id = ${idP}`, params.values);
-      if (!rows[0]) throw new AppError('FHIR_BAD_REFERENCE', { path: `${path}.reference`, ref: `${ref.type}/${ref.id}` }, `${path}.reference`);
-      if (!rows[0].in_scope) throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: `${path}.reference` });
-      return ref.id!;
+      // Only successes are kept: what was found (and in scope) stays so for the rest of the transaction.
+      const key = `${ref.type}|${ref.id ?? ''}|${ref.conditional ?? ''}`;
+      const cached = batch?.resolved.get(key);
+      if (cached !== undefined) return cached;
+      const id = await resolveStored(ref, path);
+      batch?.resolved.set(key, id);
+      return id;
     },
     async recordingInstitution(named: ParsedReference | null, path: string): Promise<number> {
       const p = rc.principal;
@@ -293,18 +355,28 @@ function sqlValue(v: unknown): { value: unknown; cast: string } {
   return { value: v, cast: '' };
 }
 
-/** Inserts or, on the sender's identifier, updates a table-backed resource. No change → no new version. */
-async function upsertRow(ctx: WriteContext, kind: ResourceKind, values: Record<string, unknown>, existingId: number | null): Promise<{ id: number; created: boolean }> {
+/** Whether RETURNING * of the table gives the row `select`/`from` would read (plain table-backed kinds). */
+function returnsOwnRow(kind: ResourceKind): boolean {
+  return kind.select === 't.*' && kind.from === `${kind.table} t`;
+}
+
+/**
+ * Inserts or, on the sender's identifier, updates a table-backed resource. No change → no new version. `row` is the
+ * stored row as written (RETURNING, after the history trigger) when the kind reads its table as it is, so the
+ * response is rendered without reading it back.
+ */
+async function upsertRow(ctx: WriteContext, kind: ResourceKind, values: Record<string, unknown>, existingId: number | null): Promise<{ id: number; created: boolean; row: Row | null }> {
   const cols = Object.keys(values);
   const params = new Params();
   const ph = cols.map((c) => {
     const { value, cast } = sqlValue(values[c]);
     return params.add(value) + cast;
   });
+  const returning = returnsOwnRow(kind) ? 't.*' : 't.id';
   if (existingId !== null) {
     const idP = params.add(existingId);
-    await ctx.q.query(`UPDATE ${kind.table} AS t SET ${cols.map((c, i) => `${c} = ${ph[i]}`).join(', ')} WHERE t.id = ${idP}`, params.values);
-    return { id: existingId, created: false };
+    const { rows } = await ctx.q.query(`UPDATE ${kind.table} AS t SET ${cols.map((c, i) => `${c} = ${ph[i]}`).join(', ')} WHERE t.id = ${idP} RETURNING ${returning}`, params.values);
+    return { id: existingId, created: false, row: returnsOwnRow(kind) ? (rows[0] ?? null) : null };
   }
   if (values.source_id) {
     const changed = cols.filter((c) => c !== 'institution_id' && c !== 'source_id');
@@ -312,15 +384,18 @@ async function upsertRow(ctx: WriteContext, kind: ResourceKind, values: Record<s
       `INSERT INTO ${kind.table} AS t (${cols.join(', ')}) VALUES (${ph.join(', ')})
        ON CONFLICT (institution_id, source_id) DO UPDATE SET ${changed.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
        WHERE (${changed.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${changed.map((c) => `EXCLUDED.${c}`).join(', ')})
-       RETURNING t.id, (t.xmax = 0) AS inserted`,
+       RETURNING ${returning}, (t.xmax = 0) AS inserted`,
       params.values,
     );
-    if (rows[0]) return { id: rows[0].id, created: rows[0].inserted };
+    if (rows[0]) {
+      const { inserted, ...row } = rows[0];
+      return { id: row.id, created: inserted, row: returnsOwnRow(kind) ? row : null };
+    }
     const same = await ctx.q.query(`SELECT id FROM ${kind.table} WHERE institution_id = $1 AND source_id = $2`, [values.institution_id, values.source_id]);
-    return { id: same.rows[0].id, created: false };
+    return { id: same.rows[0].id, created: false, row: null };
   }
-  const { rows } = await ctx.q.query(`INSERT INTO ${kind.table} (${cols.join(', ')}) VALUES (${ph.join(', ')}) RETURNING id`, params.values);
-  return { id: rows[0].id, created: true };
+  const { rows } = await ctx.q.query(`INSERT INTO ${kind.table} AS t (${cols.join(', ')}) VALUES (${ph.join(', ')}) RETURNING ${returning}`, params.values);
+  return { id: rows[0].id, created: true, row: returnsOwnRow(kind) ? rows[0] : null };
 }
 
 function checkBody(kind: ResourceKind, body: unknown): Json {
@@ -331,34 +406,40 @@ function checkBody(kind: ResourceKind, body: unknown): Json {
   return r;
 }
 
-async function afterRecordWrite(ctx: WriteContext, kind: ResourceKind, id: number, values: Record<string, unknown>) {
+async function afterRecordWrite(ctx: WriteContext, kind: ResourceKind, id: number, values: Record<string, unknown>, batch?: WriteBatch) {
   if (kind.afterWrite) await kind.afterWrite(id, values, ctx);
   else if (kind.residentColumn && !kind.isResident && values.resident_id && values.institution_id) {
-    await ensureTreatmentRelationship(ctx.q, values.resident_id as number, values.institution_id as number, 'consultation', new Date());
+    await treatmentRelationship(ctx.q, batch, values.resident_id as number, values.institution_id as number, 'consultation', new Date());
   }
 }
 
-export async function create(rc: RequestContext, type: string, body: unknown, placeholders?: PlaceholderMap): Promise<{ resource: Json; created: boolean; id: number }> {
+/**
+ * Creates a resource. With a `batch` (the writes of one transaction), references, relationships and audit events are
+ * shared with the batch's other writes; the caller runs flushBatch before committing.
+ */
+export async function create(rc: RequestContext, type: string, body: unknown, placeholders?: PlaceholderMap, batch?: WriteBatch): Promise<{ resource: Json; created: boolean; id: number }> {
   const kind = kindOf(type);
   assertWriter(kind, rc.principal);
   const r = checkBody(kind, body);
-  const ctx = writeContext(rc, placeholders);
+  const ctx = writeContext(rc, placeholders, batch);
   let result: WriteResult;
+  let row: Row | null = null;
   if (kind.create) {
     result = await kind.create(r, ctx);
     if (kind.isResident && (rc.principal.tokenInstitutionId ?? rc.principal.institutionId)) {
-      await ensureTreatmentRelationship(rc.q, result.id, (rc.principal.tokenInstitutionId ?? rc.principal.institutionId)!, 'consultation', new Date());
+      await treatmentRelationship(rc.q, batch, result.id, (rc.principal.tokenInstitutionId ?? rc.principal.institutionId)!, 'consultation', new Date());
     }
   } else {
     const values = await kind.toRow!(r, ctx, null);
     const w = await upsertRow(ctx, kind, values, null);
-    await afterRecordWrite(ctx, kind, w.id, values);
-    result = { ...w, residentId: kind.residentColumn ? ((values[kind.residentColumn] as number) ?? null) : null };
+    await afterRecordWrite(ctx, kind, w.id, values, batch);
+    result = { id: w.id, created: w.created, residentId: kind.residentColumn ? ((values[kind.residentColumn] as number) ?? null) : null };
+    row = kind.afterWrite ? null : w.row; // an afterWrite hook may change the row: read it back then
   }
   if (kind.residentColumn || result.residentId) {
-    await audit(rc.q, rc.audit, { action: result.created ? 'create' : 'update', resourceType: kind.type, resourceId: result.id, residentId: result.residentId });
+    await auditWrite(rc, batch, { action: result.created ? 'create' : 'update', resourceType: kind.type, resourceId: result.id, residentId: result.residentId });
   }
-  const row = await loadRow({ ...rc, principal: SYSTEM_READER(rc.principal) }, kind, result.id);
+  row ??= await loadRow({ ...rc, principal: SYSTEM_READER(rc.principal) }, kind, result.id);
   return { resource: kind.toFhir(row), created: result.created, id: result.id };
 }
 
@@ -367,7 +448,7 @@ function SYSTEM_READER(p: Principal): Principal {
   return { ...p, scope: { ...p.scope, all: true } };
 }
 
-export async function update(rc: RequestContext, type: string, id: number, body: unknown, ifMatch: number | null): Promise<{ resource: Json; id: number }> {
+export async function update(rc: RequestContext, type: string, id: number, body: unknown, ifMatch: number | null, batch?: WriteBatch): Promise<{ resource: Json; id: number }> {
   const kind = kindOf(type);
   assertWriter(kind, rc.principal);
   const r = checkBody(kind, body);
@@ -380,19 +461,21 @@ export async function update(rc: RequestContext, type: string, id: number, body:
     throw new AppError('STALE_VERSION', {}, `${type}.meta.versionId`);
   }
   if (existing.institution_id !== undefined && kind.residentColumn) assertActsForInstitution(rc.principal, existing.institution_id);
-  const ctx = writeContext(rc);
+  const ctx = writeContext(rc, new Map(), batch);
   let residentId: number | null;
+  let row: Row | null = null;
   if (kind.update) {
     residentId = (await kind.update(id, r, ctx, existing)).residentId;
   } else {
     const values = await kind.toRow!(r, ctx, existing);
     if (values.institution_id !== existing.institution_id && existing.institution_id !== undefined) assertActsForInstitution(rc.principal, values.institution_id as number);
-    await upsertRow(ctx, kind, values, id);
-    await afterRecordWrite(ctx, kind, id, values);
+    const w = await upsertRow(ctx, kind, values, id);
+    await afterRecordWrite(ctx, kind, id, values, batch);
+    row = kind.afterWrite ? null : w.row; // an afterWrite hook may change the row: read it back then
     residentId = kind.residentColumn ? ((values[kind.residentColumn] as number) ?? null) : null;
   }
-  if (kind.residentColumn) await audit(rc.q, rc.audit, { action: 'update', resourceType: kind.type, resourceId: id, residentId });
-  const row = await loadRow({ ...rc, principal: SYSTEM_READER(rc.principal) }, kind, id);
+  if (kind.residentColumn) await auditWrite(rc, batch, { action: 'update', resourceType: kind.type, resourceId: id, residentId });
+  row ??= await loadRow({ ...rc, principal: SYSTEM_READER(rc.principal) }, kind, id);
   return { resource: kind.toFhir(row), id };
 }
 

@@ -43,6 +43,23 @@ export async function audit(q: Queryable, ctx: AuditContext, e: AuditEntry): Pro
   ]);
 }
 
+/** Several events of one request in a single statement (the writes of a FHIR transaction Bundle). */
+export async function auditMany(q: Queryable, ctx: AuditContext, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const col = <T>(f: (e: AuditEntry) => T) => entries.map(f);
+  await q.query(
+    `INSERT INTO audit_event ${COLUMNS}
+     SELECT $1, $2, $3, $4, e.action, e.resource_type, e.resource_id, e.resident_id, coalesce(e.purpose, $5), e.outcome, $6, $7
+       FROM unnest($8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], $13::text[]) WITH ORDINALITY AS e(action, resource_type, resource_id, resident_id, purpose, outcome, n)
+      ORDER BY e.n`,
+    [
+      ...base(ctx), ctx.purpose ?? null, ctx.clientIp ?? null, ctx.requestId ?? null,
+      col((e) => e.action), col((e) => e.resourceType), col((e) => (e.resourceId == null ? null : String(e.resourceId))), col((e) => e.residentId ?? null),
+      col((e) => e.purpose ?? null), col((e) => e.outcome ?? 'success'),
+    ],
+  );
+}
+
 /** One event per person shown, in a single statement (lists and searches). */
 export async function auditResidents(q: Queryable, ctx: AuditContext, action: AuditAction, residentIds: number[], resourceType = 'Resident'): Promise<void> {
   if (residentIds.length === 0) return;
