@@ -44,6 +44,8 @@ CREATE TABLE resident_identifier (
   PRIMARY KEY (system, value)
 );
 CREATE INDEX resident_identifier_resident_idx ON resident_identifier (resident_id);
+-- Identity numbers of merged residents (0001's unique index leaves them out): FHIR Patient?identifier finds those too.
+CREATE INDEX resident_merged_id_number_idx ON resident (id_number_hash) WHERE status = 'merged';
 
 -- Relationships that come from care actually given (an encounter at an institution) and from emergency access.
 ALTER TABLE care_relationship DROP CONSTRAINT care_relationship_kind_check;

@@ -126,7 +126,11 @@ export const patientKind: ResourceKind = {
           if (system === SYSTEM.idCard) throw Object.assign(idNumberError(parsed.problem), { field: 'identifier' });
           return null;
         }
-        return `t.id_number_hash = ${params.add(lookupHash(ctx.keys, 'id', parsed.id.value))}`;
+        // Merged records keep their number (and are found, inactive, with a link to the survivor). Spelled as two
+        // arms so each uses its partial index (0001 resident_id_number_hash_uq, 0002 resident_merged_id_number_idx)
+        // instead of a scan of every resident.
+        const h = params.add(lookupHash(ctx.keys, 'id', parsed.id.value));
+        return `((t.id_number_hash = ${h} AND t.status <> 'merged') OR (t.id_number_hash = ${h} AND t.status = 'merged'))`;
       };
       if (system === SYSTEM.idCard) return byIdCard()!;
       const other = system
