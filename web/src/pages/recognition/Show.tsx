@@ -197,7 +197,7 @@ function StatsCard() {
         ) : (
           <Row gutter={[16, 16]}>
             <Col xs={24} xl={14}>
-              <StatsChart items={items} label={t('chartLabel')} />
+              <StatsChart items={items} from={filters.from} to={filters.to} label={t('chartLabel')} />
             </Col>
             <Col xs={24} xl={10}>
               <Table<RecognitionStat>
@@ -227,9 +227,20 @@ function StatsCard() {
   );
 }
 
-/** Months on the horizontal axis (oldest first), one stacked bar segment per institution. */
-function StatsChart({ items, label }: { items: RecognitionStat[]; label: string }) {
-  const months = [...new Set(items.map((s) => s.month))].sort();
+/** Every month of the range, oldest first: a month with nothing avoided shows as zero rather than disappearing. */
+function monthsOf(items: RecognitionStat[], from?: string, to?: string): string[] {
+  const seen = items.map((s) => s.month).sort();
+  const first = from ?? seen[0];
+  const last = to ?? seen.at(-1);
+  if (!first || !last) return [];
+  const months: string[] = [];
+  for (let m = dayjs(`${first}-01`); !m.isAfter(dayjs(`${last}-01`)) && months.length < 120; m = m.add(1, 'month')) months.push(m.format('YYYY-MM'));
+  return months;
+}
+
+/** Months on the horizontal axis, one stacked bar segment per institution. */
+function StatsChart({ items, from, to, label }: { items: RecognitionStat[]; from?: string; to?: string; label: string }) {
+  const months = monthsOf(items, from, to);
   const institutions = [...new Map(items.map((s) => [s.institutionId, s.institutionName])).entries()];
   const count = new Map(items.map((s) => [`${s.month}:${s.institutionId}`, s.avoided]));
   const option = {

@@ -124,6 +124,8 @@ export function HealthRecord({ residentId }: { residentId: Id }) {
             <Flex vertical gap={16} style={{ opacity: timeline.isPlaceholderData ? 0.5 : 1 }}>
               <Timeline
                 data-testid="record-timeline"
+                // a narrow date column on the left, the records taking the rest of the width
+                titleSpan="120px"
                 items={byDay(timeline.data.items).map((group) => ({
                   key: group.day,
                   title: <Typography.Text strong>{group.day}</Typography.Text>,

@@ -108,6 +108,17 @@ function bandOf(trend: Trend): [number, number] | null {
   return [low, high];
 }
 
+function padded(extent: { min: number; max: number }, band: [number, number]): [number, number] {
+  const low = Math.min(extent.min, band[0]);
+  const high = Math.max(extent.max, band[1]);
+  const air = (high - low || Math.abs(high) || 1) * 0.08;
+  return [low - air, high + air];
+}
+
+function outside(value: number, { refLow, refHigh }: Trend): boolean {
+  return (refLow !== null && value < refLow) || (refHigh !== null && value > refHigh);
+}
+
 function trendOption(trend: Trend, bandLabel: string, valueLabel: string) {
   const institutions = [...new Map(trend.points.map((p) => [p.institutionId, p.institutionName])).entries()];
   const colorOf = new Map(institutions.map(([id], i) => [id, INSTITUTION_COLORS[i % INSTITUTION_COLORS.length]!]));
@@ -122,7 +133,16 @@ function trendOption(trend: Trend, bandLabel: string, valueLabel: string) {
     legend: { top: 0, data: institutions.map(([, name]) => name) },
     grid: { left: 16, right: 24, top: 40, bottom: 16, containLabel: true },
     xAxis: { type: 'time' },
-    yAxis: { type: 'value', name: unit || valueLabel, scale: true },
+    yAxis: {
+      type: 'value',
+      name: unit || valueLabel,
+      scale: true,
+      // keep the whole reference band in view, not only the measured values, with a little air above and below
+      min: band ? (extent: { min: number; max: number }) => padded(extent, band)[0] : undefined,
+      max: band ? (extent: { min: number; max: number }) => padded(extent, band)[1] : undefined,
+      // the padded ends are not round numbers: label the axis's own ticks only
+      axisLabel: { showMinLabel: !band, showMaxLabel: !band },
+    },
     series: [
       {
         // the path through every result regardless of where it was measured
@@ -148,7 +168,13 @@ function trendOption(trend: Trend, bandLabel: string, valueLabel: string) {
         type: 'scatter',
         symbolSize: 10,
         itemStyle: { color: colorOf.get(id) },
-        data: trend.points.filter((p) => p.institutionId === id).map((p) => [p.at, p.value]),
+        data: trend.points
+          .filter((p) => p.institutionId === id)
+          .map((p) => ({
+            value: [p.at, p.value],
+            // a result outside the reference range gets a red ring, whatever institution's colour it has
+            itemStyle: outside(p.value, trend) ? { borderColor: '#f5222d', borderWidth: 3 } : undefined,
+          })),
         z: 3,
       })),
     ],
