@@ -1,4 +1,5 @@
 // Builds the Fastify application from the modules. No socket here: tests drive it with app.inject.
+import './fhir/bulk/routes.ts'; // registers $export / $import through extendFhir before fhirRoutes runs
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';

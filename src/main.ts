@@ -76,6 +76,33 @@ program
     await db.close();
   });
 
+program
+  .command('import')
+  .description('bulk import FHIR NDJSON files (idempotent on the senders\' ids; failed lines reported, valid ones kept)')
+  .argument('<files...>', 'NDJSON files, one resource per line (<Type>.ndjson files are taken in dependency order)')
+  .option('--user <username>', 'district administrator the import is recorded for', 'admin')
+  .option('--batch <n>', 'lines per batch', (v) => Number.parseInt(v, 10))
+  .action(async (files: string[], opts) => {
+    const { importCommand } = await import('./fhir/bulk/cli.ts');
+    const s = await importCommand(configFromEnv(process.env, { firstStartSeed: 'none' }), files, opts);
+    process.stdout.write(`imported ${s.imported} resources (${s.created} created, ${s.updated} updated, ${s.unchanged} unchanged), ${s.failed} failed lines; job ${s.job}\n`);
+    for (const e of s.error) process.stdout.write(`  ${e.outcome.issue.map((i: { diagnostics: string; expression?: string[] }) => `${i.diagnostics}${i.expression ? ` [${i.expression.join(', ')}]` : ''}`).join('; ')}\n`);
+    if (s.failed) process.exitCode = 1;
+  });
+
+program
+  .command('export')
+  .description('bulk export FHIR resources as NDJSON files (<Type>.ndjson), as a system-level $export')
+  .requiredOption('--out <dir>', 'directory for the files')
+  .option('--type <types>', 'comma-separated resource types (default: all)')
+  .option('--since <instant>', 'only resources changed since')
+  .option('--user <username>', 'district administrator the export is recorded for', 'admin')
+  .action(async (opts) => {
+    const { exportCommand } = await import('./fhir/bulk/cli.ts');
+    const r = await exportCommand(configFromEnv(process.env, { firstStartSeed: 'none' }), opts);
+    for (const o of r.output) process.stdout.write(`${o.type}: ${o.count} resources → ${o.file}\n`);
+  });
+
 program.parseAsync(process.argv).catch((err) => {
   process.stderr.write(`caregrid: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
