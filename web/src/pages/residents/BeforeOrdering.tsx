@@ -8,11 +8,12 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import dayjs from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api.ts';
+import { useUser } from '../../auth.ts';
 import { QueryError } from '../../components/query-state.tsx';
 import type { Id, Items } from '../../types.ts';
 import { OutOfScope } from './BreakGlass.tsx';
 import { isOutOfScope, RecognitionBadge, ResultValue } from './record-format.tsx';
-import type { RecognitionRule, ReusableResult, ReuseEvent } from './record-types.ts';
+import { isClinician, type RecognitionRule, type ReusableResult, type ReuseEvent } from './record-types.ts';
 
 const resultKey = (r: ReusableResult) => (r.observationId !== null ? `o${r.observationId}` : `r${r.reportId}`);
 
@@ -28,6 +29,8 @@ export function BeforeOrdering({ residentId }: { residentId: Id }) {
   const { t, i18n } = useTranslation('records');
   const queryClient = useQueryClient();
   const rules = useRecognitionRules();
+  // a reuse stands in for a test the caller would order: only clinical roles can record one
+  const mayReuse = isClinician(useUser().roles);
   const [typed, setTyped] = useState('');
   const [test, setTest] = useState<{ code?: string; system?: string }>({});
   const [reused, setReused] = useState<Map<string, ReusableResult>>(new Map());
@@ -77,26 +80,30 @@ export function BeforeOrdering({ residentId }: { residentId: Id }) {
     { title: t('institution'), dataIndex: 'institutionName' },
     { title: t('performedAt'), dataIndex: 'at', render: (at: string) => dayjs(at).format('YYYY-MM-DD HH:mm') },
     { title: t('recognition'), key: 'window', render: (_, r) => <RecognitionBadge recognition={r} /> },
-    {
-      title: t('common:actions'),
-      key: 'reuse',
-      render: (_, r) =>
-        reused.has(resultKey(r)) ? (
-          <Typography.Text type="success">
-            <CheckCircleOutlined /> {t('reused')}
-          </Typography.Text>
-        ) : (
-          <Button
-            type="primary"
-            size="small"
-            loading={reuse.isPending && reuse.variables === r}
-            onClick={() => reuse.mutate(r)}
-            data-testid="reuse-result"
-          >
-            {t('reuse')}
-          </Button>
-        ),
-    },
+    ...(mayReuse
+      ? [
+          {
+            title: t('common:actions'),
+            key: 'reuse',
+            render: (_: unknown, r: ReusableResult) =>
+              reused.has(resultKey(r)) ? (
+                <Typography.Text type="success">
+                  <CheckCircleOutlined /> {t('reused')}
+                </Typography.Text>
+              ) : (
+                <Button
+                  type="primary"
+                  size="small"
+                  loading={reuse.isPending && reuse.variables === r}
+                  onClick={() => reuse.mutate(r)}
+                  data-testid="reuse-result"
+                >
+                  {t('reuse')}
+                </Button>
+              ),
+          },
+        ]
+      : []),
   ];
 
   return (

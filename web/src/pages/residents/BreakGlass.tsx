@@ -7,14 +7,17 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import dayjs from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api.ts';
+import { useUser } from '../../auth.ts';
 import type { Id } from '../../types.ts';
 import { ReasonModal } from './ReasonModal.tsx';
-import { BREAK_GLASS_MIN_REASON, type BreakGlassGrant } from './record-types.ts';
+import { BREAK_GLASS_MIN_REASON, isClinician, type BreakGlassGrant } from './record-types.ts';
 
 /** What the page shows instead of the record when the caller is outside the resident's circle of care. */
 export function OutOfScope({ residentId }: { residentId: Id | string }) {
   const { t } = useTranslation('records');
   const [open, setOpen] = useState(false);
+  // only people who give care may break the glass; others just learn why the record is closed
+  const mayBreakGlass = isClinician(useUser().roles);
   return (
     <>
       <Result
@@ -23,13 +26,15 @@ export function OutOfScope({ residentId }: { residentId: Id | string }) {
         subTitle={
           <Space orientation="vertical" size={4}>
             <span data-testid="out-of-scope">{t('outOfScope.explanation')}</span>
-            <Typography.Text type="secondary">{t('outOfScope.howTo')}</Typography.Text>
+            {mayBreakGlass && <Typography.Text type="secondary">{t('outOfScope.howTo')}</Typography.Text>}
           </Space>
         }
         extra={
-          <Button danger type="primary" icon={<AlertOutlined />} onClick={() => setOpen(true)} data-testid="break-glass-open">
-            {t('breakGlass.button')}
-          </Button>
+          mayBreakGlass && (
+            <Button danger type="primary" icon={<AlertOutlined />} onClick={() => setOpen(true)} data-testid="break-glass-open">
+              {t('breakGlass.button')}
+            </Button>
+          )
         }
       />
       <BreakGlassModal residentId={residentId} open={open} onClose={() => setOpen(false)} />

@@ -127,3 +127,10 @@ export interface BreakGlassEntry extends BreakGlassGrant {
 
 /** The server refuses shorter reasons (records-api: reason ≥ 10 characters). */
 export const BREAK_GLASS_MIN_REASON = 10;
+
+/** Roles the server lets reuse a result and break the glass: people who give care (records routes, CLINICIANS). */
+export const CLINICAL_ROLES: readonly string[] = ['institution_admin', 'family_doctor', 'nurse', 'specialist', 'referral_desk', 'ems_dispatcher', 'investigator'];
+
+export function isClinician(roles: readonly string[]): boolean {
+  return roles.some((role) => CLINICAL_ROLES.includes(role));
+}
