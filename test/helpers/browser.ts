@@ -1,7 +1,8 @@
 // Browser tests drive Debian's Chromium with playwright-core against the real server serving web/dist. No browser
 // is ever downloaded: where /usr/bin/chromium is missing the tests are skipped.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
@@ -13,19 +14,44 @@ const WEB_CONFIG = fileURLToPath(new URL('../../web/vite.config.ts', import.meta
 const WEB_SRC = fileURLToPath(new URL('../../web/src', import.meta.url));
 const VITE_BIN = fileURLToPath(new URL('../../node_modules/vite/bin/vite.js', import.meta.url));
 const WEB_INDEX = fileURLToPath(new URL('../../web/dist/index.html', import.meta.url));
+// browser test files run in parallel workers: one builds, the others wait for it (mkdir is atomic)
+const BUILD_LOCK = join(tmpdir(), 'caregrid-web-build.lock');
 
 function newestSource(dir: string): number {
   return Math.max(...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newestSource(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
 }
 
+function webBuilt(): boolean {
+  return existsSync(WEB_INDEX) && statSync(WEB_INDEX).mtimeMs >= newestSource(WEB_SRC);
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** The server serves web/dist: (re)build it when missing or older than the console's sources, in a child process
  *  (vitest's NODE_ENV=test would give a development bundle). */
 export function ensureWebBuilt(): void {
-  if (existsSync(WEB_INDEX) && statSync(WEB_INDEX).mtimeMs >= newestSource(WEB_SRC)) return;
-  execFileSync(process.execPath, [VITE_BIN, 'build', '--config', WEB_CONFIG, '--logLevel', 'warn'], {
-    env: { ...process.env, NODE_ENV: 'production' },
-    stdio: 'inherit',
-  });
+  if (webBuilt()) return;
+  for (let waited = 0; ; waited += 250) {
+    try {
+      mkdirSync(BUILD_LOCK);
+      break;
+    } catch {
+      // another worker is building; a lock older than two minutes is left over from a killed run
+      if (waited > 120_000) rmSync(BUILD_LOCK, { recursive: true, force: true });
+      sleep(250);
+    }
+  }
+  try {
+    if (webBuilt()) return;
+    execFileSync(process.execPath, [VITE_BIN, 'build', '--config', WEB_CONFIG, '--logLevel', 'warn'], {
+      env: { ...process.env, NODE_ENV: 'production' },
+      stdio: 'inherit',
+    });
+  } finally {
+    rmSync(BUILD_LOCK, { recursive: true, force: true });
+  }
 }
 
 export function launchChromium(): Promise<Browser> {
