@@ -156,6 +156,8 @@ test.skipIf(!HAS_CHROMIUM)('console: cross-institution record, trends, recogniti
     await other.page.getByRole('heading', { name: new RegExp(resident.name) }).waitFor();
     await other.page.getByTestId('timeline-entry').filter({ hasText: '心内科' }).first().waitFor();
     expect(await other.page.getByTestId('out-of-scope').count()).toBe(0);
+    // and the page keeps saying that this is emergency access under review
+    expect(await other.page.getByTestId('break-glass-active').innerText()).toMatch(/紧急调阅.*有效至 \d{4}-\d{2}-\d{2} \d{2}:\d{2}.*审查/);
     expect(other.errors).toEqual([]);
     await other.close();
 

@@ -364,6 +364,7 @@ const en: Messages<typeof zhCN> = {
       reasonTooShort: 'The reason needs at least {{min}} characters',
       confirm: 'Open the record',
       granted: 'Emergency access granted until {{until}} (recorded for review)',
+      active: 'You are viewing this record through emergency access (until {{until}}); this use will be reviewed by the district health commission.',
     },
   },
   breakGlassReview: {

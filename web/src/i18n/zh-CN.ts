@@ -360,6 +360,7 @@ const zhCN = {
       reasonTooShort: '调阅事由至少 {{min}} 个字',
       confirm: '确认紧急调阅',
       granted: '已获得紧急调阅权限，有效至 {{until}}（已记录，待审查）',
+      active: '您正在通过紧急调阅查看该居民档案（有效至 {{until}}），本次使用将由区卫健委审查。',
     },
   },
   breakGlassReview: {

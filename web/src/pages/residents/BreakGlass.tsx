@@ -1,7 +1,7 @@
 // Emergency access (紧急调阅, "break-glass"): without a care relationship the record is refused; in an emergency the
 // clinician states a reason, gets time-limited access, and the district administrator reviews every such use.
 import { useState } from 'react';
-import { App, Button, Result, Space, Typography } from 'antd';
+import { Alert, App, Button, Result, Space, Typography } from 'antd';
 import { AlertOutlined } from '@ant-design/icons';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import dayjs from 'dayjs';
@@ -11,6 +11,34 @@ import { useUser } from '../../auth.ts';
 import type { Id } from '../../types.ts';
 import { ReasonModal } from './ReasonModal.tsx';
 import { BREAK_GLASS_MIN_REASON, isClinician, type BreakGlassGrant } from './record-types.ts';
+
+const grantKey = (residentId: Id | string) => `caregrid.breakGlass.${residentId}`;
+
+/** Remembers a grant for this browser tab, so the page can say the record is open through emergency access. */
+function rememberGrant(granted: BreakGlassGrant): void {
+  try {
+    window.sessionStorage.setItem(grantKey(granted.residentId), granted.expiresAt);
+  } catch {
+    // storage blocked: the banner simply does not show
+  }
+}
+
+function activeGrantUntil(residentId: Id | string): string | null {
+  try {
+    const until = window.sessionStorage.getItem(grantKey(residentId));
+    return until && dayjs(until).isAfter(dayjs()) ? until : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Shown above a record opened through break-glass: the user should not forget that this use will be reviewed. */
+export function BreakGlassBanner({ residentId }: { residentId: Id | string }) {
+  const { t } = useTranslation('records');
+  const until = activeGrantUntil(residentId);
+  if (!until) return null;
+  return <Alert type="warning" showIcon banner title={t('breakGlass.active', { until: dayjs(until).format('YYYY-MM-DD HH:mm') })} data-testid="break-glass-active" />;
+}
 
 /** What the page shows instead of the record when the caller is outside the resident's circle of care. */
 export function OutOfScope({ residentId }: { residentId: Id | string }) {
@@ -49,6 +77,7 @@ function BreakGlassModal({ residentId, open, onClose }: { residentId: Id | strin
   const grant = useMutation({
     mutationFn: (reason: string) => api<BreakGlassGrant>(`/residents/${residentId}/break-glass`, { method: 'POST', body: { reason } }),
     onSuccess: async (granted) => {
+      rememberGrant(granted);
       void message.warning(t('breakGlass.granted', { until: dayjs(granted.expiresAt).format('YYYY-MM-DD HH:mm') }), 6);
       onClose();
       // everything about this resident was refused before; ask again now that access is granted

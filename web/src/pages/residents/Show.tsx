@@ -10,7 +10,7 @@ import { Page } from '../../components/page.tsx';
 import { QueryView } from '../../components/query-state.tsx';
 import type { CareChain, Household, Ref, ResidentDetail, ResidentSummary } from '../../types.ts';
 import { BeforeOrdering } from './BeforeOrdering.tsx';
-import { OutOfScope } from './BreakGlass.tsx';
+import { BreakGlassBanner, OutOfScope } from './BreakGlass.tsx';
 import { HealthRecord } from './HealthRecord.tsx';
 import { ReasonModal } from './ReasonModal.tsx';
 import { isOutOfScope } from './record-format.tsx';
@@ -40,18 +40,21 @@ export default function ResidentShow() {
       ) : (
         <QueryView query={detail} notFound={t('notFound')}>
           {(r) => (
-            <Tabs
-              activeKey={tab}
-              // the tab lives in the URL so a link can open the record or the trends directly
-              onChange={(key) => setParams(key === 'overview' ? {} : { tab: key }, { replace: true })}
-              destroyOnHidden
-              items={[
-                { key: 'overview', label: t('tabs.overview'), children: <Overview resident={r} /> },
-                { key: 'record', label: <span data-testid="tab-record">{t('tabs.record')}</span>, children: <HealthRecord residentId={r.id} /> },
-                { key: 'trends', label: <span data-testid="tab-trends">{t('tabs.trends')}</span>, children: <Trends residentId={r.id} /> },
-                { key: 'recognition', label: <span data-testid="tab-recognition">{t('tabs.recognition')}</span>, children: <BeforeOrdering residentId={r.id} /> },
-              ]}
-            />
+            <>
+              <BreakGlassBanner residentId={r.id} />
+              <Tabs
+                activeKey={tab}
+                // the tab lives in the URL so a link can open the record or the trends directly
+                onChange={(key) => setParams(key === 'overview' ? {} : { tab: key }, { replace: true })}
+                destroyOnHidden
+                items={[
+                  { key: 'overview', label: t('tabs.overview'), children: <Overview resident={r} /> },
+                  { key: 'record', label: <span data-testid="tab-record">{t('tabs.record')}</span>, children: <HealthRecord residentId={r.id} /> },
+                  { key: 'trends', label: <span data-testid="tab-trends">{t('tabs.trends')}</span>, children: <Trends residentId={r.id} /> },
+                  { key: 'recognition', label: <span data-testid="tab-recognition">{t('tabs.recognition')}</span>, children: <BeforeOrdering residentId={r.id} /> },
+                ]}
+              />
+            </>
           )}
         </QueryView>
       )}
