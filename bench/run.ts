@@ -1,4 +1,4 @@
-// Benchmark dispatcher: `npm run bench -- <seed|lookup> [options]`. Progress goes to stderr; the markdown result
+// Benchmark dispatcher: `npm run bench -- <seed|lookup|records> [options]`. Progress goes to stderr; the markdown result
 // tables go to stdout at the end (paste them into bench/README.md).
 import { parseArgs } from 'node:util';
 
@@ -20,6 +20,23 @@ const USAGE = `usage: npm run bench -- <name> [options]
              --raw-duration S                seconds of the raw engine reference (default 10)
              --ids N                         identity numbers to rotate through (default 2000)
              --admin-password P              when reusing a database seeded with another password
+  bulk-import  NDJSON import of Observations + their Encounters (FHIR $import path) vs a raw COPY of the same rows
+             --engine pglite|postgres|both   (default both)
+             --observations N                (default 1000000; N/5 Encounters)
+             --residents N                   (default 700000, the dongcheng district seeded first)
+             --batch N                       lines per batch (default 5000)
+
+  records  FHIR transaction bundles (100 entries, 8 clients, institution token) and Patient/$everything + the
+           timeline API for residents with 200 records, on 700,000 residents and 5,000,000 encounters
+             --engine pglite|postgres|both   (default both)
+             --residents N                   (default 700000)
+             --encounters N                  bulk encounters COPYed in (default 5000000)
+             --data-dir DIR / --database-url URL   reuse (or create and keep) a prepared database
+             --only bundles|reads            one of the two measurements
+             --connections N                 (default 8)
+             --duration S / --warmup S / --raw-duration S   (default 20 / 3 / 10)
+             --targets N                     residents with 200 records (default 200)
+             --minimal                       bundles with Prefer: return=minimal
 
 PostgreSQL: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the maintenance database used to
 create and drop the per-run databases.`;
@@ -38,7 +55,13 @@ const { values, positionals } = parseArgs({
     warmup: { type: 'string' },
     'raw-duration': { type: 'string' },
     ids: { type: 'string' },
+    observations: { type: 'string' },
+    batch: { type: 'string' },
     'admin-password': { type: 'string' },
+    encounters: { type: 'string' },
+    only: { type: 'string' },
+    targets: { type: 'string' },
+    minimal: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -67,6 +90,16 @@ async function main() {
       connections: num(values.connections), duration: num(values.duration), warmup: values.warmup === '0' ? 0 : num(values.warmup),
       rawDuration: num(values['raw-duration']), ids: num(values.ids), adminPassword: values['admin-password'],
     });
+  } else if (name === 'records') {
+    const { runRecordsBench } = await import('./records.ts');
+    output = await runRecordsBench({
+      engine: values.engine, residents: num(values.residents), encounters: values.encounters === '0' ? 0 : num(values.encounters), dataDir: values['data-dir'], databaseUrl: values['database-url'],
+      connections: num(values.connections), duration: num(values.duration), warmup: values.warmup === '0' ? 0 : num(values.warmup), rawDuration: num(values['raw-duration']),
+      targets: num(values.targets), only: values.only, minimal: values.minimal,
+    });
+  } else if (name === 'bulk-import') {
+    const { runBulkImportBench } = await import('./bulk-import.ts');
+    output = await runBulkImportBench({ engine: values.engine, observations: num(values.observations), residents: num(values.residents), batch: num(values.batch) });
   } else {
     process.stderr.write(`unknown benchmark "${name}"\n\n${USAGE}\n`);
     process.exit(2);

@@ -94,10 +94,37 @@ export function assertImporter(p: Principal) {
   if (!hasRole(p, 'district_admin')) throw new AppError('FORBIDDEN');
 }
 
-interface Item {
+interface Line {
   source: string;
   line: number;
+  text: string;
+}
+
+interface Item extends Line {
   r: Json;
+}
+
+interface WriteRow {
+  item: Item;
+  values: Record<string, unknown>;
+  /** earlier lines of this batch with the same sender key */
+  also: Item[];
+  id?: number;
+}
+
+interface KindWrite {
+  kind: ResourceKind;
+  rows: WriteRow[];
+  fresh: WriteRow[];
+  existing: WriteRow[];
+  cols: string[];
+  /** COPY text of the new rows */
+  text: string;
+}
+
+interface Prepared {
+  lines: Line[];
+  writes: KindWrite[];
 }
 
 interface Ref {
@@ -157,6 +184,11 @@ class Importer {
   private readonly byType = new Map<string, Stats>();
   private readonly columnTypes = new Map<string, Map<string, string>>();
   private institution = 0;
+  private readonly failedLines = new Set<string>();
+  /** Care relationships this import already ensured, with the date they reach (resident/institution/kind → until). */
+  private readonly ensured = new Map<string, string>();
+  /** "Now" for the records without their own date: the import's start (one value, so repeated relationships are skipped). */
+  private readonly now = new Date().toISOString();
   private base!: WriteContext;
   private errors: WriteStream | null = null;
   private rc: repo.RequestContext;
@@ -183,7 +215,15 @@ class Importer {
     return s;
   }
 
+  /** Starts a batch: a batch prepared again (after the previous one fell back) does not report its lines twice. */
+  newBatch() {
+    this.failedLines.clear();
+  }
+
   fail(item: { source: string; line: number; r?: Json | null }, err: unknown) {
+    const key = `${item.source}\u0000${item.line}`;
+    if (this.failedLines.has(key)) return;
+    this.failedLines.add(key);
     const { body } = operationOutcome(err, this.opts.locale);
     for (const issue of body.issue as Json[]) issue.diagnostics = `${item.source} line ${item.line}: ${issue.diagnostics}`;
     const e: LineError = { source: item.source, line: item.line, resourceType: typeof item.r?.resourceType === 'string' ? item.r.resourceType.slice(0, 40) : null, outcome: body };
@@ -197,9 +237,9 @@ class Importer {
     this.errors.write(JSON.stringify(body) + '\n');
   }
 
-  /** One batch: parse, then each kind in write order (a kind after the kinds it refers to). */
-  async batch(lines: { source: string; line: number; text: string }[]) {
-    let t0 = performance.now();
+  /** Parses a batch's lines and groups them by kind; a line that is not a resource this server stores fails here. */
+  private parse(lines: Line[]): Map<string, Item[]> {
+    const t0 = performance.now();
     const groups = new Map<string, Item[]>();
     for (const l of lines) {
       let r: Json;
@@ -218,21 +258,64 @@ class Importer {
         continue;
       }
       const g = groups.get(r.resourceType) ?? [];
-      g.push({ source: l.source, line: l.line, r });
+      g.push({ source: l.source, line: l.line, text: l.text, r });
       groups.set(r.resourceType, g);
     }
     this.time('parse', t0);
+    return groups;
+  }
+
+  /**
+   * Everything before the batch's writes: parse, then each kind in write order (a kind after the kinds it refers
+   * to) validated and mapped by toRow, its references resolved, its existing rows found and its new rows given ids
+   * and COPY text. The previous batch's COPY may still be running meanwhile (the two cores overlap).
+   */
+  async prepare(lines: Line[]): Promise<Prepared> {
+    const groups = this.parse(lines);
+    const writes: KindWrite[] = [];
     for (const kind of writeOrder()) {
       const items = groups.get(kind.type);
       if (!items?.length) continue;
-      if (kind.toRow) await this.fast(kind, items, true);
-      else await this.oneByOne(kind, items);
+      if (kind.toRow) {
+        const w = await this.prepareKind(kind, items);
+        if (w) writes.push(w);
+      } else {
+        await this.oneByOne(kind, items);
+      }
     }
-    t0 = performance.now();
-    this.summary.lines = Math.max(this.summary.lines, lines.length ? lines[lines.length - 1].line : 0);
+    return { lines, writes };
+  }
+
+  /** The batch's writes; false when one had to fall back to line-by-line writes (the next batch is then prepared again). */
+  async commit(p: Prepared): Promise<boolean> {
+    let clean = true;
+    for (const w of p.writes) {
+      try {
+        // after a fallback, later kinds of the batch may refer to rows it did not keep: they are redone from the text too
+        if (!clean) throw new Error('redo');
+        await this.commitKind(w);
+      } catch {
+        clean = false;
+        // A row the database refused (a constraint, a concurrent writer): write the lines one by one to find it.
+        for (const r of w.rows) {
+          for (const item of [...r.also, r.item]) {
+            try {
+              const again = { ...item, r: JSON.parse(item.text) };
+              const one = await this.prepareKind(w.kind, [again]);
+              if (one) await this.commitKind(one);
+            } catch (e) {
+              this.fail(item, e);
+            }
+          }
+        }
+      }
+    }
+    const t0 = performance.now();
+    this.summary.lines = Math.max(this.summary.lines, p.lines.length ? p.lines[p.lines.length - 1].line : 0);
     this.summary.output = [...this.byType.entries()].map(([type, s]) => ({ type, ...s }));
     this.opts.onBatch?.(this.summary);
     this.time('progress', t0);
+    return clean;
   }
 
   private knownIn(table: string): Set<number> {
@@ -322,105 +405,94 @@ class Importer {
     return m;
   }
 
-  /** The fast path for a table-backed kind: toRow per line, then set-based writes for the batch. */
-  private async fast(kind: ResourceKind, items: Item[], fallback: boolean) {
+  /** The fast path for a table-backed kind, first half: toRow per line, then the batch's lookups and ids. */
+  private async prepareKind(kind: ResourceKind, items: Item[]): Promise<KindWrite | null> {
+    const { db } = this.opts;
     let t0 = performance.now();
     await this.resolveRefs(items);
     this.time(`${kind.type}: references`, t0);
     t0 = performance.now();
     const ctx = this.context();
-    const mapped: { item: Item; values: Record<string, unknown> }[] = [];
+    // the same sender key twice in a batch: the later line wins, as it would one request after the other
+    const byKey = new Map<string, WriteRow>();
+    let anon = 0;
     for (const item of items) {
       try {
         const values = await kind.toRow!(item.r, ctx, null);
         if (values.source_id == null && (typeof item.r.id === 'string' || typeof item.r.id === 'number')) values.source_id = importSourceId(kind.type, String(item.r.id));
-        mapped.push({ item, values });
+        const key = values.source_id != null ? `${values.institution_id}\u0000${values.source_id}` : `\u0001${anon++}`;
+        const prev = byKey.get(key);
+        byKey.set(key, { item, values, also: prev ? [...prev.also, prev.item] : [] });
       } catch (err) {
         this.fail(item, err);
       }
     }
-    // the same sender key twice in a batch: the later line wins, as it would one request after the other
-    const rows = new Map<string, { item: Item; values: Record<string, unknown>; also: Item[]; id?: number }>();
-    let anon = 0;
-    for (const m of mapped) {
-      const key = m.values.source_id != null ? `${m.values.institution_id}\u0000${m.values.source_id}` : `\u0001${anon++}`;
-      const prev = rows.get(key);
-      rows.set(key, { ...m, also: prev ? [...prev.also, prev.item] : [] });
-    }
     this.time(`${kind.type}: toRow`, t0);
-    if (rows.size === 0) return;
-    try {
-      await this.write(kind, [...rows.values()]);
-    } catch (err) {
-      if (!fallback) throw err;
-      // A row the database refused (a constraint, a concurrent writer): write the lines one by one to find it.
-      for (const r of rows.values()) {
-        try {
-          await this.fast(kind, [r.item], false);
-        } catch (e) {
-          this.fail(r.item, e);
-        }
-      }
-    }
-  }
-
-  private async write(kind: ResourceKind, rows: { item: Item; values: Record<string, unknown>; also: Item[]; id?: number }[]) {
-    const { db } = this.opts;
+    if (byKey.size === 0) return null;
+    const rows = [...byKey.values()];
+    t0 = performance.now();
     const table = kind.table;
-    let t0 = performance.now();
     const keyed = rows.filter((r) => r.values.source_id != null);
     if (keyed.length) {
       const { rows: found } = await db.query(
         `SELECT t.id, t.institution_id, t.source_id FROM unnest($1::bigint[], $2::text[]) AS k(i, s) JOIN ${table} t ON t.institution_id = k.i AND t.source_id = k.s`,
         [keyed.map((r) => r.values.institution_id), keyed.map((r) => r.values.source_id)],
       );
-      const byKey = new Map(found.map((f) => [`${f.institution_id}\u0000${f.source_id}`, f.id as number]));
-      for (const r of keyed) r.id = byKey.get(`${r.values.institution_id}\u0000${r.values.source_id}`);
+      const ids = new Map(found.map((f) => [`${f.institution_id}\u0000${f.source_id}`, f.id as number]));
+      for (const r of keyed) r.id = ids.get(`${r.values.institution_id}\u0000${r.values.source_id}`);
     }
     const fresh = rows.filter((r) => r.id === undefined);
     const existing = rows.filter((r) => r.id !== undefined);
     const cols: string[] = [];
     for (const r of rows) for (const c in r.values) if (!cols.includes(c)) cols.push(c);
     this.time(`${kind.type}: lookup`, t0);
-    let newIds: number[] = [];
+    let text = '';
     if (fresh.length) {
       t0 = performance.now();
       const { rows: ids } = await db.query(`SELECT nextval(pg_get_serial_sequence($1, 'id'))::bigint AS id FROM generate_series(1, $2::int)`, [table, fresh.length]);
-      newIds = ids.map((x) => x.id as number);
-      let text = '';
       fresh.forEach((r, i) => {
-        r.id = newIds[i];
+        r.id = ids[i].id as number;
         let line = String(r.id);
         for (const c of cols) line += '\t' + copyOf(r.values[c]);
         text += line + '\n';
       });
-      this.time(`${kind.type}: encode`, t0);
-      t0 = performance.now();
-      await db.copyFrom(table, ['id', ...cols], [text]);
-      this.time(`${kind.type}: COPY`, t0);
+      this.time(`${kind.type}: ids + encode`, t0);
     }
-    t0 = performance.now();
-    let changed: number;
-    try {
-      changed = await db.tx(async (q) => {
-        const n = existing.length ? await this.updateExisting(q, table, cols, existing) : 0;
-        await this.relationships(q, kind, rows);
-        // the job's progress commits with the batch: what it acknowledges is written
-        const done = this.summary.imported + rows.length + rows.reduce((k, r) => k + r.also.length, 0);
-        await q.query('UPDATE job SET result = $2::jsonb WHERE id = $1', [this.jobId, JSON.stringify({ transactionTime: this.summary.transactionTime, imported: done, failed: this.summary.failed, lastLine: rows[rows.length - 1].item.line })]);
-        return n;
-      });
-    } catch (err) {
-      if (newIds.length) await db.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [newIds]).catch(() => {});
-      throw err;
-    }
-    this.count(kind, fresh.length, changed, existing.length - changed, rows);
+    // later lines (and the next batch) refer to these rows by their sender ids from now on
     for (const r of rows) {
       for (const it of [r.item, ...r.also]) {
         if (typeof it.r.id === 'string' || typeof it.r.id === 'number') this.senderIds.set(`${kind.type}/${it.r.id}`, r.id!);
       }
       this.knownIn(table).add(r.id!);
     }
+    return { kind, rows, fresh, existing, cols, text };
+  }
+
+  /** Second half: one COPY for the new rows, then updates, care relationships and progress in one transaction. */
+  private async commitKind(w: KindWrite) {
+    const { db } = this.opts;
+    const { kind, rows, fresh, existing, cols } = w;
+    let t0 = performance.now();
+    if (fresh.length) await db.copyFrom(kind.table, ['id', ...cols], [w.text]);
+    this.time(`${kind.type}: COPY`, t0);
+    t0 = performance.now();
+    let changed: number;
+    let remember: (() => void) | undefined;
+    try {
+      changed = await db.tx(async (q) => {
+        const n = existing.length ? await this.updateExisting(q, kind.table, cols, existing) : 0;
+        remember = await this.relationships(q, kind, rows);
+        // the job's progress commits with the batch: what it acknowledges is written
+        const done = this.summary.imported + rows.length + rows.reduce((k, r) => k + r.also.length, 0);
+        await q.query('UPDATE job SET result = $2::jsonb WHERE id = $1', [this.jobId, JSON.stringify({ transactionTime: this.summary.transactionTime, imported: done, failed: this.summary.failed, lastLine: rows[rows.length - 1].item.line })]);
+        return n;
+      });
+    } catch (err) {
+      if (fresh.length) await db.query(`DELETE FROM ${kind.table} WHERE id = ANY($1::bigint[])`, [fresh.map((r) => r.id)]).catch(() => {});
+      throw err;
+    }
+    remember?.();
+    this.count(kind, fresh.length, changed, existing.length - changed, rows);
     this.time(`${kind.type}: update + relationships`, t0);
   }
 
@@ -460,7 +532,7 @@ class Importer {
    * extends the open ones and inserts the missing ones. Encounters use their class and end; other records "now",
    * as repository.ts's afterRecordWrite does; a kind with another afterWrite hook runs it per row.
    */
-  private async relationships(q: Queryable, kind: ResourceKind, rows: { values: Record<string, unknown>; id?: number }[]) {
+  private async relationships(q: Queryable, kind: ResourceKind, rows: { values: Record<string, unknown>; id?: number }[]): Promise<(() => void) | undefined> {
     if (!kind.residentColumn || kind.isResident) return;
     if (kind.afterWrite && kind.afterWrite !== encounterKind.afterWrite) {
       const ctx = { ...this.context(), q };
@@ -468,7 +540,7 @@ class Importer {
       return;
     }
     const isEncounter = kind.afterWrite === encounterKind.afterWrite;
-    const now = new Date().toISOString();
+    const now = this.now;
     const agg = new Map<string, { resident: number; institution: number; kind: string; until: string }>();
     for (const r of rows) {
       const v = r.values;
@@ -477,9 +549,10 @@ class Importer {
       const until = isEncounter ? ((v.end_at ?? v.start_at) as Date).toISOString() : now;
       const key = `${v.resident_id}/${v.institution_id}/${rel}`;
       const prev = agg.get(key);
-      if (!prev || prev.until < until) agg.set(key, { resident: v.resident_id as number, institution: v.institution_id as number, kind: rel, until });
+      const done = this.ensured.get(key);
+      if ((!prev || prev.until < until) && (!done || done < until)) agg.set(key, { resident: v.resident_id as number, institution: v.institution_id as number, kind: rel, until });
     }
-    if (!agg.size) return;
+    if (!agg.size) return undefined;
     const list = [...agg.values()];
     await q.query(
       `WITH a AS (
@@ -495,6 +568,11 @@ class Importer {
         WHERE NOT EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = a.resident_id AND cr.institution_id = a.institution_id AND cr.kind = a.kind)`,
       [list.map((x) => x.resident), list.map((x) => x.institution), list.map((x) => x.kind), list.map((x) => x.until), TREATMENT_ACCESS_DAYS],
     );
+    // remembered once the batch commits (a rolled-back batch must not leave a relationship marked as ensured)
+    return () => {
+      if (this.ensured.size > 2_000_000) this.ensured.clear();
+      for (const x of list) this.ensured.set(`${x.resident}/${x.institution}/${x.kind}`, x.until);
+    };
   }
 
   /** Custom kinds (Patient, registry resources): one repository.create per line, each in its own transaction. */
@@ -534,7 +612,17 @@ export async function importStream(opts: ImportOptions, sources: ImportSource[])
   const size = opts.batchSize ?? 5000;
   try {
     await imp.init();
-    let batch: { source: string; line: number; text: string }[] = [];
+    // Batch N+1 is read and prepared while batch N's COPY runs; if N had to fall back to line-by-line writes,
+    // N+1 is prepared again so that nothing refers to a row N did not keep.
+    let pending: Promise<boolean> | null = null;
+    const run = async (lines: Line[]) => {
+      imp.newBatch();
+      let prepared = await imp.prepare(lines);
+      if (pending && !(await pending)) prepared = await imp.prepare(lines.map((l) => ({ ...l })));
+      pending = imp.commit(prepared);
+      pending.catch(() => {}); // awaited below; an unhandled rejection meanwhile would end the process
+    };
+    let batch: Line[] = [];
     for (const src of sources) {
       let n = 0;
       for await (const text of src.lines) {
@@ -542,12 +630,13 @@ export async function importStream(opts: ImportOptions, sources: ImportSource[])
         if (!text.trim()) continue;
         batch.push({ source: src.name, line: n, text });
         if (batch.length >= size) {
-          await imp.batch(batch);
+          await run(batch);
           batch = [];
         }
       }
     }
-    if (batch.length) await imp.batch(batch);
+    if (batch.length) await run(batch);
+    if (pending) await pending;
   } catch (err) {
     await setJob(opts.db, jobId, { status: 'failed', error: String((err as Error)?.message ?? err).slice(0, 500), result: { ...imp.summary, error: imp.summary.error.slice(0, 100) } }).catch(() => {});
     throw err;
