@@ -28,7 +28,7 @@ interface AuditFilters {
 }
 
 // The server's AuditAction values (src/platform/audit.ts).
-const AUDIT_ACTIONS = ['read', 'search', 'list', 'create', 'update', 'reveal', 'merge', 'unmerge', 'match', 'review', 'login', 'login_failed', 'logout', 'token_create', 'export'] as const;
+const AUDIT_ACTIONS = ['read', 'search', 'list', 'create', 'update', 'reveal', 'merge', 'unmerge', 'match', 'review', 'login', 'login_failed', 'logout', 'token_create', 'token_revoke', 'export', 'import', 'break_glass'] as const;
 
 const OUTCOME_COLORS: Record<string, string> = { success: 'green', denied: 'red', failure: 'orange' };
 
