@@ -2,7 +2,7 @@
 // the same people. Identity numbers are valid GB 11643 numbers that are unique across chunks by construction:
 // the sequence slot for a (birth date, sex) is counter × chunkCount + chunkIndex, overflowing into other area codes.
 import { createSecretKey, randomBytes } from 'node:crypto';
-import { encryptWithIv, lookupHashWith } from '../platform/crypto.ts';
+import { bulkCrypto } from './bulk-crypto.ts';
 import { Rng, cumulative } from './random.ts';
 import { AGE_BAND_WEIGHTS, diabetesRisk, hypertensionRisk } from './profiles.ts';
 import { personName, type HouseholdSpec } from './district.ts';
@@ -57,11 +57,10 @@ export function generateChunk(spec: ChunkSpec, keys: ChunkKeys): ChunkOutput {
   const counters = new Map<number, number>(); // per (birth day, sex)
   const lines: string[] = [];
   let id = spec.firstResidentId;
-  // One block of random bytes for all IVs of the chunk: far cheaper than a call per value.
-  const ivs = randomBytes(12 * 2 * countResidents(spec.households));
-  let ivOffset = 0;
-  const encrypt = (plain: string) => encryptWithIv(enc, keys.keyId, ivs.subarray(ivOffset, (ivOffset += 12)), plain);
-  const hash = (domain: 'id' | 'phone', v: string) => lookupHashWith(lookup, domain, v);
+  // One block of random bytes for all IVs of the chunk (two encryptions per resident at most), and the chunk's AES
+  // work in one native call (bulk-crypto.ts): the same ciphertext layout and hashes as the platform's functions.
+  const values = 2 * countResidents(spec.households);
+  const { encrypt, hash } = bulkCrypto(enc, lookup, keys.lookup, keys.keyId, randomBytes(12 * values), values);
 
   for (const h of spec.households) {
     const householdColumns = `${h.id}\t${h.gridId}\t${h.communityId}\t${h.streetId}\t${copyValue(h.address)}`;
