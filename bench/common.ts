@@ -1,8 +1,10 @@
 // Shared helpers for the benchmarks: engines (a temp PGlite data dir or a fresh PostgreSQL database per run),
 // memory sampling, machine description and markdown output.
+import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createPgDatabase as createTestPgDatabase } from '../test/helpers/db.ts';
 import { openDb, openPostgres, type Db } from '../src/db/engine.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -175,4 +177,43 @@ export function cpuShares(a: CpuSnapshot | null, b: CpuSnapshot | null, seconds:
   const postgres = (b.postgresTicks - a.postgresTicks) / hz / seconds;
   const loadGen = loadGenCpuSeconds / seconds;
   return { cores: n, busy, server, postgres, loadGen, other: Math.max(0, busy - server - postgres - loadGen) };
+}
+
+/**
+ * Runs a load generator script (bench/load.ts, bench/records-load.ts) in a child process with `--child`: sends it one
+ * job over IPC and resolves with the summary it sends back, so the load does not share the server's event loop.
+ */
+export function loadInChild<J, S>(script: URL, job: J): Promise<S> {
+  return new Promise((resolve, reject) => {
+    const child = fork(script.pathname, ['--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let summary: S | null = null;
+    let error: string | null = null;
+    child.on('message', (m: any) => {
+      if (m.summary) summary = m.summary;
+      if (m.error) error = m.error;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (summary ? resolve(summary) : reject(new Error(`load generator exited with ${code}: ${error ?? ''}`))));
+    child.send(job as any);
+  });
+}
+
+/** `connections` concurrent loops calling `op` for `seconds` (the raw engine references): latencies (ms, sorted), wall seconds, CPU. */
+export async function concurrentLoops(connections: number, seconds: number, op: (loop: number, n: number) => Promise<void>) {
+  let n = 0;
+  const latencies: number[] = [];
+  const snap0 = cpuSnapshot();
+  const start = performance.now();
+  const until = start + seconds * 1000;
+  await Promise.all(Array.from({ length: connections }, async (_, loop) => {
+    while (performance.now() < until) {
+      const t = performance.now();
+      await op(loop, n++);
+      latencies.push(performance.now() - t);
+    }
+  }));
+  const elapsed = (performance.now() - start) / 1000;
+  const sorted = Float64Array.from(latencies).sort();
+  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+  return { count: sorted.length, elapsed, perSecond: sorted.length / elapsed, p50: pct(0.5), p99: pct(0.99), cpu: cpuShares(snap0, cpuSnapshot(), elapsed, 0) };
 }

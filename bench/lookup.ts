@@ -10,7 +10,6 @@
 //
 // The load generator (autocannon) runs in a child process (bench/load.ts), so on a 2-core machine it competes with the
 // server only for CPU time, not for the server's event loop.
-import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +26,7 @@ import { Rng } from '../src/synth/random.ts';
 import { isEmpty, seedDistrict } from '../src/synth/seed.ts';
 import type { LoadJob, LoadSummary } from './load.ts';
 import {
-  ADMIN_PASSWORD, BENCH_KEYS, BENCH_SECRET, BENCH_SEED, DEMO_PASSWORD, cpuShares, cpuSnapshot, createPgDatabase, enginesOf, fmt, loadAverage, log, machine, table, type Engine,
+  ADMIN_PASSWORD, BENCH_KEYS, BENCH_SECRET, BENCH_SEED, DEMO_PASSWORD, concurrentLoops, cpuShares, cpuSnapshot, createPgDatabase, loadInChild as forkLoad, enginesOf, fmt, loadAverage, log, machine, table, type Engine,
 } from './common.ts';
 
 export interface LookupBenchOptions {
@@ -93,26 +92,13 @@ async function rawLoops(engine: Engine, db: Db, label: string, lookup: (h: Buffe
   log(`${engine}: raw engine reference (${label}), ${connections} loops for ${seconds} s`);
   const auditBefore = await countAudit(db);
   let next = 0;
-  let lookups = 0;
-  const latencies: number[] = [];
-  const snap0 = cpuSnapshot();
-  const start = performance.now();
-  const until = start + seconds * 1000;
-  await Promise.all(Array.from({ length: connections }, async (_, loop) => {
-    while (performance.now() < until) {
-      const t = performance.now();
-      const found = await lookup(hashes[next++ % hashes.length], `raw-${loop}-${lookups}`);
-      if (found !== 1) throw new Error(`raw lookup (${label}) found ${found} rows`);
-      latencies.push(performance.now() - t);
-      lookups++;
-    }
-  }));
-  const elapsed = (performance.now() - start) / 1000;
-  const cpu = cpuShares(snap0, cpuSnapshot(), elapsed, 0);
+  const loops = await concurrentLoops(connections, seconds, async (loop, n) => {
+    const found = await lookup(hashes[next++ % hashes.length], `raw-${loop}-${n}`);
+    if (found !== 1) throw new Error(`raw lookup (${label}) found ${found} rows`);
+  });
   const auditGrowth = (await countAudit(db)) - auditBefore;
-  const sorted = Float64Array.from(latencies).sort();
-  const r = { label, seconds: elapsed, lookups, perSecond: lookups / elapsed, p50: sorted[Math.floor(sorted.length * 0.5)], p99: sorted[Math.floor(sorted.length * 0.99)], auditGrowth, cpu };
-  log(`${engine}: raw (${label}) ${fmt.int(r.perSecond)} lookups/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, audit +${auditGrowth} for ${lookups}`);
+  const r = { label, seconds: loops.elapsed, lookups: loops.count, perSecond: loops.perSecond, p50: loops.p50, p99: loops.p99, auditGrowth, cpu: loops.cpu };
+  log(`${engine}: raw (${label}) ${fmt.int(r.perSecond)} lookups/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, audit +${auditGrowth} for ${r.lookups}`);
   return r;
 }
 
@@ -269,18 +255,7 @@ async function runEngine(engine: Engine, opts: LookupBenchOptions): Promise<Look
 }
 
 function loadInChild(job: LoadJob): Promise<LoadSummary> {
-  return new Promise((resolve, reject) => {
-    const child = fork(new URL('./load.ts', import.meta.url).pathname, ['--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let summary: LoadSummary | null = null;
-    let error: string | null = null;
-    child.on('message', (m: any) => {
-      if (m.summary) summary = m.summary;
-      if (m.error) error = m.error;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => (summary ? resolve(summary) : reject(new Error(`load generator exited with ${code}: ${error ?? ''}`))));
-    child.send(job);
-  });
+  return forkLoad<LoadJob, LoadSummary>(new URL('./load.ts', import.meta.url), job);
 }
 
 function report(results: LookupResult[], opts: LookupBenchOptions): string {
