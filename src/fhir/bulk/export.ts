@@ -7,6 +7,8 @@
 // Group: CareGrid has no Group resource table. A Group id is a region id (district, street, community or grid) and
 // its members are the residents who live there, the way a district plans population work.
 import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import { join } from 'node:path';
 import type { AppContext } from '../../context.ts';
 import type { Queryable } from '../../db/engine.ts';
@@ -95,12 +97,17 @@ export async function kickOffExport(q: Queryable, principal: Principal, auditCtx
   return id;
 }
 
+// A file stream's error (e.g. its folder removed by a cancel) must reject the export, never escape as an uncaught
+// 'error' event (which would end the server) nor leave a wait for 'drain'/'finish' hanging (which would stall the queue).
 async function write(stream: WriteStream, text: string) {
-  if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+  if (stream.errored) throw stream.errored;
+  if (!stream.write(text)) await once(stream, 'drain');
 }
 
 async function closeStream(stream: WriteStream) {
-  await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  if (stream.errored || stream.destroyed) return;
+  stream.end();
+  await finished(stream);
 }
 
 export interface ExportOutput {
@@ -126,6 +133,7 @@ async function exportKind(q: Queryable, kind: ResourceKind, req: ExportRequest, 
   const lastIndex = Number(lastP.slice(1)) - 1;
   const values = [...params.values];
   const stream = createWriteStream(file);
+  stream.on('error', () => {}); // surfaced through write/closeStream (stream.errored)
   let count = 0;
   try {
     for (let last = 0; ;) {
@@ -183,6 +191,7 @@ export async function runExport(ctx: AppContext, jobId: string, base: string, st
     await setJob(db, jobId, { status: 'completed', result: { transactionTime, request: req.url, requiresAccessToken: true, output, error: [] } });
   } catch (err) {
     if (stop.stopped) return;
+    if ((await getJob(db, jobId).catch(() => null))?.status !== 'running') return; // cancelled while writing
     await setJob(db, jobId, { status: 'failed', error: String((err as Error)?.message ?? err).slice(0, 500) }).catch(() => {});
   }
 }
