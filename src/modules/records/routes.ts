@@ -38,21 +38,26 @@ export async function recordRoutes(fastify: FastifyInstance, ctx: AppContext) {
   const { db } = ctx;
   const tags = ['records'];
 
-  /** Runs `fn` in a transaction after checking scope and auditing the view; a refusal is audited as denied. */
-  async function viewing<T>(req: FastifyRequest, residentId: number, what: string, fn: (q: Queryable) => Promise<T>): Promise<T> {
-    const p = requirePrincipal(req);
+  /** Runs `fn`; a refusal for scope is audited as denied (outside the refused work, which did not happen). */
+  async function auditingDenial<T>(req: FastifyRequest, residentId: number, what: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await db.tx(async (q) => {
-        await getResidentRow(q, p, residentId);
-        await audit(q, auditContext(req), { action: 'read', resourceType: what, resourceId: residentId, residentId });
-        return fn(q);
-      });
+      return await fn();
     } catch (err) {
       if (err instanceof AppError && err.code === 'OUT_OF_SCOPE') {
         await audit(db, auditContext(req), { action: 'read', resourceType: what, resourceId: residentId, residentId, outcome: 'denied' });
       }
       throw err;
     }
+  }
+
+  /** Runs `fn` in a transaction after checking scope and auditing the view; a refusal is audited as denied. */
+  async function viewing<T>(req: FastifyRequest, residentId: number, what: string, fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const p = requirePrincipal(req);
+    return auditingDenial(req, residentId, what, () => db.tx(async (q) => {
+      await getResidentRow(q, p, residentId);
+      await audit(q, auditContext(req), { action: 'read', resourceType: what, resourceId: residentId, residentId });
+      return fn(q);
+    }));
   }
 
   app.get('/residents/:id/timeline', {
@@ -70,7 +75,11 @@ export async function recordRoutes(fastify: FastifyInstance, ctx: AppContext) {
       }),
       response: { 200: pageResponse(TimelineItem), ...errorResponses },
     },
-  }, async (req) => viewing(req, req.params.id, 'Timeline', (q) => svc.timeline(q, req.params.id, req.query)));
+  }, async (req) => {
+    // the timeline checks scope and audits the view in its own single statement
+    const viewer = { principal: requirePrincipal(req), audit: auditContext(req) };
+    return auditingDenial(req, req.params.id, 'Timeline', () => svc.timeline(db, viewer, req.params.id, req.query));
+  });
 
   app.get('/residents/:id/trends', {
     schema: {

@@ -3,6 +3,8 @@
 // facade writes; every read of a resident's record is scoped and audited by the caller of these functions.
 import type { Queryable, Row } from '../../db/engine.ts';
 import type { Principal } from '../../platform/principal.ts';
+import { residentScopeSql } from '../../platform/access.ts';
+import { auditCte, type AuditContext } from '../../platform/audit.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { Params } from '../../platform/sql.ts';
 import { onResidentMerge } from '../residents/service.ts';
@@ -116,8 +118,44 @@ export interface TimelineFilter {
   pageSize: number;
 }
 
-/** Every record of one resident from every institution, newest first. The caller has checked scope. */
-export async function timeline(q: Queryable, residentId: number, f: TimelineFilter, now = new Date()) {
+/** Who reads a resident's record: their scope decides, and the read is audited with the request's context. */
+export interface Viewer {
+  principal: Principal;
+  audit: AuditContext;
+}
+
+function timelineItem(r: Row, now: Date) {
+  return {
+    type: r.type as TimelineType,
+    id: r.id as number,
+    fhirType: r.fhir_type as string,
+    at: new Date(r.at).toISOString(),
+    institutionId: r.institution_id as number,
+    institutionName: r.institution_name as string,
+    encounterId: (r.encounter_id as number | null) ?? null,
+    title: (r.title as string) || '',
+    code: r.code ?? null,
+    codeSystem: r.code_system ?? null,
+    category: r.category ?? null,
+    status: r.status ?? null,
+    value: num(r.value),
+    valueText: r.value_text ?? null,
+    unit: r.unit ?? null,
+    refLow: num(r.ref_low),
+    refHigh: num(r.ref_high),
+    abnormal: abnormal(r),
+    detail: r.detail || null,
+    recognition: recognition(r, now),
+  };
+}
+
+/**
+ * Every record of one resident from every institution, newest first: 404 for an unknown resident, 403 OUT_OF_SCOPE
+ * outside the viewer's scope (the caller audits the refusal). The scope check, the audit of the view, the page and its
+ * total are one statement — atomic without a transaction and one round trip. The total is a window count over the
+ * filtered rows, which the ORDER BY reads in full anyway; only a page past the end (no rows to carry it) counts apart.
+ */
+export async function timeline(q: Queryable, viewer: Viewer, residentId: number, f: TimelineFilter, now = new Date()) {
   const params = new Params();
   const rid = params.add(residentId);
   const types = f.types?.length ? f.types : TIMELINE_TYPES;
@@ -128,37 +166,24 @@ export async function timeline(q: Queryable, residentId: number, f: TimelineFilt
   if (f.institutionId) where.push(`x.institution_id = ${params.add(f.institutionId)}`);
   const filtered = `SELECT * FROM (${union}) AS x(${TIMELINE_COLUMNS})${where.length ? ' WHERE ' + where.join(' AND ') : ''}`;
   const countValues = [...params.values];
-  const [list, total] = await Promise.all([
-    q.query(`${filtered} ORDER BY at DESC, type, id DESC LIMIT ${params.add(f.pageSize)} OFFSET ${params.add((f.page - 1) * f.pageSize)}`, params.values),
-    q.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${filtered}) c`, countValues),
-  ]);
-  return {
-    items: list.rows.map((r) => ({
-      type: r.type as TimelineType,
-      id: r.id as number,
-      fhirType: r.fhir_type as string,
-      at: new Date(r.at).toISOString(),
-      institutionId: r.institution_id as number,
-      institutionName: r.institution_name as string,
-      encounterId: (r.encounter_id as number | null) ?? null,
-      title: (r.title as string) || '',
-      code: r.code ?? null,
-      codeSystem: r.code_system ?? null,
-      category: r.category ?? null,
-      status: r.status ?? null,
-      value: num(r.value),
-      valueText: r.value_text ?? null,
-      unit: r.unit ?? null,
-      refLow: num(r.ref_low),
-      refHigh: num(r.ref_high),
-      abnormal: abnormal(r),
-      detail: r.detail || null,
-      recognition: recognition(r, now),
-    })),
-    total: total.rows[0].n,
-    page: f.page,
-    pageSize: f.pageSize,
-  };
+  const scope = residentScopeSql(viewer.principal, params);
+  const { rows } = await q.query<{ in_scope: boolean; page: string | null }>(
+    `WITH target AS (SELECT r.id, ${scope} AS in_scope FROM resident r WHERE r.id = ${rid}),
+       viewed AS (SELECT id FROM target WHERE in_scope),
+       audited AS (${auditCte(params, viewer.audit, 'read', 'viewed', 'Timeline')}),
+       page AS MATERIALIZED (SELECT f.*, (count(*) OVER ())::int AS total FROM (${filtered}) f WHERE EXISTS (SELECT 1 FROM viewed)
+                 ORDER BY f.at DESC, f.type, f.id DESC LIMIT ${params.add(f.pageSize)} OFFSET ${params.add((f.page - 1) * f.pageSize)})
+     SELECT target.in_scope, (SELECT json_agg(page)::text FROM page) AS page FROM target`,
+    params.values,
+  );
+  if (!rows[0]) throw notFound('resident');
+  if (!rows[0].in_scope) throw new AppError('OUT_OF_SCOPE');
+  // the page as one JSON text, in the page's order (json_agg reads the materialized page as stored): one value to hand
+  // over instead of 20 typed columns per row, see everything.ts
+  const items: Row[] = rows[0].page ? JSON.parse(rows[0].page) : [];
+  let total = items.length ? (items[0].total as number) : 0;
+  if (!items.length && f.page > 1) total = (await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${filtered}) c`, countValues)).rows[0].n;
+  return { items: items.map((r) => timelineItem(r, now)), total, page: f.page, pageSize: f.pageSize };
 }
 
 /** The numeric series a resident has (for the trends picker). */
