@@ -22,6 +22,7 @@ import { residentRoutes } from './modules/residents/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { importRoutes } from './modules/imports/routes.ts';
 import { recordRoutes } from './modules/records/routes.ts';
+import { referralRoutes } from './modules/referral/routes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PUBLIC_API = new Set(['/api/v1/health', '/api/v1/auth/login', '/fhir/R4/metadata']);
@@ -118,6 +119,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await auditRoutes(api, ctx);
     await importRoutes(api, ctx);
     await recordRoutes(api, ctx);
+    await referralRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await app.register(async (fhir) => fhirRoutes(fhir, ctx), { prefix: '/fhir/R4' });
 

@@ -9,6 +9,7 @@ import { PrincipalCache } from './platform/principal.ts';
 import { buildApp } from './app.ts';
 import { isEmpty, seedDistrict, type SeedResult } from './synth/seed.ts';
 import type { AppContext } from './context.ts';
+import { startReleaseJob } from './modules/referral/service.ts';
 
 export interface Started {
   app: FastifyInstance;
@@ -33,9 +34,12 @@ export async function startServer(config: Config, opts: { memory?: boolean; onPr
     });
   }
   const app = await buildApp(ctx);
+  // reserved referral slots still free at their release time open to general booking (also applied lazily)
+  const releases = startReleaseJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'releasing reserved slots failed'));
   return {
     app, ctx, seeded,
     async close() {
+      await releases.stop();
       await app.close();
       await ctx.db.close();
     },

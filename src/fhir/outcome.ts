@@ -28,6 +28,8 @@ const ISSUE_CODE: Partial<Record<ErrorCode, string>> = {
   STALE_VERSION: 'conflict',
   PRECONDITION_FAILED: 'conflict',
   INVALID_STATE: 'business-rule',
+  SLOT_TAKEN: 'conflict',
+  SLOT_RESERVED: 'business-rule',
   UNPROCESSABLE: 'processing',
   PAYLOAD_TOO_LARGE: 'too-costly',
   RATE_LIMITED: 'throttled',

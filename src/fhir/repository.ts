@@ -431,6 +431,7 @@ export async function create(rc: RequestContext, type: string, body: unknown, pl
     }
   } else {
     const values = await kind.toRow!(r, ctx, null);
+    await kind.beforeWrite?.(values, ctx, null);
     const w = await upsertRow(ctx, kind, values, null);
     await afterRecordWrite(ctx, kind, w.id, values, batch);
     result = { id: w.id, created: w.created, residentId: kind.residentColumn ? ((values[kind.residentColumn] as number) ?? null) : null };
@@ -469,6 +470,7 @@ export async function update(rc: RequestContext, type: string, id: number, body:
   } else {
     const values = await kind.toRow!(r, ctx, existing);
     if (values.institution_id !== existing.institution_id && existing.institution_id !== undefined) assertActsForInstitution(rc.principal, values.institution_id as number);
+    await kind.beforeWrite?.(values, ctx, existing);
     const w = await upsertRow(ctx, kind, values, id);
     await afterRecordWrite(ctx, kind, id, values, batch);
     row = kind.afterWrite ? null : w.row; // an afterWrite hook may change the row: read it back then

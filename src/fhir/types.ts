@@ -69,6 +69,12 @@ export interface ResourceKind {
   toRow?(resource: Json, ctx: WriteContext, existing: Row | null): Promise<Record<string, unknown>>;
   create?(resource: Json, ctx: WriteContext): Promise<WriteResult>;
   update?(id: number, resource: Json, ctx: WriteContext, existing: Row): Promise<WriteResult>;
+  /**
+   * Runs in the write's transaction before a table-backed create or update is stored (REST and bundles, not bulk
+   * import): a place to lock and claim what the row takes, e.g. the slot an appointment books. `existing` is the row
+   * an update replaces (null on create).
+   */
+  beforeWrite?(values: Record<string, unknown>, ctx: WriteContext, existing: Row | null): Promise<void>;
   /** Runs in the write's transaction after a table-backed create or update. */
   afterWrite?(id: number, values: Record<string, unknown>, ctx: WriteContext): Promise<void>;
 }

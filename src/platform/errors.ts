@@ -33,6 +33,9 @@ export const ERRORS = {
   CONFLICT: { status: 409, zh: '与现有数据冲突：{detail}', en: 'Conflicts with existing data: {detail}' },
   DUPLICATE_ID_NUMBER: { status: 409, zh: '该身份证号已登记', en: 'This identity number is already registered' },
   STALE_VERSION: { status: 409, zh: '记录已被他人修改，请刷新后重试', en: 'The record was changed by someone else; reload and try again' },
+  // two-way referral: booking specialist slots (号源)
+  SLOT_TAKEN: { status: 409, zh: '该号源已被预约', en: 'This slot is already booked' },
+  SLOT_RESERVED: { status: 409, zh: '该号源为基层转诊预留号源，{releaseAt} 起开放普通预约', en: 'This slot is reserved for referrals from primary care until {releaseAt}' },
   INVALID_STATE: { status: 409, zh: '当前状态不允许此操作：{detail}', en: 'Not allowed in the current state: {detail}' },
   PAYLOAD_TOO_LARGE: { status: 413, zh: '请求体过大', en: 'The request body is too large' },
   RATE_LIMITED: { status: 429, zh: '请求过于频繁', en: 'Too many requests' },
@@ -102,10 +105,24 @@ export const NOUNS: Record<string, { zh: string; en: string }> = {
   record: { zh: '记录', en: 'Record' },
   breakGlass: { zh: '紧急调阅记录', en: 'Break-glass access' },
   importBatch: { zh: '导入批次', en: 'Import batch' },
+  slotPool: { zh: '号源池', en: 'Slot pool' },
+  slot: { zh: '号源', en: 'Slot' },
+  appointment: { zh: '预约', en: 'Appointment' },
 };
 
 export function notFound(noun: string): AppError {
   return new AppError('NOT_FOUND', { noun });
+}
+
+/** Unique indexes whose violation has its own message (a race the code's own checks could not see coming). */
+const UNIQUE_ERRORS: Record<string, ErrorCode> = {
+  appointment_slot_uq: 'SLOT_TAKEN',
+};
+
+/** The violated constraint: pg names it; the PGlite thread passes only the message, which quotes it. */
+function constraintOf(err: unknown): string {
+  const e = err as { constraint?: string; message?: string };
+  return e.constraint ?? /constraint "([\w.]+)"/.exec(e.message ?? '')?.[1] ?? '';
 }
 
 /** Database errors (by SQLSTATE) that are the caller's fault or transient. Everything else is internal. */
@@ -113,7 +130,7 @@ export function translateDbError(err: unknown): AppError | undefined {
   const code = (err as { code?: string } | null)?.code;
   switch (code) {
     case '23505':
-      return new AppError('CONFLICT', { detail: 'duplicate' });
+      return new AppError(UNIQUE_ERRORS[constraintOf(err)] ?? 'CONFLICT', { detail: 'duplicate' });
     case '23503':
       return new AppError('VALIDATION_FAILED', { detail: 'reference to a record that does not exist' });
     case '23514':

@@ -34,7 +34,8 @@ export interface Principal {
 }
 
 const DISTRICT_WIDE: Role[] = ['district_admin', 'cdc_epidemiologist'];
-const PRIMARY_CARE = ['community_health_centre', 'community_health_station', 'township_health_centre', 'village_clinic'];
+/** Institution types of primary care (基层医疗卫生机构). */
+export const PRIMARY_CARE = ['community_health_centre', 'community_health_station', 'township_health_centre', 'village_clinic'];
 
 export function hasRole(p: Principal, ...roles: Role[]): boolean {
   return p.roles.some((r) => roles.includes(r));

@@ -9,6 +9,7 @@ import type { Keys } from '../platform/crypto.ts';
 import { hashPassword } from '../platform/auth.ts';
 import { buildDistrict, type District, type HouseholdSpec } from './district.ts';
 import { profileNamed } from './profiles.ts';
+import { seedSlotPools } from './slots.ts';
 import { RESIDENT_COLUMNS, HOUSEHOLD_COLUMNS, generateChunk, householdsCopy, type ChunkKeys, type ChunkSpec } from './residents.ts';
 
 /** A generated chunk as the loader sees it: COPY text, or its UTF-8 bytes when it comes from a worker thread. */
@@ -24,6 +25,8 @@ export interface SeedOptions {
   adminPassword?: string;
   demoPassword?: string;
   workers?: number;
+  /** the day slot pools are planned from (default: now) */
+  now?: Date;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -203,6 +206,8 @@ export async function seedDistrict(db: Db, keys: Keys, opts: SeedOptions): Promi
   };
   const accounts = await seedUsers(db, d, passwords);
   await resetSequences(db);
+  // specialist slot pools for referrals in the coming two weeks (small: a few thousand slots)
+  await seedSlotPools(db, d, profile, opts.now);
   await db.exec('ANALYZE');
   return {
     profile: profile.name, residents: total, households: d.households.length, institutions: d.institutions.length, grids: d.grids.length, teams: d.teams.length,

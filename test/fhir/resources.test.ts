@@ -245,9 +245,10 @@ const EXAMPLES: Example[] = [
     create: () => ({
       resourceType: 'Schedule', identifier: [{ system: 'https://hospital.example/schedule', value: 'S-1' }], active: true,
       actor: [{ reference: `Practitioner/${ids.rolePractitioner}` }], extension: [{ url: `${SD}/organization`, valueReference: { reference: `Organization/${ctx.hospital}` } }], serviceType: [{ text: '心血管内科专家门诊' }],
-      planningHorizon: { start: '2026-12-01T00:00:00+08:00', end: '2026-12-31T23:59:59+08:00' }, comment: '每周二上午',
+      // far ahead of the pools the seed publishes for the next two weeks
+      planningHorizon: { start: '2036-12-01T00:00:00+08:00', end: '2036-12-31T23:59:59+08:00' }, comment: '每周二上午',
     }),
-    searches: () => [`actor=Practitioner/${ids.rolePractitioner}&active=true`, `actor=Organization/${ctx.hospital}&date=2026-12`, 'identifier=S-1&service-type=心血管'],
+    searches: () => [`actor=Practitioner/${ids.rolePractitioner}&active=true`, `actor=Organization/${ctx.hospital}&date=2036-12`, 'identifier=S-1&service-type=心血管'],
     update: (r) => ({ ...r, comment: '每周二、周四上午' }),
     changed: (r) => r.comment,
   },
@@ -255,20 +256,25 @@ const EXAMPLES: Example[] = [
     type: 'Slot',
     create: () => ({
       resourceType: 'Slot', identifier: [{ system: 'https://hospital.example/slot', value: 'SL-1' }], schedule: { reference: `Schedule/${ids.Schedule}` }, status: 'free',
-      start: '2026-12-01T09:00:00+08:00', end: '2026-12-01T09:15:00+08:00', extension: [{ url: `${SD}/reserved-for`, valueCode: 'primary_care' }],
+      // far ahead: the reservation is in force (and rendered) until 48 hours before the start
+      start: '2036-12-01T09:00:00+08:00', end: '2036-12-01T09:15:00+08:00', extension: [{ url: `${SD}/reserved-for`, valueCode: 'primary_care' }],
     }),
-    searches: () => [`schedule=Schedule/${ids.Schedule}&status=free`, 'start=ge2026-12-01T09:00:00%2B08:00&reserved-for=primary_care', 'identifier=SL-1'],
-    update: (r) => ({ ...r, status: 'busy' }),
-    changed: (r) => r.status,
+    searches: () => [`schedule=Schedule/${ids.Schedule}&status=free`, 'start=ge2036-12-01T09:00:00%2B08:00&reserved-for=primary_care', 'identifier=SL-1'],
+    update: (r) => ({ ...r, comment: '专家门诊' }),
+    changed: (r) => r.comment,
   },
   {
     type: 'Appointment',
+    async setup() {
+      // a general (unreserved) place: the reserved SL-1 is kept for primary care, and a booked slot is taken
+      ids.bookedSlot = (await made('Slot', { resourceType: 'Slot', identifier: [{ system: 'https://hospital.example/slot', value: 'SL-2' }], schedule: { reference: `Schedule/${ids.Schedule}` }, status: 'free', start: '2026-12-01T09:00:00+08:00', end: '2026-12-01T09:15:00+08:00' })).id;
+    },
     create: () => ({
       resourceType: 'Appointment', identifier: [{ system: 'https://hospital.example/appt', value: 'AP-1' }], status: 'booked', description: '转诊：心内科专家门诊',
-      slot: [{ reference: `Slot/${ids.Slot}` }], basedOn: [{ reference: `ServiceRequest/${ids.ServiceRequest}` }],
+      slot: [{ reference: `Slot/${ids.bookedSlot}` }], basedOn: [{ reference: `ServiceRequest/${ids.ServiceRequest}` }],
       participant: [{ actor: { reference: `Patient/${ctx.patient}` }, status: 'accepted' }, { actor: { reference: `Practitioner/${ids.rolePractitioner}` }, status: 'accepted' }],
     }),
-    searches: () => [`patient=Patient/${ctx.patient}&status=booked`, `slot=Slot/${ids.Slot}&date=2026-12-01`, `based-on=ServiceRequest/${ids.ServiceRequest}&identifier=AP-1`],
+    searches: () => [`patient=Patient/${ctx.patient}&status=booked`, `slot=Slot/${ids.bookedSlot}&date=2026-12-01`, `based-on=ServiceRequest/${ids.ServiceRequest}&identifier=AP-1`],
     update: (r) => ({ ...r, status: 'arrived' }),
     changed: (r) => r.status,
   },

@@ -6,8 +6,9 @@ import type { Row } from '../../db/engine.ts';
 import { AppError } from '../../platform/errors.ts';
 import { EXT, SYSTEM, array, bool, clean, code, codeable, concept, dateTime, extensionsOf, extraOf, identifierKey, instant, invalid, object, parseReference, ref, required, str, type Json, type ParsedReference } from '../datatypes.ts';
 import { dateParam, referenceParam, specialParam, stringParam, tokenParam, or } from '../search.ts';
-import type { ResourceKind, WriteContext } from '../types.ts';
+import type { ResourceKind, SearchParam, WriteContext } from '../types.ts';
 import { CLINICAL_WRITERS, head, identifierParam, owningInstitution, personParams } from './common.ts';
+import { DEFAULT_RELEASE_HOURS, RESERVATION_IN_FORCE_SQL, bookSlot, reservationInForce } from './booking.ts';
 
 /** Who runs clinics and opens their places: the institution's administrators, referral desks and specialists. */
 const SCHEDULERS = ['district_admin', 'institution_admin', 'referral_desk', 'specialist'] as const;
@@ -202,6 +203,12 @@ const SLOT_STATUSES = ['busy', 'free', 'busy-unavailable', 'busy-tentative', 'en
 const RESERVATIONS = ['primary_care'] as const;
 const SLOT_MODELLED = ['identifier', 'schedule', 'status', 'start', 'end', 'comment', 'extension'];
 
+/** `reserved-for=primary_care`: slots whose reservation is still in force (released ones are general slots). */
+const reservedForParam: SearchParam = (() => {
+  const token = tokenParam('t.reserved_for', null, null, 'primary_care: kept for referrals from primary care (reservations still in force)');
+  return { ...token, build: (...args: Parameters<SearchParam['build']>) => `(${token.build(...args)} AND ${RESERVATION_IN_FORCE_SQL})` };
+})();
+
 export const slotKind: ResourceKind = {
   type: 'Slot',
   table: 'slot',
@@ -216,8 +223,8 @@ export const slotKind: ResourceKind = {
     const { extension: otherExtensions, ...extra } = (row.extra ?? {}) as Json;
     return clean({
       ...head('Slot', row),
-      // places a specialist clinic keeps for referrals from primary care (分级诊疗: 预留号源)
-      extension: [...(row.reserved_for ? [{ url: EXT.reservedFor, valueCode: row.reserved_for }] : []), ...(otherExtensions ?? [])],
+      // places a specialist clinic keeps for referrals from primary care (分级诊疗: 预留号源), until they are released
+      extension: [...(reservationInForce(row) ? [{ url: EXT.reservedFor, valueCode: row.reserved_for }] : []), ...(otherExtensions ?? [])],
       schedule: ref('Schedule', row.schedule_id),
       status: row.status,
       start: instant(row.start_at),
@@ -231,9 +238,9 @@ export const slotKind: ResourceKind = {
     schedule: referenceParam('t.schedule_id', ['Schedule']),
     status: tokenParam('t.status'),
     start: dateParam('t.start_at'),
-    'reserved-for': tokenParam('t.reserved_for', null, null, 'primary_care: kept for referrals from primary care'),
+    'reserved-for': reservedForParam,
   },
-  async toRow(r: Json, ctx) {
+  async toRow(r: Json, ctx, existing) {
     const scheduleId = (await ctx.resolve(parseReference(required(r.schedule, 'Slot.schedule'), 'Slot.schedule', ['Schedule']), 'Slot.schedule'))!;
     const start = required(dateTime(r.start, 'Slot.start'), 'Slot.start');
     const end = required(dateTime(r.end, 'Slot.end'), 'Slot.end');
@@ -243,7 +250,10 @@ export const slotKind: ResourceKind = {
     const extra = extraOf(r, SLOT_MODELLED) ?? {};
     if (otherExtensions.length) extra.extension = otherExtensions;
     // a slot belongs to its schedule's institution, and only that institution opens places in it
-    const { rows } = await ctx.q.query('SELECT institution_id FROM schedule WHERE id = $1', [scheduleId]);
+    const { rows } = await ctx.q.query('SELECT institution_id, release_hours FROM schedule WHERE id = $1', [scheduleId]);
+    const reservedFor = reserved.length ? code(reserved[0].ext.valueCode, RESERVATIONS, `${reserved[0].path}.valueCode`) : null;
+    // a released reservation is no longer rendered; writing the slot back keeps what it was reserved for (KPIs)
+    const keptReservation = !reservedFor && existing?.reserved_for && !reservationInForce(existing) ? existing.reserved_for : null;
     return {
       schedule_id: scheduleId,
       institution_id: await ctx.recordingInstitution({ type: 'Organization', id: rows[0].institution_id }, 'Slot.schedule'),
@@ -251,7 +261,9 @@ export const slotKind: ResourceKind = {
       status: required(code(r.status, SLOT_STATUSES, 'Slot.status'), 'Slot.status'),
       start_at: start,
       end_at: end,
-      reserved_for: reserved.length ? code(reserved[0].ext.valueCode, RESERVATIONS, `${reserved[0].path}.valueCode`) : null,
+      reserved_for: reservedFor ?? keptReservation,
+      // the reservation lapses its schedule's release hours before the start (default 48)
+      release_at: reservedFor || keptReservation ? (keptReservation ? existing!.release_at : new Date(start.getTime() - (rows[0].release_hours ?? DEFAULT_RELEASE_HOURS) * 3600_000)) : null,
       comment: str(r.comment, 'Slot.comment', 1000),
       extra: Object.keys(extra).length ? extra : null,
     };
@@ -352,4 +364,6 @@ export const appointmentKind: ResourceKind = {
       extra: Object.keys(extra).length ? extra : null,
     };
   },
+  // booking: lock the slot, refuse one that is taken or reserved, mark it busy; a cancellation frees it (booking.ts)
+  beforeWrite: bookSlot,
 };
