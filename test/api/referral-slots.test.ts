@@ -243,7 +243,7 @@ describe('cancelling', () => {
     const second = await fhirPost('Appointment', admin, appointment(slotId, p2));
     expect(second.statusCode, second.body).toBe(201);
     expect((await slotRow(slotId)).status).toBe('busy');
-    const noShow = await fhirPut(`Appointment/${second.json().id}`, admin, { ...second.json(), status: 'noshow' });
+    const noShow = await fhirPut(`Appointment/${second.json().id}`, admin, { ...(second.json() as Json), status: 'noshow' });
     expect(noShow.statusCode, noShow.body).toBe(200);
     expect((await slotRow(slotId)).status).toBe('free');
     expect((await appointmentsOn(slotId)).map((x) => x.status)).toEqual(['cancelled', 'noshow']);
