@@ -93,6 +93,7 @@ function branch(type: TimelineType, params: Params, residentP: string): string {
 }
 
 const TIMELINE_COLUMNS = 'type, fhir_type, id, at, institution_id, institution_name, encounter_id, title, code, code_system, category, status, value, value_text, unit, ref_low, ref_high, interpretation, detail, window_days';
+const PAGE_COLUMNS = [...TIMELINE_COLUMNS.split(', '), 'total'];
 
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
@@ -173,14 +174,15 @@ export async function timeline(q: Queryable, viewer: Viewer, residentId: number,
        audited AS (${auditCte(params, viewer.audit, 'read', 'viewed', 'Timeline')}),
        page AS MATERIALIZED (SELECT f.*, (count(*) OVER ())::int AS total FROM (${filtered}) f WHERE EXISTS (SELECT 1 FROM viewed)
                  ORDER BY f.at DESC, f.type, f.id DESC LIMIT ${params.add(f.pageSize)} OFFSET ${params.add((f.page - 1) * f.pageSize)})
-     SELECT target.in_scope, (SELECT json_agg(page)::text FROM page) AS page FROM target`,
+     SELECT target.in_scope, (SELECT json_agg(json_build_array(${PAGE_COLUMNS.join(', ')}))::text FROM page) AS page FROM target`,
     params.values,
   );
   if (!rows[0]) throw notFound('resident');
   if (!rows[0].in_scope) throw new AppError('OUT_OF_SCOPE');
-  // the page as one JSON text, in the page's order (json_agg reads the materialized page as stored): one value to hand
-  // over instead of 20 typed columns per row, see everything.ts
-  const items: Row[] = rows[0].page ? JSON.parse(rows[0].page) : [];
+  // the page as one JSON text of rows as arrays, in the page's order (json_agg reads the materialized page as stored):
+  // one value to hand over instead of 21 typed columns per row (see everything.ts), and without the column names in
+  // every row, which cost a fifth of the statement on PGlite
+  const items: Row[] = rows[0].page ? (JSON.parse(rows[0].page) as unknown[][]).map((a) => Object.fromEntries(PAGE_COLUMNS.map((c, i) => [c, a[i]]))) : [];
   let total = items.length ? (items[0].total as number) : 0;
   if (!items.length && f.page > 1) total = (await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${filtered}) c`, countValues)).rows[0].n;
   return { items: items.map((r) => timelineItem(r, now)), total, page: f.page, pageSize: f.pageSize };
