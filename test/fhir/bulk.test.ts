@@ -10,6 +10,8 @@ import fhirPkg from 'fhir';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { createPgDatabase } from '../helpers/db.ts';
 import { KINDS } from '../../src/fhir/registry.ts';
+import { importStream } from '../../src/fhir/bulk/import.ts';
+import { loadPrincipal } from '../../src/platform/principal.ts';
 
 const { Fhir, ParseConformance, Versions } = fhirPkg as any;
 const validator = new Fhir(new ParseConformance(true, Versions.R4));
@@ -255,6 +257,66 @@ describe('$import', () => {
     expect(hist.json().total).toBe(2);
     // the identifier, not the id, is the key when there is one
     expect((await s.started.ctx.db.query("SELECT count(*)::int AS n FROM observation WHERE source_id = 'https://lab.example/obs|L-9'")).rows[0].n).toBe(1);
+  });
+
+  /** importStream with small batches (the API's are 5,000 lines), as the admin, over lines given in memory. */
+  async function importInBatches(lines: unknown[], batchSize: number) {
+    const { db, keys, config } = s.started.ctx;
+    const { rows } = await db.query("SELECT id FROM app_user WHERE username = 'admin'");
+    const principal = (await loadPrincipal(db, rows[0].id))!;
+    async function* source() {
+      for (const l of lines) yield typeof l === 'string' ? l : JSON.stringify(l);
+    }
+    return importStream({ db, keys, principal, audit: { principal, requestId: 'test' }, dataDir: config.dataDir, base: 'http://test', locale: 'en', batchSize }, [{ name: 'batches.ndjson', lines: source() }]);
+  }
+
+  test('the same sender key in two batches: the later line updates the row the earlier batch created', async () => {
+    const p = residents[1].id;
+    const lines = [
+      encounter('kb-e1', p), observation('kb-o1', p, 'kb-e1', 100),
+      observation('kb-o2', p, 'kb-e1', 70), observation('kb-o1', p, 'kb-e1', 101), // kb-o1 again, in the next batch
+      encounter('kb-e1', p, { period: { start: '2026-10-01T09:00:00+08:00', end: '2026-10-01T10:00:00+08:00' } }),
+    ];
+    const first = await importInBatches(lines, 2);
+    expect(first).toMatchObject({ lines: 5, imported: 5, created: 3, updated: 2, unchanged: 0, failed: 0 });
+    const db = s.started.ctx.db;
+    const o1 = await db.query("SELECT value_num, version FROM observation WHERE source_id = 'urn:caregrid:import:Observation|kb-o1'");
+    expect(o1.rows).toEqual([{ value_num: '101', version: 2 }]);
+    const e1 = await db.query("SELECT id, end_at, version FROM encounter WHERE source_id = 'urn:caregrid:import:Encounter|kb-e1'");
+    expect(e1.rows).toHaveLength(1);
+    expect(e1.rows[0]).toMatchObject({ end_at: new Date('2026-10-01T02:00:00Z'), version: 2 });
+    const o2 = await db.query("SELECT encounter_id FROM observation WHERE source_id = 'urn:caregrid:import:Observation|kb-o2'");
+    expect(o2.rows).toEqual([{ encounter_id: e1.rows[0].id }]);
+    // a re-import in batches (the first batch's COPY meets the existing keys) replays the lines in order: the first
+    // kb-e1 and kb-o1 lines change the rows back, the later ones forward again; kb-o2 is unchanged (no new version)
+    const again = await importInBatches(lines, 2);
+    expect(again).toMatchObject({ imported: 5, created: 0, updated: 4, unchanged: 1, failed: 0 });
+    const obs = await db.query("SELECT source_id, value_num, version FROM observation WHERE source_id LIKE 'urn:caregrid:import:Observation|kb-%' ORDER BY source_id");
+    expect(obs.rows).toEqual([
+      { source_id: 'urn:caregrid:import:Observation|kb-o1', value_num: '101', version: 4 },
+      { source_id: 'urn:caregrid:import:Observation|kb-o2', value_num: '70', version: 1 },
+    ]);
+  });
+
+  test('care relationships: one row per resident, institution and kind, extended to the latest date, whatever the batches', async () => {
+    const p = residents[2].id;
+    const db = s.started.ctx.db;
+    // an inpatient stay ending later than today + 90 days, then outpatient records in later batches
+    const lines = [
+      encounter('cr-e1', p, { class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' }, period: { start: '2027-06-01T09:00:00+08:00', end: '2027-06-03T09:00:00+08:00' } }),
+      encounter('cr-e2', p), observation('cr-o1', p, 'cr-e2', 120), observation('cr-o2', p, 'cr-e1', 121), encounter('cr-e3', p),
+    ];
+    const r = await importInBatches(lines, 2);
+    expect(r).toMatchObject({ created: 5, failed: 0 });
+    const { rows } = await db.query(
+      "SELECT kind, count(*)::int AS n, max(valid_to)::text AS valid_to FROM care_relationship WHERE resident_id = $1 AND source_ref = 'encounter' AND institution_id = (SELECT institution_id FROM encounter WHERE source_id = 'urn:caregrid:import:Encounter|cr-e2') GROUP BY kind ORDER BY kind",
+      [p],
+    );
+    const today90 = (await db.query("SELECT ((now() AT TIME ZONE 'Asia/Shanghai')::date + 90)::text AS d")).rows[0].d;
+    expect(rows).toEqual([
+      { kind: 'admission', n: 1, valid_to: '2027-09-01' },
+      { kind: 'consultation', n: 1, valid_to: today90 > '2026-12-30' ? today90 : '2026-12-30' },
+    ]);
   });
 
   test('round trip: export, wipe the clinical tables, import, the same data', async () => {

@@ -120,6 +120,8 @@ interface KindWrite {
   cols: string[];
   /** COPY text of the new rows */
   text: string;
+  /** new rows were not looked up: a unique violation of the COPY means "some already exist" */
+  optimistic?: boolean;
 }
 
 interface Prepared {
@@ -177,8 +179,18 @@ class Importer {
   readonly opts: ImportOptions;
   readonly jobId: string;
   readonly summary: ImportSummary;
-  /** Sender ids seen in this import: `Type/<sender id>` → local id. */
-  private readonly senderIds = new Map<string, number>();
+  /** Sender ids seen in this import, per type: sender id → local id (one map per type: no key strings to build). */
+  private readonly senderIds = new Map<string, Map<string, number>>();
+  /**
+   * Whether new rows of a batch are first looked up by their sender key. A first import (the bulk case) skips the
+   * lookup: the table's unique (institution_id, source_id) index refuses a key that exists, the COPY then fails as a
+   * whole, and the batch is prepared again with the lookup — as is the rest of the import, which is evidently a
+   * re-import. A sender id this import already wrote (the same key in two batches) is looked up too.
+   */
+  private lookUpKeys = false;
+  private readonly uniqueKey = new Map<string, boolean>();
+  /** The commit of the previous batch, while it runs (a lookup of a key it writes must wait for it). */
+  inflight: Promise<boolean> | null = null;
   /** Local ids known to exist, per table (references to residents and institutions repeat across batches). */
   private readonly known = new Map<string, Set<number>>();
   private readonly byType = new Map<string, Stats>();
@@ -290,18 +302,36 @@ class Importer {
   async commit(p: Prepared): Promise<boolean> {
     let clean = true;
     for (const w of p.writes) {
+      let batchRedo = !clean;
       try {
-        // after a fallback, later kinds of the batch may refer to rows it did not keep: they are redone from the text too
+        // after a redo, later kinds of the batch may refer to rows it did not keep: they are prepared again too
         if (!clean) throw new Error('redo');
         await this.commitKind(w);
-      } catch {
+        continue;
+      } catch (err) {
         clean = false;
+        if (w.optimistic && (err as { code?: string })?.code === '23505') {
+          // a key of the batch exists (a re-import, or a concurrent writer): look keys up from now on
+          this.lookUpKeys = true;
+          batchRedo = true;
+        }
+      }
+      if (batchRedo) {
+        try {
+          const again = await this.prepareKind(w.kind, this.itemsOf(w), true);
+          if (again) await this.commitKind(again);
+          continue;
+        } catch {
+          // fall through to line by line
+        }
+      }
+      {
         // A row the database refused (a constraint, a concurrent writer): write the lines one by one to find it.
         for (const r of w.rows) {
           for (const item of [...r.also, r.item]) {
             try {
               const again = { ...item, r: JSON.parse(item.text) };
-              const one = await this.prepareKind(w.kind, [again]);
+              const one = await this.prepareKind(w.kind, [again], true);
               if (one) await this.commitKind(one);
             } catch (e) {
               this.fail(item, e);
@@ -316,6 +346,17 @@ class Importer {
     this.opts.onBatch?.(this.summary);
     this.time('progress', t0);
     return clean;
+  }
+
+  private sendersOf(type: string): Map<string, number> {
+    let m = this.senderIds.get(type);
+    if (!m) this.senderIds.set(type, (m = new Map()));
+    return m;
+  }
+
+  /** A kind's lines of a prepared batch, parsed again from their text (toRow rewrote references in the parsed ones). */
+  private itemsOf(w: KindWrite): Item[] {
+    return w.rows.flatMap((r) => [...r.also, r.item]).map((it) => ({ ...it, r: JSON.parse(it.text) }));
   }
 
   private knownIn(table: string): Set<number> {
@@ -335,7 +376,7 @@ class Importer {
     }
     const pending = new Map<string, Set<string>>();
     for (const ref of refs) {
-      if (this.senderIds.has(`${ref.type}/${ref.id}`)) continue;
+      if (this.senderIds.get(ref.type)?.has(ref.id)) continue;
       const set = pending.get(ref.type) ?? new Set<string>();
       set.add(ref.id);
       pending.set(ref.type, set);
@@ -349,8 +390,9 @@ class Importer {
       if (hasSourceId(type)) {
         const urns = left.map((id) => importSourceId(type, id));
         const { rows } = await this.opts.db.query(`SELECT id, source_id FROM ${table} WHERE institution_id = $1 AND source_id = ANY($2::text[])`, [this.institution, urns]);
-        for (const row of rows) this.senderIds.set(`${type}/${row.source_id.slice(row.source_id.indexOf('|') + 1)}`, row.id);
-        left = left.filter((id) => !this.senderIds.has(`${type}/${id}`));
+        const senders = this.sendersOf(type);
+        for (const row of rows) senders.set(row.source_id.slice(row.source_id.indexOf('|') + 1), row.id);
+        left = left.filter((id) => !senders.has(id));
       }
       const numeric = left.filter((id) => /^\d{1,15}$/.test(id) && !known.has(Number(id))).map(Number);
       if (numeric.length) {
@@ -359,7 +401,7 @@ class Importer {
       }
     }
     for (const ref of refs) {
-      const local = this.senderIds.get(`${ref.type}/${ref.id}`);
+      const local = this.senderIds.get(ref.type)?.get(ref.id);
       if (local !== undefined) {
         ref.holder.reference = `${ref.type}/${local}`;
         this.knownIn(tableOf(ref.type)!).add(local);
@@ -406,7 +448,7 @@ class Importer {
   }
 
   /** The fast path for a table-backed kind, first half: toRow per line, then the batch's lookups and ids. */
-  private async prepareKind(kind: ResourceKind, items: Item[]): Promise<KindWrite | null> {
+  private async prepareKind(kind: ResourceKind, items: Item[], redo = false): Promise<KindWrite | null> {
     const { db } = this.opts;
     let t0 = performance.now();
     await this.resolveRefs(items);
@@ -433,7 +475,8 @@ class Importer {
     t0 = performance.now();
     const table = kind.table;
     const keyed = rows.filter((r) => r.values.source_id != null);
-    if (keyed.length) {
+    const optimistic = keyed.length > 0 && !(await this.mustLookUp(kind, rows, redo));
+    if (keyed.length && !optimistic) {
       const { rows: found } = await db.query(
         `SELECT t.id, t.institution_id, t.source_id FROM unnest($1::bigint[], $2::text[]) AS k(i, s) JOIN ${table} t ON t.institution_id = k.i AND t.source_id = k.s`,
         [keyed.map((r) => r.values.institution_id), keyed.map((r) => r.values.source_id)],
@@ -459,13 +502,37 @@ class Importer {
       this.time(`${kind.type}: ids + encode`, t0);
     }
     // later lines (and the next batch) refer to these rows by their sender ids from now on
+    const senders = this.sendersOf(kind.type);
+    const known = this.knownIn(table);
     for (const r of rows) {
-      for (const it of [r.item, ...r.also]) {
-        if (typeof it.r.id === 'string' || typeof it.r.id === 'number') this.senderIds.set(`${kind.type}/${it.r.id}`, r.id!);
+      for (const it of r.also.length ? [r.item, ...r.also] : [r.item]) {
+        if (typeof it.r.id === 'string' || typeof it.r.id === 'number') senders.set(String(it.r.id), r.id!);
       }
-      this.knownIn(table).add(r.id!);
+      known.add(r.id!);
     }
-    return { kind, rows, fresh, existing, cols, text };
+    return { kind, rows, fresh, existing, cols, text, optimistic };
+  }
+
+  /**
+   * Whether this batch's keys must be looked up (see lookUpKeys): always when a refused batch is written again (a
+   * redo, during the commit), and then without waiting; else when a key repeats one the previous batch writes, after it.
+   */
+  private async mustLookUp(kind: ResourceKind, rows: WriteRow[], redo: boolean): Promise<boolean> {
+    if (this.lookUpKeys || redo) return true;
+    let unique = this.uniqueKey.get(kind.table!);
+    if (unique === undefined) {
+      const { rows: ix } = await this.opts.db.query(
+        `SELECT 1 FROM pg_index i WHERE i.indrelid = $1::regclass AND i.indisunique
+            AND (SELECT array_agg(a.attname::text ORDER BY k.n) FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) = ARRAY['institution_id', 'source_id']`,
+        [kind.table],
+      );
+      this.uniqueKey.set(kind.table!, (unique = ix.length > 0));
+    }
+    if (!unique) return true;
+    const senders = this.senderIds.get(kind.type);
+    const again = !!senders && rows.some((r) => [r.item, ...r.also].some((it) => (typeof it.r.id === 'string' || typeof it.r.id === 'number') && senders.has(String(it.r.id))));
+    if (again && this.inflight) await this.inflight.catch(() => false);
+    return again;
   }
 
   /** Second half: one COPY for the new rows, then updates, care relationships and progress in one transaction. */
@@ -554,18 +621,24 @@ class Importer {
     }
     if (!agg.size) return undefined;
     const list = [...agg.values()];
+    // The plan must be per-key index probes whatever the statistics say: with autovacuum off or behind a bulk load,
+    // care_relationship still looks like the handful of rows it held at the last ANALYZE (valid_to and institution_id
+    // all NULL), and the planner then scans the whole table once per key (~20 s per batch at 200,000 rows). Hash and
+    // merge joins are switched off for this transaction only (SET LOCAL), `institution_id + 0` keeps the partial
+    // institution index out of it, and JIT (triggered by cost estimates, not work) is off.
+    await q.query("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)");
     await q.query(
       `WITH a AS (
          SELECT resident_id, institution_id, kind, (until AT TIME ZONE 'Asia/Shanghai')::date + $5::int AS valid_to
            FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) AS v(resident_id, institution_id, kind, until)),
        u AS (
          UPDATE care_relationship cr SET valid_to = a.valid_to FROM a
-          WHERE cr.resident_id = a.resident_id AND cr.institution_id = a.institution_id AND cr.kind = a.kind
-            AND cr.valid_to IS NOT NULL AND cr.valid_to < a.valid_to
+          WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id
+            AND cr.valid_to < a.valid_to
           RETURNING 1)
        INSERT INTO care_relationship (resident_id, kind, institution_id, valid_from, valid_to, source_ref)
        SELECT a.resident_id, a.kind, a.institution_id, current_date, a.valid_to, 'encounter' FROM a
-        WHERE NOT EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = a.resident_id AND cr.institution_id = a.institution_id AND cr.kind = a.kind)`,
+        WHERE NOT EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id)`,
       [list.map((x) => x.resident), list.map((x) => x.institution), list.map((x) => x.kind), list.map((x) => x.until), TREATMENT_ACCESS_DAYS],
     );
     // remembered once the batch commits (a rolled-back batch must not leave a relationship marked as ensured)
@@ -585,7 +658,7 @@ class Importer {
         if (out.created) s.created++, this.summary.created++;
         else s.updated++, this.summary.updated++;
         this.summary.imported++;
-        if (typeof item.r.id === 'string' || typeof item.r.id === 'number') this.senderIds.set(`${kind.type}/${item.r.id}`, out.id);
+        if (typeof item.r.id === 'string' || typeof item.r.id === 'number') this.sendersOf(kind.type).set(String(item.r.id), out.id);
         const table = tableOf(kind.type);
         if (table) this.knownIn(table).add(out.id);
       } catch (err) {
@@ -619,7 +692,7 @@ export async function importStream(opts: ImportOptions, sources: ImportSource[])
       imp.newBatch();
       let prepared = await imp.prepare(lines);
       if (pending && !(await pending)) prepared = await imp.prepare(lines.map((l) => ({ ...l })));
-      pending = imp.commit(prepared);
+      pending = imp.inflight = imp.commit(prepared);
       pending.catch(() => {}); // awaited below; an unhandled rejection meanwhile would end the process
     };
     let batch: Line[] = [];
