@@ -162,9 +162,18 @@ export async function runExport(ctx: AppContext, jobId: string, base: string, st
   const req = job.request as ExportRequest;
   const dir = jobDir(ctx.config.dataDir, jobId);
   rmSync(dir, { recursive: true, force: true }); // a restarted job starts its files again
-  mkdirSync(dir, { recursive: true });
   const transactionTime = new Date().toISOString();
-  await setJob(db, jobId, { status: 'running', result: { transactionTime, progress: 'started' } });
+  // Only a job still queued (or interrupted while running) starts: a cancel that came in meanwhile wins.
+  const started = await db.query(
+    `UPDATE job SET status = 'running', started_at = COALESCE(started_at, now()), result = $2::jsonb WHERE id = $1 AND status IN ('queued', 'running') RETURNING id`,
+    [jobId, JSON.stringify({ transactionTime, progress: 'started' })],
+  );
+  if (!started.rows[0]) return;
+  mkdirSync(dir, { recursive: true });
+  // a cancel removes the files; if it raced with this runner's writes, remove what the runner wrote after it
+  const cleanUpIfCancelled = async () => {
+    if ((await getJob(db, jobId).catch(() => null))?.status === 'cancelled') rmSync(dir, { recursive: true, force: true });
+  };
   let checks = 0;
   const cancelled = async () => {
     if (stop.stopped) return true;
@@ -187,11 +196,15 @@ export async function runExport(ctx: AppContext, jobId: string, base: string, st
       else rmSync(join(dir, `${type}.ndjson`), { force: true });
     }
     const now = await getJob(db, jobId);
-    if (stop.stopped || now?.status !== 'running') return; // cancelled (files removed by the cancel) or shutting down
-    await setJob(db, jobId, { status: 'completed', result: { transactionTime, request: req.url, requiresAccessToken: true, output, error: [] } });
+    if (stop.stopped || now?.status !== 'running') return await cleanUpIfCancelled(); // cancelled, or shutting down
+    const done = await db.query(
+      `UPDATE job SET status = 'completed', result = $2::jsonb, finished_at = now() WHERE id = $1 AND status = 'running' RETURNING id`,
+      [jobId, JSON.stringify({ transactionTime, request: req.url, requiresAccessToken: true, output, error: [] })],
+    );
+    if (!done.rows[0]) await cleanUpIfCancelled();
   } catch (err) {
     if (stop.stopped) return;
-    if ((await getJob(db, jobId).catch(() => null))?.status !== 'running') return; // cancelled while writing
+    if ((await getJob(db, jobId).catch(() => null))?.status !== 'running') return await cleanUpIfCancelled(); // cancelled while writing
     await setJob(db, jobId, { status: 'failed', error: String((err as Error)?.message ?? err).slice(0, 500) }).catch(() => {});
   }
 }
