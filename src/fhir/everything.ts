@@ -4,7 +4,7 @@ import { residentScopeSql } from '../platform/access.ts';
 import { auditCte } from '../platform/audit.ts';
 import { AppError } from '../platform/errors.ts';
 import { Params } from '../platform/sql.ts';
-import type { Row } from '../db/engine.ts';
+import type { Queryable, Row } from '../db/engine.ts';
 import type { Json } from './datatypes.ts';
 import { dateRange } from './search.ts';
 import { KINDS, kindOf } from './registry.ts';
@@ -17,6 +17,33 @@ interface Window {
   since: Date | null;
   start: Date | null;
   end: Date | null;
+}
+
+/**
+ * The columns of the record tables, read from the catalogue once (migrations run before the server serves, and every
+ * CareGrid database has the same schema). With them a row travels as an array of its values instead of an object that
+ * repeats every column name: a quarter less work for the statement on PGlite and a shorter text to parse.
+ */
+let tableColumns: Promise<Map<string, string[]>> | null = null;
+function columnsOf(q: Queryable): Promise<Map<string, string[]>> {
+  tableColumns ??= q
+    .query<{ relname: string; columns: string[] }>(
+      `SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum) AS columns FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        WHERE c.relname = ANY($1::text[]) AND c.relkind = 'r' AND pg_table_is_visible(c.oid) AND a.attnum > 0 AND NOT a.attisdropped GROUP BY c.relname`,
+      [[...KINDS.values()].map((k) => k.table)],
+    )
+    .then(({ rows }) => new Map(rows.map((r) => [r.relname, r.columns])))
+    .catch((err) => {
+      tableColumns = null;
+      throw err;
+    });
+  return tableColumns;
+}
+
+/** One kind's rows as JSON: arrays of values when its columns are those of its table (`t.*`), objects otherwise. */
+function kindJson(k: ResourceKind, cte: string, columns: string[] | undefined): string {
+  if (k.select !== 't.*' || !columns) return `(SELECT json_agg(t)::text FROM ${cte} t)`;
+  return `(SELECT json_agg(json_build_array(${columns.map((c) => `t."${c.replaceAll('"', '""')}"`).join(', ')}))::text FROM ${cte} t)`;
 }
 
 /** One kind's rows, in the kind's own order, materialized so that whatever reads them reads that order. */
@@ -36,7 +63,7 @@ function kindArray(k: ResourceKind, cte: string, patientP: string, w: Window, pa
  * the kinds' mappings already read for past versions, see renderPast in repository.ts); text rather than json so that
  * the driver hands it over as it is and the parse happens once, here.
  */
-function everythingSql(rc: RequestContext, patientKind: ResourceKind, kinds: ResourceKind[], patientId: number, w: Window, org: ResourceKind | null) {
+function everythingSql(rc: RequestContext, patientKind: ResourceKind, kinds: ResourceKind[], columns: Map<string, string[]>, patientId: number, w: Window, org: ResourceKind | null) {
   const params = new Params();
   const patientP = params.add(patientId);
   const target = `target AS MATERIALIZED (SELECT ${patientKind.select}, ${residentScopeSql(rc.principal, params, 't')} AS in_scope FROM ${patientKind.from} WHERE t.id = ${patientP})`;
@@ -44,7 +71,7 @@ function everythingSql(rc: RequestContext, patientKind: ResourceKind, kinds: Res
   // json_agg over a materialized CTE takes its rows in the order they were stored (a second sort inside the
   // aggregate cost a fifth of the statement on PGlite)
   const arrays = [`SELECT -1 AS n, (SELECT row_to_json(t)::text FROM target t) AS rows`];
-  arrays.push(...kinds.map((_k, i) => `SELECT ${i}, (SELECT json_agg(t)::text FROM k${i} t)`));
+  arrays.push(...kinds.map((k, i) => `SELECT ${i}, ${kindJson(k, `k${i}`, columns.get(k.table))}`));
   // every record table has institution_id, the recording institution (Organization)
   if (org && kinds.length) {
     const ids = kinds.map((_k, i) => `SELECT institution_id FROM k${i}`).join(' UNION ');
@@ -79,10 +106,15 @@ export async function everything(rc: RequestContext, patientId: number, query: R
   }
   const kinds = [...KINDS.values()].filter((k) => k.residentColumn && !k.isResident && (!parsed.types || parsed.types.includes(k.type)));
   const org = KINDS.has('Organization') ? kindOf('Organization') : null;
-  const { sql, values } = everythingSql(rc, patientKind, kinds, patientId, parsed.w, org);
+  const columns = await columnsOf(rc.q);
+  const { sql, values } = everythingSql(rc, patientKind, kinds, columns, patientId, parsed.w, org);
   const { rows } = await rc.q.query<{ n: number; rows: string | null }>(sql, values);
   const arrays = new Map<number, Row[]>();
   for (const r of rows) arrays.set(r.n, r.rows === null ? [] : r.n === -1 ? [JSON.parse(r.rows)] : JSON.parse(r.rows));
+  kinds.forEach((k, i) => {
+    const cols = columns.get(k.table);
+    if (k.select === 't.*' && cols) arrays.set(i, (arrays.get(i) ?? []).map((a) => Object.fromEntries(cols.map((c, j) => [c, (a as unknown as unknown[])[j]]))));
+  });
   const patient = arrays.get(-1)?.[0];
   if (!patient?.in_scope) {
     // nothing was read or audited: loadRow gives the verdict (404, or 403 audited as denied); should the resident have
