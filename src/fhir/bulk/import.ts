@@ -31,7 +31,7 @@ import { operationOutcome } from '../outcome.ts';
 import type { Json, ParsedReference } from '../datatypes.ts';
 import { KINDS } from '../registry.ts';
 import * as repo from '../repository.ts';
-import { encounterKind, TREATMENT_ACCESS_DAYS } from '../resources/encounter.ts';
+import { encounterKind, ensureTreatmentRelationships, type TreatmentGrant } from '../resources/encounter.ts';
 import type { ResourceKind, WriteContext } from '../types.ts';
 import { createJob, importSourceId, jobDir, ownJob, rank, setJob, writeOrder } from './jobs.ts';
 import { fileLines } from './ndjson.ts';
@@ -624,23 +624,10 @@ class Importer {
     // The plan must be per-key index probes whatever the statistics say: with autovacuum off or behind a bulk load,
     // care_relationship still looks like the handful of rows it held at the last ANALYZE (valid_to and institution_id
     // all NULL), and the planner then scans the whole table once per key (~20 s per batch at 200,000 rows). Hash and
-    // merge joins are switched off for this transaction only (SET LOCAL), `institution_id + 0` keeps the partial
-    // institution index out of it, and JIT (triggered by cost estimates, not work) is off.
+    // merge joins are switched off for this transaction only (SET LOCAL), and JIT (triggered by cost estimates, not
+    // work) is off.
     await q.query("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)");
-    await q.query(
-      `WITH a AS (
-         SELECT resident_id, institution_id, kind, (until AT TIME ZONE 'Asia/Shanghai')::date + $5::int AS valid_to
-           FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) AS v(resident_id, institution_id, kind, until)),
-       u AS (
-         UPDATE care_relationship cr SET valid_to = a.valid_to FROM a
-          WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id
-            AND cr.valid_to < a.valid_to
-          RETURNING 1)
-       INSERT INTO care_relationship (resident_id, kind, institution_id, valid_from, valid_to, source_ref)
-       SELECT a.resident_id, a.kind, a.institution_id, current_date, a.valid_to, 'encounter' FROM a
-        WHERE NOT EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id)`,
-      [list.map((x) => x.resident), list.map((x) => x.institution), list.map((x) => x.kind), list.map((x) => x.until), TREATMENT_ACCESS_DAYS],
-    );
+    await ensureTreatmentRelationships(q, list.map((x) => ({ residentId: x.resident, institutionId: x.institution, kind: x.kind as TreatmentGrant['kind'], until: x.until })));
     // remembered once the batch commits (a rolled-back batch must not leave a relationship marked as ensured)
     return () => {
       if (this.ensured.size > 2_000_000) this.ensured.clear();

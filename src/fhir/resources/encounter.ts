@@ -108,14 +108,47 @@ export const encounterKind: ResourceKind = {
 /** Days a treating institution keeps access to the shared record after the encounter (configurable per district). */
 export const TREATMENT_ACCESS_DAYS = 90;
 
-export async function ensureTreatmentRelationship(q: { query: (s: string, p?: unknown[]) => Promise<any> }, residentId: number, institutionId: number, kind: 'admission' | 'consultation', until: Date) {
+export interface TreatmentGrant {
+  residentId: number;
+  institutionId: number;
+  kind: 'admission' | 'consultation';
+  /** The care's last moment; access runs TREATMENT_ACCESS_DAYS past its (China Standard Time) date. */
+  until: Date | string;
+}
+
+type Runs = { query: (s: string, p?: unknown[]) => Promise<any> };
+
+/**
+ * One relationship per (resident, institution, kind), created or extended to the latest date, for any number of
+ * grants in one statement: the FHIR API writes one, a bulk import a whole batch.
+ */
+export async function ensureTreatmentRelationships(q: Runs, grants: readonly TreatmentGrant[]) {
+  const latest = new Map<string, TreatmentGrant>();
+  for (const g of grants) {
+    const key = `${g.residentId}|${g.institutionId}|${g.kind}`;
+    const prev = latest.get(key);
+    if (!prev || new Date(g.until) > new Date(prev.until)) latest.set(key, g);
+  }
+  if (!latest.size) return;
+  const list = [...latest.values()];
+  // `institution_id + 0` keeps the partial institution index out of the probes: (resident_id, kind, institution_id)
+  // finds the one row per key
   await q.query(
-    `WITH u AS (
-       UPDATE care_relationship SET valid_to = GREATEST(valid_to, ($4::timestamptz AT TIME ZONE 'Asia/Shanghai')::date + $5::int)
-        WHERE resident_id = $1 AND institution_id = $2 AND kind = $3 AND valid_to IS NOT NULL RETURNING 1)
+    `WITH a AS (
+       SELECT resident_id, institution_id, kind, (until AT TIME ZONE 'Asia/Shanghai')::date + $5::int AS valid_to
+         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) AS v(resident_id, institution_id, kind, until)),
+     u AS (
+       UPDATE care_relationship cr SET valid_to = a.valid_to FROM a
+        WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id
+          AND cr.valid_to < a.valid_to
+        RETURNING 1)
      INSERT INTO care_relationship (resident_id, kind, institution_id, valid_from, valid_to, source_ref)
-     SELECT $1, $3, $2, current_date, ($4::timestamptz AT TIME ZONE 'Asia/Shanghai')::date + $5::int, 'encounter'
-      WHERE NOT EXISTS (SELECT 1 FROM u) AND NOT EXISTS (SELECT 1 FROM care_relationship WHERE resident_id = $1 AND institution_id = $2 AND kind = $3)`,
-    [residentId, institutionId, kind, until, TREATMENT_ACCESS_DAYS],
+     SELECT a.resident_id, a.kind, a.institution_id, current_date, a.valid_to, 'encounter' FROM a
+      WHERE NOT EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id)`,
+    [list.map((g) => g.residentId), list.map((g) => g.institutionId), list.map((g) => g.kind), list.map((g) => new Date(g.until).toISOString()), TREATMENT_ACCESS_DAYS],
   );
+}
+
+export function ensureTreatmentRelationship(q: Runs, residentId: number, institutionId: number, kind: 'admission' | 'consultation', until: Date) {
+  return ensureTreatmentRelationships(q, [{ residentId, institutionId, kind, until }]);
 }
