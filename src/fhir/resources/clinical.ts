@@ -6,7 +6,7 @@ import { SYSTEM, array, clean, code, codeable, concept, dateTime, extraOf, ident
 import { dateParam, referenceParam, specialParam, stringParam, tokenParam, or } from '../search.ts';
 import type { ResourceKind, WriteContext } from '../types.ts';
 import { AppError } from '../../platform/errors.ts';
-import { CLINICAL_WRITERS, head, idsOf, owningInstitution, personParams } from './common.ts';
+import { CLINICAL_WRITERS, head, idsOf, owningInstitution, personIncludes, personParams } from './common.ts';
 import { icd10Valid, loincValid } from './observation.ts';
 
 /** LOINC and ICD-10 codes are checked for form (LOINC's check digit); other systems are taken as sent. */
@@ -40,7 +40,6 @@ async function practitioner(ctx: WriteContext, value: unknown, path: string): Pr
   return ctx.resolve(parseReference(value, path, ['Practitioner', 'PractitionerRole']), path);
 }
 
-const personIncludes = (type: string) => ({ [`${type}:subject`]: { target: 'Patient', column: 'resident_id' }, [`${type}:patient`]: { target: 'Patient', column: 'resident_id' } });
 
 // ── DiagnosticReport ──
 

@@ -4,7 +4,7 @@ import type { Row } from '../../db/engine.ts';
 import { AppError } from '../../platform/errors.ts';
 import { SYSTEM, identifierFromKey, instant, type Json, type ParsedReference } from '../datatypes.ts';
 import { referenceParam, specialParam, or } from '../search.ts';
-import type { SearchParam, WriteContext } from '../types.ts';
+import type { IncludeDef, SearchParam, WriteContext } from '../types.ts';
 
 export const CLINICAL_WRITERS = ['district_admin', 'institution_admin', 'family_doctor', 'nurse', 'specialist', 'referral_desk', 'cdc_epidemiologist', 'ems_dispatcher'] as const;
 
@@ -26,6 +26,11 @@ export const identifierParam: SearchParam = specialParam('token', (values, _mod,
   }
   return `t.source_id LIKE ${params.add('%|' + v.replace(/[\\%_]/g, (x) => '\\' + x))}`;
 })), 'the sending system’s identifier (system|value)');
+
+/** `_include` of the resident a person-centred resource is about, under both FHIR names (subject, patient). */
+export function personIncludes(type: string): Record<string, IncludeDef> {
+  return { [`${type}:subject`]: { target: 'Patient', column: 'resident_id' }, [`${type}:patient`]: { target: 'Patient', column: 'resident_id' } };
+}
 
 export function personParams(column = 't.resident_id'): Record<string, SearchParam> {
   return {

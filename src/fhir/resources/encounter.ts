@@ -4,7 +4,7 @@ import type { Row } from '../../db/engine.ts';
 import { SYSTEM, array, clean, code, codeable, concept, dateTime, extraOf, identifierKey, instant, invalid, object, parseReference, ref, required, str, type Json } from '../datatypes.ts';
 import { dateParam, specialParam, tokenParam, referenceParam, or } from '../search.ts';
 import type { ResourceKind } from '../types.ts';
-import { CLINICAL_WRITERS, head, owningInstitution, personParams } from './common.ts';
+import { CLINICAL_WRITERS, head, owningInstitution, personIncludes, personParams } from './common.ts';
 
 export const ENCOUNTER_CLASSES = ['outpatient', 'emergency', 'inpatient', 'fever_clinic', 'home_visit', 'health_check', 'follow_up'] as const;
 export const ENCOUNTER_STATUSES = ['planned', 'arrived', 'triaged', 'in-progress', 'onleave', 'finished', 'cancelled', 'entered-in-error', 'unknown'] as const;
@@ -26,7 +26,7 @@ export const encounterKind: ResourceKind = {
   order: 't.start_at DESC, t.id DESC',
   dateColumn: 'start_at',
   writers: CLINICAL_WRITERS,
-  include: { 'Encounter:subject': { target: 'Patient', column: 'resident_id' }, 'Encounter:patient': { target: 'Patient', column: 'resident_id' }, 'Encounter:service-provider': { target: 'Organization', column: 'institution_id' }, 'Encounter:practitioner': { target: 'Practitioner', column: 'practitioner_id' } },
+  include: { ...personIncludes('Encounter'), 'Encounter:service-provider': { target: 'Organization', column: 'institution_id' }, 'Encounter:practitioner': { target: 'Practitioner', column: 'practitioner_id' } },
   toFhir(row: Row): Json {
     const act = TO_ACT[row.class as EncounterClass] ?? 'AMB';
     return clean({

@@ -4,7 +4,7 @@ import type { Row } from '../../db/engine.ts';
 import { SYSTEM, array, clean, code, codeable, concept, dateTime, extraOf, identifierKey, instant, invalid, num, object, parseReference, ref, required, str, toNumber, type Json } from '../datatypes.ts';
 import { dateParam, numberParam, referenceParam, tokenParam } from '../search.ts';
 import type { ResourceKind } from '../types.ts';
-import { CLINICAL_WRITERS, head, owningInstitution, personParams } from './common.ts';
+import { CLINICAL_WRITERS, head, owningInstitution, personIncludes, personParams } from './common.ts';
 
 export const OBSERVATION_STATUSES = ['registered', 'preliminary', 'final', 'amended', 'corrected', 'cancelled', 'entered-in-error', 'unknown'] as const;
 const HL7_CATEGORIES = ['vital-signs', 'laboratory', 'imaging', 'exam', 'survey', 'social-history', 'procedure', 'therapy', 'activity'] as const;
@@ -55,7 +55,7 @@ export const observationKind: ResourceKind = {
   order: 't.effective_at DESC, t.id DESC',
   dateColumn: 'effective_at',
   writers: CLINICAL_WRITERS,
-  include: { 'Observation:subject': { target: 'Patient', column: 'resident_id' }, 'Observation:patient': { target: 'Patient', column: 'resident_id' }, 'Observation:encounter': { target: 'Encounter', column: 'encounter_id' }, 'Observation:performer': { target: 'Organization', column: 'institution_id' } },
+  include: { ...personIncludes('Observation'), 'Observation:encounter': { target: 'Encounter', column: 'encounter_id' }, 'Observation:performer': { target: 'Organization', column: 'institution_id' } },
   toFhir(row: Row): Json {
     const value = toNumber(row.value_num);
     const low = toNumber(row.ref_low);
@@ -159,7 +159,7 @@ export const conditionKind: ResourceKind = {
   order: 't.recorded_at DESC, t.id DESC',
   dateColumn: 'recorded_at',
   writers: CLINICAL_WRITERS,
-  include: { 'Condition:subject': { target: 'Patient', column: 'resident_id' }, 'Condition:patient': { target: 'Patient', column: 'resident_id' }, 'Condition:encounter': { target: 'Encounter', column: 'encounter_id' } },
+  include: { ...personIncludes('Condition'), 'Condition:encounter': { target: 'Encounter', column: 'encounter_id' } },
   toFhir(row: Row): Json {
     return clean({
       ...head('Condition', row),

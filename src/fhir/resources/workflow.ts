@@ -7,7 +7,7 @@ import { AppError } from '../../platform/errors.ts';
 import { EXT, SYSTEM, array, bool, clean, code, codeable, concept, dateTime, extensionsOf, extraOf, identifierKey, instant, invalid, object, parseReference, ref, required, str, type Json, type ParsedReference } from '../datatypes.ts';
 import { dateParam, referenceParam, specialParam, stringParam, tokenParam, or } from '../search.ts';
 import type { ResourceKind, SearchParam, WriteContext } from '../types.ts';
-import { CLINICAL_WRITERS, head, identifierParam, owningInstitution, personParams } from './common.ts';
+import { CLINICAL_WRITERS, head, identifierParam, owningInstitution, personIncludes, personParams } from './common.ts';
 import { DEFAULT_RELEASE_HOURS, RESERVATION_IN_FORCE_SQL, bookSlot, reservationInForce } from './booking.ts';
 
 /** Who runs clinics and opens their places: the institution's administrators, referral desks and specialists. */
@@ -36,7 +36,7 @@ export const taskKind: ResourceKind = {
   dateColumn: 'authored_at',
   writers: CLINICAL_WRITERS,
   include: {
-    'Task:patient': { target: 'Patient', column: 'resident_id' }, 'Task:subject': { target: 'Patient', column: 'resident_id' },
+    ...personIncludes('Task'),
     'Task:owner': { target: 'Organization', column: 'owner_institution_id' }, 'Task:requester': { target: 'Organization', column: 'institution_id' },
   },
   toFhir(row: Row): Json {
