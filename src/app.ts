@@ -23,6 +23,8 @@ import { auditRoutes } from './modules/audit/routes.ts';
 import { importRoutes } from './modules/imports/routes.ts';
 import { recordRoutes } from './modules/records/routes.ts';
 import { referralRoutes } from './modules/referral/routes.ts';
+import { notificationRoutes } from './modules/notifications/routes.ts';
+import { webhookRoutes } from './modules/webhooks/routes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PUBLIC_API = new Set(['/api/v1/health', '/api/v1/auth/login', '/fhir/R4/metadata']);
@@ -120,6 +122,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await importRoutes(api, ctx);
     await recordRoutes(api, ctx);
     await referralRoutes(api, ctx);
+    await notificationRoutes(api, ctx);
+    await webhookRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await app.register(async (fhir) => fhirRoutes(fhir, ctx), { prefix: '/fhir/R4' });
 

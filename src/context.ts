@@ -9,4 +9,6 @@ export interface AppContext {
   readonly db: Db;
   readonly keys: Keys;
   readonly principals: PrincipalCache;
+  /** Background work a request can nudge after its commit (the server replaces the no-ops with its jobs). */
+  readonly jobs: { kickWebhooks(): void };
 }

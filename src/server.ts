@@ -10,6 +10,8 @@ import { buildApp } from './app.ts';
 import { isEmpty, seedDistrict, type SeedResult } from './synth/seed.ts';
 import type { AppContext } from './context.ts';
 import { startReleaseJob } from './modules/referral/service.ts';
+import { startDeadlineJob } from './modules/referral/cases.ts';
+import { startWebhookJob } from './modules/webhooks/service.ts';
 
 export interface Started {
   app: FastifyInstance;
@@ -22,7 +24,7 @@ export async function openContext(config: Config, opts: { memory?: boolean } = {
   const db: Db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, memory: opts.memory, poolSize: config.pgPoolSize });
   await migrate(db);
   const keys = deriveKeys(loadOrCreateSecret(config.secret, config.dataDir));
-  return { config, db, keys, principals: new PrincipalCache() };
+  return { config, db, keys, principals: new PrincipalCache(), jobs: { kickWebhooks() {} } };
 }
 
 export async function startServer(config: Config, opts: { memory?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<Started> {
@@ -36,10 +38,17 @@ export async function startServer(config: Config, opts: { memory?: boolean; onPr
   const app = await buildApp(ctx);
   // reserved referral slots still free at their release time open to general booking (also applied lazily)
   const releases = startReleaseJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'releasing reserved slots failed'));
+  // referral deadlines: escalation of overdue cases and expiry
+  const deadlines = startDeadlineJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'referral deadline job failed'));
+  // webhook deliveries: sent after each commit that queued some, and retried on a timer
+  const webhooks = startWebhookJob(ctx.db, ctx.keys, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'webhook delivery failed'));
+  ctx.jobs.kickWebhooks = webhooks.kick;
   return {
     app, ctx, seeded,
     async close() {
       await releases.stop();
+      await deadlines.stop();
+      await webhooks.stop();
       await app.close();
       await ctx.db.close();
     },

@@ -461,7 +461,9 @@ export async function update(rc: RequestContext, type: string, id: number, body:
     // a client that sends the version it read gets the same protection as If-Match
     throw new AppError('STALE_VERSION', {}, `${type}.meta.versionId`);
   }
-  if (existing.institution_id !== undefined && kind.residentColumn) assertActsForInstitution(rc.principal, existing.institution_id);
+  const own = rc.principal.tokenInstitutionId ?? rc.principal.institutionId;
+  const coWriter = own !== null && !!kind.coWriters?.(existing).includes(own);
+  if (existing.institution_id !== undefined && kind.residentColumn && !coWriter) assertActsForInstitution(rc.principal, existing.institution_id);
   const ctx = writeContext(rc, new Map(), batch);
   let residentId: number | null;
   let row: Row | null = null;

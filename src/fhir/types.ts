@@ -75,6 +75,8 @@ export interface ResourceKind {
    * an update replaces (null on create).
    */
   beforeWrite?(values: Record<string, unknown>, ctx: WriteContext, existing: Row | null): Promise<void>;
+  /** Institutions besides the owning one that may update a stored row (a Task's owner updates its status). */
+  coWriters?(existing: Row): number[];
   /** Runs in the write's transaction after a table-backed create or update. */
   afterWrite?(id: number, values: Record<string, unknown>, ctx: WriteContext): Promise<void>;
 }

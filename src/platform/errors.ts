@@ -108,6 +108,8 @@ export const NOUNS: Record<string, { zh: string; en: string }> = {
   slotPool: { zh: '号源池', en: 'Slot pool' },
   slot: { zh: '号源', en: 'Slot' },
   appointment: { zh: '预约', en: 'Appointment' },
+  referral: { zh: '转诊单', en: 'Referral' },
+  webhook: { zh: 'Webhook', en: 'Webhook' },
 };
 
 export function notFound(noun: string): AppError {

@@ -26,6 +26,19 @@ const FHIR_TASK_CODE_SYSTEM = 'http://hl7.org/fhir/CodeSystem/task-code';
 const FHIR_TASK_CODES = ['approve', 'fulfill', 'abort', 'replace', 'change', 'suspend', 'resume'];
 const TASK_MODELLED = ['identifier', 'status', 'intent', 'priority', 'code', 'description', 'focus', 'for', 'owner', 'requester', 'authoredOn', 'executionPeriod'];
 
+/** The requesting institution: unchanged on an update that names it again (the owner may be the one writing). */
+async function taskRequester(ctx: WriteContext, named: ParsedReference | null, existing: Row | null): Promise<number> {
+  if (existing && (!named || (named.type === 'Organization' && named.id === Number(existing.institution_id)))) return Number(existing.institution_id);
+  return owningInstitution(ctx, named, 'Task.requester', existing);
+}
+
+type TaskWriteHook = (values: Record<string, unknown>, ctx: WriteContext, existing: Row | null) => Promise<void>;
+const taskWriteHooks: TaskWriteHook[] = [];
+/** Lets a module own some tasks (a referral's Task follows its case): hooks run before every Task write. */
+export function registerTaskWriteHook(hook: TaskWriteHook): void {
+  if (!taskWriteHooks.includes(hook)) taskWriteHooks.push(hook);
+}
+
 export const taskKind: ResourceKind = {
   type: 'Task',
   table: 'task',
@@ -78,6 +91,11 @@ export const taskKind: ResourceKind = {
       return m ? `(t.focus_type = ${params.add(m[1])} AND t.focus_id = ${params.add(Number(m[2]))})` : 'FALSE';
     })), 'what the task is about (Type/id)'),
   },
+  async beforeWrite(values, ctx, existing) {
+    for (const hook of taskWriteHooks) await hook(values, ctx, existing);
+  },
+  // the institution that owns the work updates the task's status (FHIR workflow: the owner moves a Task on)
+  coWriters: (existing) => (existing.owner_institution_id ? [Number(existing.owner_institution_id)] : []),
   async toRow(r: Json, ctx, existing) {
     const c = codeable(r.code, 'Task.code');
     const focus = parseReference(r.focus, 'Task.focus', FOCUS_TYPES);
@@ -94,7 +112,7 @@ export const taskKind: ResourceKind = {
     if (start) extra.executionPeriod = { start: period!.start };
     return {
       resident_id: await ctx.resolve(parseReference(r.for, 'Task.for', ['Patient']), 'Task.for'),
-      institution_id: await owningInstitution(ctx, parseReference(r.requester, 'Task.requester', ['Organization']), 'Task.requester', existing),
+      institution_id: await taskRequester(ctx, parseReference(r.requester, 'Task.requester', ['Organization']), existing),
       source_id: identifierKey(r.identifier, 'Task.identifier'),
       status: required(code(r.status, TASK_STATUSES, 'Task.status'), 'Task.status'),
       intent: required(code(r.intent, TASK_INTENTS, 'Task.intent'), 'Task.intent'),

@@ -11,6 +11,8 @@ import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, require
 import * as repo from '../../fhir/repository.ts';
 import { viaService } from '../../fhir/resources/common.ts';
 import * as svc from './service.ts';
+import * as cases from './cases.ts';
+import { ACTIONS, STATES, URGENCIES } from './state.ts';
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
@@ -26,6 +28,28 @@ const Booking = z.object({ appointmentId: z.number(), slotId: z.number(), reside
 /** Field names of the Appointment's FHIR elements in this API's bodies. */
 const FIELDS = { 'Appointment.slot[0]': 'slotId', 'Appointment.slot[0].reference': 'slotId', 'Appointment.participant[0].actor.reference': 'residentId', 'Appointment.basedOn[0].reference': 'serviceRequestId' };
 
+const Party = z.object({ institutionId: z.number(), institutionName: z.string() });
+const ReferralItem = z.object({
+  id: z.number(), version: z.number(), direction: z.enum(['up', 'down']), urgency: z.enum(URGENCIES), state: z.enum(STATES), stateReason: z.string().nullable(),
+  resident: z.object({ id: z.number(), name: z.string(), sex: z.string(), birthDate: z.string(), idNumberMasked: z.string().nullable() }),
+  source: Party.extend({ practitionerId: z.number().nullable(), practitionerName: z.string().nullable() }),
+  target: Party.extend({ department: z.string().nullable(), teamId: z.number().nullable(), teamName: z.string().nullable() }),
+  reason: z.string(), diagnosis: z.object({ code: z.string(), display: z.string().nullable() }).nullable(), summary: z.string().nullable(),
+  attachments: z.array(z.object({ type: z.string(), id: z.number() })), medications: z.array(z.object({ name: z.string(), dose: z.string().nullable().optional() })).nullable(),
+  followUpPlan: z.string().nullable(),
+  appointment: z.object({ id: z.number(), slotId: z.number().nullable(), start: z.string().nullable(), status: z.string() }).nullable(),
+  serviceRequestId: z.number(), taskId: z.number(), redirectedFrom: z.number().nullable(), redirectedTo: z.number().nullable(),
+  dueAt: z.string().nullable(), expiresAt: z.string().nullable(), overdue: z.boolean(), escalatedAt: z.string().nullable(),
+  requestedAt: z.string(), respondedAt: z.string().nullable(), scheduledAt: z.string().nullable(), arrivedAt: z.string().nullable(), completedAt: z.string().nullable(),
+  closedAt: z.string().nullable(), endedAt: z.string().nullable(), resultSummary: z.string().nullable(), resultDocumentId: z.number().nullable(),
+  followUpDueAt: z.string().nullable(), followedUpAt: z.string().nullable(), followUpNote: z.string().nullable(),
+  side: z.enum(['source', 'target', 'system']).nullable(), actions: z.array(z.enum(ACTIONS)),
+});
+const ReferralDetail = ReferralItem.extend({
+  events: z.array(z.object({ action: z.string(), fromState: z.string().nullable(), toState: z.string(), at: z.string(), note: z.string().nullable(), user: z.string().nullable() })),
+});
+const text = (max: number) => z.string().trim().min(1).max(max);
+
 export async function referralRoutes(fastify: FastifyInstance, ctx: AppContext) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { db, keys } = ctx;
@@ -34,6 +58,86 @@ export async function referralRoutes(fastify: FastifyInstance, ctx: AppContext) 
   const fhirContext = (req: FastifyRequest, q: Queryable): repo.RequestContext => ({
     q, keys, principal: requirePrincipal(req), audit: auditContext(req), base: `${req.protocol}://${req.host}/fhir/R4`,
   });
+
+  // ── referral cases (转诊单) ──
+
+  app.post('/referrals', {
+    schema: {
+      tags, summary: 'Create a referral: upward to a hospital (optionally booking a reserved slot in the same step) or downward from a hospital at discharge',
+      body: z.object({
+        direction: z.enum(['up', 'down']),
+        residentId: z.number().int().positive(),
+        targetInstitutionId: z.number().int().positive().optional().describe('upward: the hospital; downward: defaults to the community health centre of the resident’s team or grid'),
+        targetDepartment: z.string().trim().max(100).nullable().optional(),
+        urgency: z.enum(URGENCIES).optional().describe('routine (default), urgent, green_channel (绿色通道: the desk is told at once; no slot is needed)'),
+        reason: text(2000),
+        diagnosis: z.object({ code: z.string().trim().min(3).max(10), display: z.string().max(200).nullable().optional() }).nullable().optional().describe('ICD-10'),
+        summary: z.string().max(20000).nullable().optional().describe('the referral letter, or the discharge summary going down'),
+        attachments: z.array(z.object({ type: z.string(), id: z.number().int().positive() })).max(50).optional().describe('records of the shared health record sent along'),
+        slotId: z.number().int().positive().optional(),
+        medications: z.array(z.object({ name: text(200), dose: z.string().max(200).nullable().optional() })).max(50).optional(),
+        followUpPlan: z.string().max(5000).nullable().optional(),
+        followUpDays: z.number().int().min(1).max(90).optional().describe('downward: days the community team has to follow up (default 7)'),
+        sourceId: z.string().trim().min(1).max(200).nullable().optional().describe('your own id of the referral: sending it again returns the same case'),
+      }),
+      response: { 200: ReferralItem, 201: ReferralItem, ...errorResponses },
+    },
+  }, async (req, reply) => {
+    const out = await withRetry(() => db.tx((q) => cases.createReferral(fhirContext(req, q), req.body)));
+    ctx.jobs.kickWebhooks();
+    return reply.status(out.created ? 201 : 200).send(out.referral);
+  });
+
+  app.get('/referrals', {
+    schema: {
+      tags, summary: 'Referral worklists: inbox (sent to my institution), outbox (sent by it), or all of mine; the district admin sees every case',
+      querystring: PageQuery.extend({
+        box: z.enum(['inbox', 'outbox', 'all']).default('all'),
+        state: z.string().optional().transform((v, c) => {
+          const list = v ? v.split(',').map((x) => x.trim()).filter(Boolean) : [];
+          for (const x of list) if (!(STATES as readonly string[]).includes(x)) c.addIssue({ code: 'custom', message: `unknown state ${x}` });
+          return list as (typeof STATES)[number][];
+        }).describe('comma-separated states'),
+        direction: z.enum(['up', 'down']).optional(), urgency: z.enum(URGENCIES).optional(),
+        overdue: z.enum(['true', 'false']).optional().transform((v) => v === 'true'),
+        residentId: z.coerce.number().int().positive().optional(), from: isoDate.optional(), to: isoDate.optional(),
+      }),
+      response: { 200: pageResponse(ReferralItem), ...errorResponses },
+    },
+  }, async (req) => db.tx((q) => cases.listReferrals(fhirContext(req, q), req.query)));
+
+  app.get('/referrals/:id', {
+    schema: { tags, summary: 'One referral with its history and the actions open to me', params: IdParam, response: { 200: ReferralDetail, ...errorResponses } },
+  }, async (req) => db.tx((q) => cases.getReferral(fhirContext(req, q), req.params.id)));
+
+  app.post('/referrals/:id/:action', {
+    schema: {
+      tags, summary: 'Move a referral on: accept, reject, redirect, schedule, arrive, complete, return-summary, cancel, no-show, follow-up (illegal moves: 409)',
+      params: z.object({ id: z.coerce.number().int().positive(), action: z.enum(ACTIONS).refine((a) => a !== 'expire', 'expiry is the deadline job’s') }),
+      body: z.object({
+        version: z.number().int().positive().optional().describe('the version you saw; a case changed meanwhile is refused with 409'),
+        note: z.string().max(2000).nullable().optional(), slotId: z.number().int().positive().optional(),
+        targetInstitutionId: z.number().int().positive().optional(), targetDepartment: z.string().max(100).nullable().optional(),
+        summary: z.string().max(20000).nullable().optional(), at: z.string().datetime({ offset: true }).optional(),
+      }).default({}),
+      response: { 200: ReferralItem, ...errorResponses },
+    },
+  }, async (req) => {
+    const out = await withRetry(() => db.tx((q) => cases.act(fhirContext(req, q), req.params.id, { ...req.body, action: req.params.action })));
+    ctx.jobs.kickWebhooks();
+    return out;
+  });
+
+  app.get('/referral-targets', {
+    schema: {
+      tags, summary: 'Hospitals to refer a resident to: the consortium of their grid first, with departments that have free places reserved for primary care',
+      querystring: z.object({ residentId: z.coerce.number().int().positive() }),
+      response: {
+        200: z.array(z.object({ institutionId: z.number(), name: z.string(), type: z.string(), inConsortium: z.boolean(), departments: z.array(z.object({ department: z.string(), reservedFree: z.number(), nextFree: z.string().nullable() })) })),
+        ...errorResponses,
+      },
+    },
+  }, async (req) => db.tx((q) => cases.suggestTargets(fhirContext(req, q), req.query.residentId)));
 
   app.post('/slot-pools', {
     schema: {

@@ -3,6 +3,7 @@
 // and a release rule: reserved slots still free N hours before their start (default 48) are opened to everyone.
 // Pools are the `schedule` and `slot` tables the FHIR facade serves as Schedule and Slot; booking goes through the
 // Appointment kind, whose write locks and claims the slot (fhir/resources/booking.ts).
+import { startPeriodicJob, type PeriodicJob } from '../../platform/jobs.ts';
 import type { Db, Queryable, Row } from '../../db/engine.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { hasRole, type Principal } from '../../platform/principal.ts';
@@ -143,25 +144,8 @@ export async function releaseReservedSlots(q: Queryable, now: Date = new Date())
 }
 
 /** Applies the release rule every `intervalMs` (and once at once); `stop` waits for a run in progress. */
-export function startReleaseJob(db: Db, onError: (err: unknown) => void, intervalMs = RELEASE_INTERVAL_MS): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = false;
-  const run = () => {
-    if (stopped) return;
-    running = releaseReservedSlots(db).catch(onError);
-  };
-  const first = setTimeout(run, 0);
-  const timer = setInterval(run, intervalMs);
-  first.unref();
-  timer.unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(first);
-      clearInterval(timer);
-      await running;
-    },
-  };
+export function startReleaseJob(db: Db, onError: (err: unknown) => void, intervalMs = RELEASE_INTERVAL_MS): PeriodicJob {
+  return startPeriodicJob(() => releaseReservedSlots(db), onError, intervalMs);
 }
 
 // ── reading ──

@@ -1,0 +1,800 @@
+// Referral cases (转诊单): creating upward and downward referrals and moving them through the state machine
+// (state.ts), with deadlines from rule data, notifications to both sides, webhooks, and the FHIR mirror.
+//
+// Contents: access (sides and roles) · deadlines · the FHIR mirror · create · act (transitions) · the deadline job
+//
+// Every change runs in the caller's transaction: the case row, its ServiceRequest and Task, the appointment and its
+// slot, the event, notifications, webhook deliveries and the audit record commit together or not at all. A booking
+// that fails (the slot was taken a moment earlier) therefore leaves the case exactly as it was.
+import { startPeriodicJob, type PeriodicJob } from '../../platform/jobs.ts';
+import type { Db, Queryable, Row } from '../../db/engine.ts';
+import { withRetry } from '../../db/engine.ts';
+import { AppError, notFound } from '../../platform/errors.ts';
+import { PRIMARY_CARE, hasRole, type Principal } from '../../platform/principal.ts';
+import type { Role } from '../../platform/roles.ts';
+import { residentScopeSql } from '../../platform/access.ts';
+import { audit, auditResidents } from '../../platform/audit.ts';
+import { Params } from '../../platform/sql.ts';
+import * as repo from '../../fhir/repository.ts';
+import { SYSTEM } from '../../fhir/datatypes.ts';
+import type { WriteContext } from '../../fhir/types.ts';
+import { registerTaskWriteHook } from '../../fhir/resources/workflow.ts';
+import { icd10Valid } from '../../fhir/resources/observation.ts';
+import { localTime } from '../../fhir/resources/booking.ts';
+import { notifyInstitution, notifyUser, type Notice } from '../notifications/service.ts';
+import { enqueue, type WebhookEvent } from '../webhooks/service.ts';
+import { HOSPITAL_TYPES } from './service.ts';
+import {
+  OPEN_STATES, PRIORITY, STATE_LABELS, TASK_STATUS, actionForTaskStatus, allowedActions, next, serviceRequestStatus,
+  type Action, type Direction, type ReferralState, type Side, type Urgency,
+} from './state.ts';
+
+/** SNOMED CT 3457005 "Patient referral": the ServiceRequest code of every referral. */
+const REFERRAL_CODE = '3457005';
+/** How long the receiving side may read the resident's record after a referral (days). */
+const ACCESS_DAYS = 90;
+export const DEFAULT_FOLLOW_UP_DAYS = 7;
+const REFERRAL_STATE_SYSTEM = 'https://caregrid.dev/fhir/CodeSystem/referral-state';
+/** Record types that may be attached to a referral from the shared health record, and their tables. */
+const ATTACHABLE: Record<string, string> = {
+  Observation: 'observation', DiagnosticReport: 'diagnostic_report', DocumentReference: 'document', Condition: 'condition',
+  MedicationRequest: 'medication_request', Encounter: 'encounter', Immunization: 'immunization', AllergyIntolerance: 'allergy',
+};
+
+type Ctx = repo.RequestContext;
+type Json = Record<string, any>;
+
+// ── access ──
+
+const SENDERS_UP: Role[] = ['family_doctor', 'nurse', 'specialist', 'referral_desk', 'institution_admin'];
+const SENDERS_DOWN: Role[] = ['specialist', 'referral_desk', 'institution_admin'];
+const RECEIVERS_UP: Role[] = ['referral_desk', 'specialist', 'institution_admin'];
+const RECEIVERS_DOWN: Role[] = ['family_doctor', 'nurse', 'institution_admin'];
+
+function ownInstitution(p: Principal): number | null {
+  return p.tokenInstitutionId ?? p.institutionId;
+}
+
+/** The side the caller acts for on a case (null: neither; the district admin only reads). */
+export function sideOf(p: Principal, r: Row): Side | null {
+  const own = ownInstitution(p);
+  if (own === null) return null;
+  if (own === Number(r.target_institution_id) && hasRole(p, ...(r.direction === 'up' ? RECEIVERS_UP : RECEIVERS_DOWN))) {
+    // downward cases belong to the family-doctor team that follows up; the centre's administrator oversees them
+    if (r.direction === 'down' && hasRole(p, 'family_doctor', 'nurse') && !hasRole(p, 'institution_admin') && p.teamId !== null && r.target_team_id !== null && p.teamId !== Number(r.target_team_id)) return null;
+    return 'target';
+  }
+  if (own === Number(r.source_institution_id) && hasRole(p, ...(r.direction === 'up' ? SENDERS_UP : SENDERS_DOWN))) return 'source';
+  return null;
+}
+
+function canRead(p: Principal, r: Row): boolean {
+  if (hasRole(p, 'district_admin') && p.tokenInstitutionId === null) return true;
+  const own = ownInstitution(p);
+  return own !== null && (own === Number(r.source_institution_id) || own === Number(r.target_institution_id));
+}
+
+// ── deadlines (rule data: referral_deadline_rule) ──
+
+interface Deadline { dueAt: Date | null; expiresAt: Date | null }
+
+async function deadlineFor(q: Queryable, direction: Direction, urgency: Urgency, state: ReferralState, from: Date): Promise<Deadline> {
+  const { rows } = await q.query('SELECT due_hours::float8 AS due, expire_hours::float8 AS expire FROM referral_deadline_rule WHERE direction = $1 AND urgency = $2 AND state = $3', [direction, urgency, state]);
+  if (!rows[0]) return { dueAt: null, expiresAt: null };
+  const at = (h: number | null) => (h === null ? null : new Date(from.getTime() + h * 3_600_000));
+  return { dueAt: at(rows[0].due), expiresAt: at(rows[0].expire) };
+}
+
+// ── FHIR mirror ──
+
+/** Writes the case's state into its Task (status, businessStatus, due date) and ServiceRequest (status). */
+async function mirror(q: Queryable, r: { task_id: unknown; service_request_id: unknown; state: ReferralState; state_reason?: string | null; due_at: Date | null }, opts: { task?: boolean } = {}) {
+  if (opts.task !== false) {
+    await q.query(
+      `UPDATE task SET status = $2, due_at = $3, extra = coalesce(extra, '{}'::jsonb) || $4::jsonb WHERE id = $1`,
+      [r.task_id, TASK_STATUS[r.state], r.due_at, JSON.stringify(taskExtra(r.state, r.state_reason ?? null))],
+    );
+  }
+  await q.query('UPDATE service_request SET status = $2 WHERE id = $1 AND status <> $2', [r.service_request_id, serviceRequestStatus(r.state)]);
+}
+
+export function taskExtra(state: ReferralState, reason: string | null): Json {
+  return {
+    businessStatus: { coding: [{ system: REFERRAL_STATE_SYSTEM, code: state, display: STATE_LABELS[state].zh }], text: STATE_LABELS[state].en },
+    ...(reason ? { statusReason: { text: reason } } : {}),
+  };
+}
+
+// ── create ──
+
+export interface CreateInput {
+  direction: Direction;
+  residentId: number;
+  /** upward: required; downward: defaults to the community health centre of the resident's team or grid */
+  targetInstitutionId?: number;
+  targetDepartment?: string | null;
+  urgency?: Urgency;
+  reason: string;
+  diagnosis?: { code: string; display?: string | null } | null;
+  summary?: string | null;
+  attachments?: { type: string; id: number }[];
+  /** upward: book this slot in the same step */
+  slotId?: number;
+  /** downward */
+  medications?: { name: string; dose?: string | null }[];
+  followUpPlan?: string | null;
+  followUpDays?: number;
+  /** the sender's own id: sending it again returns the same case */
+  sourceId?: string | null;
+}
+
+interface Resident { id: number; name: string; grid_id: number | null; community_id: number | null }
+
+async function residentInScope(rc: Ctx, residentId: number): Promise<Resident> {
+  const params = new Params();
+  const idP = params.add(residentId);
+  const scope = residentScopeSql(rc.principal, params, 'r');
+  const { rows } = await rc.q.query(`SELECT r.id, r.name, r.grid_id, r.community_id, r.status, ${scope} AS in_scope FROM resident r WHERE r.id = ${idP}`, params.values);
+  if (!rows[0] || rows[0].status === 'merged') throw notFound('resident');
+  if (!rows[0].in_scope) {
+    await audit(rc.q, rc.audit, { action: 'create', resourceType: 'Referral', residentId, outcome: 'denied' });
+    throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: 'residentId' });
+  }
+  if (rows[0].status === 'deceased') throw new AppError('UNPROCESSABLE', { detail: 'the resident is recorded as deceased' }, 'residentId');
+  return { id: Number(rows[0].id), name: rows[0].name, grid_id: rows[0].grid_id, community_id: rows[0].community_id };
+}
+
+async function institutionRow(q: Queryable, id: number, field: string): Promise<{ id: number; name: string; type: string; parent_id: number | null }> {
+  const { rows } = await q.query('SELECT id, name, type, parent_id FROM institution WHERE id = $1 AND active', [id]);
+  if (!rows[0]) throw Object.assign(notFound('institution'), { field });
+  return { id: Number(rows[0].id), name: rows[0].name, type: rows[0].type, parent_id: rows[0].parent_id === null ? null : Number(rows[0].parent_id) };
+}
+
+/**
+ * Where a discharged resident goes (出院患者信息推送到社卫中心): the team they are contracted to, else the family-doctor
+ * team covering their grid; the receiving institution is that team's community health centre.
+ */
+export async function communityTeamOf(q: Queryable, residentId: number, gridId: number | null): Promise<{ teamId: number; institutionId: number } | null> {
+  const { rows } = await q.query(
+    `SELECT t.id, t.institution_id FROM (
+        SELECT cr.team_id AS id, 0 AS pref FROM care_relationship cr
+         WHERE cr.resident_id = $1 AND cr.kind = 'contract' AND cr.team_id IS NOT NULL AND cr.valid_from <= current_date AND (cr.valid_to IS NULL OR cr.valid_to >= current_date)
+        UNION ALL
+        SELECT tg.team_id, 1 FROM team_grid tg WHERE tg.grid_id = $2
+     ) c JOIN team t ON t.id = c.id AND t.kind = 'family_doctor'
+     ORDER BY c.pref, t.id LIMIT 1`,
+    [residentId, gridId],
+  );
+  return rows[0] ? { teamId: Number(rows[0].id), institutionId: Number(rows[0].institution_id) } : null;
+}
+
+async function checkAttachments(q: Queryable, residentId: number, list: { type: string; id: number }[]): Promise<void> {
+  for (const [i, a] of list.entries()) {
+    const table = ATTACHABLE[a.type];
+    if (!table) throw new AppError('VALIDATION_FAILED', { detail: `cannot attach a ${a.type}` }, `attachments[${i}].type`);
+    const { rows } = await q.query(`SELECT resident_id FROM ${table} WHERE id = $1`, [a.id]);
+    if (!rows[0] || Number(rows[0].resident_id) !== residentId) throw new AppError('VALIDATION_FAILED', { detail: `${a.type}/${a.id} is not a record of this resident` }, `attachments[${i}].id`);
+  }
+}
+
+/** Creates a referral (upward or downward), its ServiceRequest and Task, and tells the receiving side. */
+export async function createReferral(rc: Ctx, input: CreateInput): Promise<{ referral: ReferralView; created: boolean }> {
+  const { q, principal: p } = rc;
+  const own = ownInstitution(p);
+  const senders = input.direction === 'up' ? SENDERS_UP : SENDERS_DOWN;
+  if (own === null || !hasRole(p, ...senders)) throw new AppError('FORBIDDEN');
+  if (input.sourceId) {
+    const same = await q.query('SELECT id FROM referral WHERE source_institution_id = $1 AND source_id = $2', [own, input.sourceId]);
+    if (same.rows[0]) return { referral: await getReferral(rc, Number(same.rows[0].id)), created: false };
+  }
+  const resident = await residentInScope(rc, input.residentId);
+  const source = await institutionRow(q, own, 'sourceInstitutionId');
+  const urgency = input.urgency ?? 'routine';
+  if (input.diagnosis && !icd10Valid(input.diagnosis.code)) throw new AppError('VALIDATION_FAILED', { detail: `"${input.diagnosis.code}" is not an ICD-10 code` }, 'diagnosis.code');
+  const attachments = input.attachments ?? [];
+  await checkAttachments(q, resident.id, attachments);
+
+  let target: { id: number; name: string; type: string };
+  let teamId: number | null = null;
+  if (input.direction === 'up') {
+    if (!input.targetInstitutionId) throw new AppError('VALIDATION_FAILED', { detail: 'targetInstitutionId is required' }, 'targetInstitutionId');
+    target = await institutionRow(q, input.targetInstitutionId, 'targetInstitutionId');
+    if (!HOSPITAL_TYPES.includes(target.type)) throw new AppError('VALIDATION_FAILED', { detail: 'an upward referral goes to a hospital' }, 'targetInstitutionId');
+    if (target.id === own) throw new AppError('VALIDATION_FAILED', { detail: 'the referral goes to another institution' }, 'targetInstitutionId');
+    if (input.medications || input.followUpPlan || input.followUpDays) throw new AppError('VALIDATION_FAILED', { detail: 'follow-up fields are for downward referrals' }, 'followUpPlan');
+  } else {
+    if (!HOSPITAL_TYPES.includes(source.type)) throw new AppError('VALIDATION_FAILED', { detail: 'a downward referral comes from a hospital' }, 'direction');
+    if (input.slotId) throw new AppError('VALIDATION_FAILED', { detail: 'a downward referral books no specialist slot' }, 'slotId');
+    const team = await communityTeamOf(q, resident.id, resident.grid_id);
+    if (input.targetInstitutionId) {
+      target = await institutionRow(q, input.targetInstitutionId, 'targetInstitutionId');
+      if (team && team.institutionId === target.id) teamId = team.teamId;
+    } else {
+      if (!team) throw new AppError('VALIDATION_FAILED', { detail: 'no family-doctor team covers the resident’s grid; name the community health centre' }, 'targetInstitutionId');
+      target = await institutionRow(q, team.institutionId, 'targetInstitutionId');
+      teamId = team.teamId;
+    }
+    if (!PRIMARY_CARE.includes(target.type)) throw new AppError('VALIDATION_FAILED', { detail: 'a downward referral goes to a primary-care institution' }, 'targetInstitutionId');
+  }
+
+  const now = new Date();
+  const followUpDays = input.direction === 'down' ? (input.followUpDays ?? DEFAULT_FOLLOW_UP_DAYS) : null;
+  const followUpDue = followUpDays === null ? null : new Date(now.getTime() + followUpDays * 86_400_000);
+  const dl = input.direction === 'down' ? { dueAt: followUpDue, expiresAt: null } : await deadlineFor(q, 'up', urgency, 'requested', now);
+  const practitionerId = p.practitionerId ?? null;
+
+  const sr = await q.query(
+    `INSERT INTO service_request (resident_id, institution_id, status, intent, category, code_system, code, display, authored_at, practitioner_id, performer_institution_id, extra)
+     VALUES ($1, $2, 'active', 'order', 'referral', $3, $4, $5, $6, $7, $8, $9::jsonb) RETURNING id`,
+    [resident.id, own, SYSTEM.snomed, REFERRAL_CODE, 'Patient referral', now, practitionerId, target.id, JSON.stringify(serviceRequestExtra(input, urgency))],
+  );
+  const serviceRequestId = Number(sr.rows[0].id);
+  const task = await q.query(
+    `INSERT INTO task (resident_id, institution_id, status, intent, priority, code, description, focus_type, focus_id, owner_institution_id, owner_team_id, authored_at, due_at, extra)
+     VALUES ($1, $2, 'requested', 'order', $3, $4, $5, 'ServiceRequest', $6, $7, $8, $9, $10, $11::jsonb) RETURNING id`,
+    [resident.id, own, PRIORITY[urgency], input.direction === 'up' ? 'referral' : 'discharge-follow-up', input.reason, serviceRequestId, target.id, teamId, now, dl.dueAt, JSON.stringify(taskExtra('requested', null))],
+  );
+  const taskId = Number(task.rows[0].id);
+  const ins = await q.query(
+    `INSERT INTO referral (resident_id, direction, urgency, state, source_institution_id, source_practitioner_id, source_user_id, target_institution_id, target_department,
+        target_team_id, reason, diagnosis_code, diagnosis_display, summary, attachments, medications, follow_up_plan, service_request_id, task_id, due_at, expires_at,
+        requested_at, follow_up_task_id, follow_up_due_at, source_id)
+     VALUES ($1, $2, $3, 'requested', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING id`,
+    [resident.id, input.direction, urgency, own, practitionerId, p.kind === 'person' ? p.userId : null, target.id, input.targetDepartment ?? null, teamId, input.reason,
+      input.diagnosis?.code ?? null, input.diagnosis?.display ?? null, input.summary ?? null, JSON.stringify(attachments), input.medications ? JSON.stringify(input.medications) : null,
+      input.followUpPlan ?? null, serviceRequestId, taskId, dl.dueAt, dl.expiresAt, now, input.direction === 'down' ? taskId : null, followUpDue, input.sourceId ?? null],
+  );
+  const id = Number(ins.rows[0].id);
+  await q.query('INSERT INTO referral_event (referral_id, action, from_state, to_state, user_id, institution_id, note) VALUES ($1, $2, NULL, $3, $4, $5, $6)',
+    [id, 'create', 'requested', p.userId, own, null]);
+  // the receiving side may read the resident's record while it handles the case (调阅 on a referral relationship)
+  await q.query(
+    `INSERT INTO care_relationship (resident_id, kind, institution_id, team_id, valid_from, valid_to, source_ref) VALUES ($1, 'referral', $2, $3, current_date, current_date + $4::int, $5)`,
+    [resident.id, target.id, teamId, ACCESS_DAYS, `Referral/${id}`],
+  );
+  await audit(q, rc.audit, { action: 'create', resourceType: 'Referral', resourceId: id, residentId: resident.id });
+
+  if (input.slotId) await book(rc, { id, resident_id: resident.id, service_request_id: serviceRequestId, appointment_id: null }, input.slotId);
+  const r = await loadCase(q, id);
+  const kind: WebhookEvent = input.direction === 'up' ? 'referral.requested' : 'referral.discharged';
+  await tell(q, r, kind, 'target', {
+    priority: urgency === 'green_channel' ? 'urgent' : urgency === 'urgent' ? 'high' : 'normal',
+    params: { source: source.name, reason: input.reason, urgency: urgencyLabel(urgency), due: followUpDue ? localTime(followUpDue) : null },
+  });
+  return { referral: await view(rc, r), created: true };
+}
+
+function serviceRequestExtra(input: CreateInput, urgency: Urgency): Json {
+  return {
+    priority: PRIORITY[urgency],
+    reasonCode: [{ text: input.reason, ...(input.diagnosis ? { coding: [{ system: SYSTEM.icd10, code: input.diagnosis.code, display: input.diagnosis.display ?? undefined }] } : {}) }],
+    ...(input.summary ? { note: [{ text: input.summary }] } : {}),
+    ...(input.attachments?.length ? { supportingInfo: input.attachments.map((a) => ({ reference: `${a.type}/${a.id}` })) } : {}),
+    ...(input.targetDepartment ? { orderDetail: [{ text: input.targetDepartment }] } : {}),
+  };
+}
+
+const urgencyLabel = (u: Urgency) => ({ routine: { zh: '普通', en: 'routine' }, urgent: { zh: '紧急', en: 'urgent' }, green_channel: { zh: '绿色通道', en: 'green-channel' } })[u];
+
+// ── booking ──
+
+/** Books `slotId` for the case through the Appointment kind (the one rule for taken and reserved slots). */
+async function book(rc: Ctx, r: { id: number; resident_id: unknown; service_request_id: unknown; appointment_id: unknown }, slotId: number): Promise<number> {
+  const { rows } = await rc.q.query('SELECT 1 FROM slot WHERE id = $1', [slotId]);
+  if (!rows[0]) throw Object.assign(notFound('slot'), { field: 'slotId' });
+  if (r.appointment_id) await cancelAppointment(rc.q, Number(r.appointment_id), 'cancelled');
+  try {
+    const out = await repo.create({ ...rc, principal: { ...rc.principal, scope: { ...rc.principal.scope, all: true } } }, 'Appointment', {
+      resourceType: 'Appointment', status: 'booked', slot: [{ reference: `Slot/${slotId}` }], basedOn: [{ reference: `ServiceRequest/${r.service_request_id}` }],
+      participant: [{ actor: { reference: `Patient/${r.resident_id}` }, status: 'accepted' }],
+    });
+    await rc.q.query('UPDATE referral SET appointment_id = $2 WHERE id = $1', [r.id, out.id]);
+    return out.id;
+  } catch (err) {
+    if (err instanceof AppError && err.field?.startsWith('Appointment.slot')) throw new AppError(err.code, err.params, 'slotId');
+    throw err;
+  }
+}
+
+/** Ends the case's appointment: its slot is free again unless the patient was a no-show (the time has passed). */
+async function cancelAppointment(q: Queryable, appointmentId: number, status: 'cancelled' | 'noshow'): Promise<void> {
+  const { rows } = await q.query("UPDATE appointment SET status = $2 WHERE id = $1 AND status IN ('booked', 'pending', 'proposed') RETURNING slot_id", [appointmentId, status]);
+  if (rows[0]?.slot_id && status === 'cancelled') await q.query("UPDATE slot SET status = 'free' WHERE id = $1 AND status IN ('busy', 'busy-tentative')", [rows[0].slot_id]);
+}
+
+// ── transitions ──
+
+export interface ActInput {
+  action: Action;
+  /** the version the caller saw: a case changed meanwhile is refused (STALE_VERSION) rather than overwritten */
+  version?: number;
+  note?: string | null;
+  slotId?: number;
+  /** redirect */
+  targetInstitutionId?: number;
+  targetDepartment?: string | null;
+  /** complete / return-summary: the result summary returned to the referring doctor */
+  summary?: string | null;
+  /** follow-up: when it happened (default now) */
+  at?: string;
+}
+
+async function loadCase(q: Queryable, id: number, forUpdate = false): Promise<Row> {
+  const { rows } = await q.query(`SELECT * FROM referral WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  if (!rows[0]) throw notFound('referral');
+  return rows[0];
+}
+
+const ACTION_REQUIRES: Partial<Record<Action, (i: ActInput) => string | null>> = {
+  reject: (i) => (i.note?.trim() ? null : 'note'),
+  redirect: (i) => (!i.note?.trim() ? 'note' : !i.targetInstitutionId ? 'targetInstitutionId' : null),
+  schedule: (i) => (i.slotId ? null : 'slotId'),
+  'return-summary': (i) => (i.summary?.trim() ? null : 'summary'),
+  'follow-up': (i) => (i.note?.trim() ? null : 'note'),
+};
+
+/**
+ * Takes `action` on case `id` for the caller's side. Illegal moves get INVALID_STATE naming the state; a stale
+ * `version` gets STALE_VERSION. With `opts.fromTask` the case's Task row is being written by a FHIR client, who
+ * writes its status itself.
+ */
+export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: Side; fromTask?: boolean } = {}): Promise<ReferralView> {
+  const { q, principal: p } = rc;
+  const r = await loadCase(q, id, true);
+  if (!canRead(p, r) && opts.side !== 'system') throw notFound('referral');
+  const side = opts.side ?? sideOf(p, r);
+  if (!side) throw new AppError('FORBIDDEN');
+  if (input.version !== undefined && input.version !== r.version) throw new AppError('STALE_VERSION', {}, 'version');
+  const from = r.state as ReferralState;
+  const verdict = next(from, input.action, side, r.direction, { hasAppointment: !!r.appointment_id || !!input.slotId });
+  if (!verdict.ok) {
+    const detail = verdict.reason === 'state'
+      ? { zh: `转诊单为「${STATE_LABELS[from].zh}」，不能执行 ${input.action}`, en: `a referral that is ${from} cannot take ${input.action}` }
+      : verdict.reason === 'direction'
+        ? { zh: `${r.direction === 'up' ? '上转' : '下转'}转诊单没有 ${input.action} 操作`, en: `${input.action} is not an action of ${r.direction === 'up' ? 'an upward' : 'a downward'} referral` }
+        : { zh: `${side === 'source' ? '转出方' : '接收方'}不能执行 ${input.action}`, en: `the ${side === 'source' ? 'referring' : 'receiving'} side cannot take ${input.action}` };
+    throw new AppError(verdict.reason === 'side' ? 'FORBIDDEN' : 'INVALID_STATE', { detail }, 'action');
+  }
+  const missing = ACTION_REQUIRES[input.action]?.(input);
+  if (missing) throw new AppError('VALIDATION_FAILED', { detail: `${missing} is required to ${input.action}` }, missing);
+
+  let to = verdict.to;
+  const now = new Date();
+  const set: Record<string, unknown> = {};
+  const events: { action: string; from: ReferralState; to: ReferralState; note: string | null }[] = [];
+  const note = input.note?.trim() || null;
+  let redirectedTo: Row | null = null;
+
+  switch (input.action) {
+    case 'accept':
+      set.responded_at = now;
+      if (input.slotId) await book(rc, r as any, input.slotId);
+      if (to === 'scheduled') set.scheduled_at = now;
+      break;
+    case 'schedule':
+      await book(rc, r as any, input.slotId!);
+      if (to === 'scheduled') set.scheduled_at = now;
+      break;
+    case 'reject':
+      set.responded_at = now;
+      if (r.appointment_id) await cancelAppointment(q, Number(r.appointment_id), 'cancelled');
+      break;
+    case 'redirect': {
+      if (input.targetInstitutionId === Number(r.target_institution_id)) throw new AppError('VALIDATION_FAILED', { detail: 'redirect to another institution' }, 'targetInstitutionId');
+      set.responded_at = r.responded_at ?? now;
+      if (r.appointment_id) await cancelAppointment(q, Number(r.appointment_id), 'cancelled');
+      redirectedTo = await redirectCase(rc, r, input);
+      set.redirected_to = redirectedTo.id;
+      break;
+    }
+    case 'arrive':
+      set.arrived_at = now;
+      if (r.appointment_id) await q.query("UPDATE appointment SET status = 'arrived' WHERE id = $1 AND status = 'booked'", [r.appointment_id]);
+      break;
+    case 'complete':
+      set.completed_at = now;
+      if (r.appointment_id) await q.query("UPDATE appointment SET status = 'fulfilled' WHERE id = $1 AND status IN ('booked', 'arrived', 'checked-in')", [r.appointment_id]);
+      if (input.summary?.trim()) {
+        events.push({ action: 'complete', from, to: 'completed', note });
+        to = 'closed';
+        Object.assign(set, await returnSummary(rc, r, input.summary.trim(), now));
+      }
+      break;
+    case 'return-summary':
+      Object.assign(set, await returnSummary(rc, r, input.summary!.trim(), now));
+      break;
+    case 'cancel':
+      set.ended_at = now;
+      if (r.appointment_id) await cancelAppointment(q, Number(r.appointment_id), 'cancelled');
+      break;
+    case 'no-show':
+    case 'expire':
+      set.ended_at = now;
+      if (r.appointment_id) await cancelAppointment(q, Number(r.appointment_id), from === 'scheduled' ? 'noshow' : 'cancelled');
+      break;
+    case 'follow-up': {
+      const at = input.at ? new Date(input.at) : now;
+      if (Number.isNaN(at.getTime()) || at > new Date(now.getTime() + 60_000)) throw new AppError('VALIDATION_FAILED', { detail: 'a date and time not in the future' }, 'at');
+      Object.assign(set, { followed_up_at: at, follow_up_note: note, completed_at: now, closed_at: now, responded_at: r.responded_at ?? now });
+      break;
+    }
+  }
+  const reason = input.action === 'no-show' ? 'no_show' : ['reject', 'redirect', 'cancel', 'expire'].includes(input.action) ? note ?? input.action : null;
+  events.push({ action: input.action, from: events.length ? 'completed' : from, to, note });
+
+  // deadlines of the new state (a scheduled case counts from its appointment; a downward case keeps its follow-up date)
+  let dl: Deadline = { dueAt: null, expiresAt: null };
+  if (OPEN_STATES.includes(to)) {
+    if (r.direction === 'down') dl = { dueAt: r.follow_up_due_at, expiresAt: null };
+    else if (to === from && to !== 'scheduled') dl = { dueAt: r.due_at, expiresAt: r.expires_at };
+    else {
+      let base = now;
+      if (to === 'scheduled') {
+        const a = await q.query('SELECT a.start_at FROM appointment a JOIN referral f ON f.appointment_id = a.id WHERE f.id = $1', [id]);
+        if (a.rows[0]?.start_at) base = new Date(a.rows[0].start_at);
+      }
+      dl = await deadlineFor(q, 'up', r.urgency, to, base);
+    }
+  }
+  const changedDeadline = String(dl.dueAt) !== String(r.due_at);
+  Object.assign(set, { state: to, state_reason: reason, due_at: dl.dueAt, expires_at: dl.expiresAt });
+  if (changedDeadline) set.escalated_at = null;
+  const cols = Object.keys(set);
+  await q.query(`UPDATE referral SET ${cols.map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1`, [id, ...cols.map((c) => set[c])]);
+  for (const e of events) {
+    await q.query('INSERT INTO referral_event (referral_id, action, from_state, to_state, user_id, institution_id, note) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [id, e.action, e.from, e.to, side === 'system' ? null : p.userId, side === 'system' ? null : ownInstitution(p), e.note]);
+  }
+  await mirror(q, { task_id: r.task_id, service_request_id: r.service_request_id, state: to, state_reason: reason, due_at: dl.dueAt }, { task: !opts.fromTask });
+  if (side !== 'system') await audit(q, rc.audit, { action: 'update', resourceType: 'Referral', resourceId: id, residentId: Number(r.resident_id) });
+
+  const updated = await loadCase(q, id);
+  if (to !== from || input.action === 'schedule') await announce(q, updated, input.action, to, side, note, redirectedTo);
+  return view(rc, updated);
+}
+
+/** The hospital's result summary goes into the shared record as a referral note (LOINC 57133-1) and closes the loop. */
+async function returnSummary(rc: Ctx, r: Row, summary: string, now: Date): Promise<Record<string, unknown>> {
+  const doc = await rc.q.query(
+    `INSERT INTO document (resident_id, institution_id, status, type_code, title, content_type, content_text, authored_at, extra)
+     VALUES ($1, $2, 'current', 'referral_note', $3, 'text/plain', $4, $5, $6::jsonb) RETURNING id`,
+    [r.resident_id, r.target_institution_id, '转诊诊疗结果 Referral result summary', summary, now, JSON.stringify({ context: { related: [{ reference: `ServiceRequest/${r.service_request_id}` }] } })],
+  );
+  return { result_summary: summary, result_document_id: Number(doc.rows[0].id), closed_at: now };
+}
+
+/** A redirected case goes on as a new case to the other institution, linked both ways. */
+async function redirectCase(rc: Ctx, r: Row, input: ActInput): Promise<Row> {
+  const target = await institutionRow(rc.q, input.targetInstitutionId!, 'targetInstitutionId');
+  if (!HOSPITAL_TYPES.includes(target.type)) throw new AppError('VALIDATION_FAILED', { detail: 'an upward referral goes to a hospital' }, 'targetInstitutionId');
+  const now = new Date();
+  const dl = await deadlineFor(rc.q, 'up', r.urgency, 'requested', now);
+  const sr = await rc.q.query(
+    `INSERT INTO service_request (resident_id, institution_id, status, intent, category, code_system, code, display, authored_at, practitioner_id, performer_institution_id, extra)
+     SELECT resident_id, institution_id, 'active', intent, category, code_system, code, display, $2, practitioner_id, $3, extra FROM service_request WHERE id = $1 RETURNING id`,
+    [r.service_request_id, now, target.id],
+  );
+  const task = await rc.q.query(
+    `INSERT INTO task (resident_id, institution_id, status, intent, priority, code, description, focus_type, focus_id, owner_institution_id, authored_at, due_at, extra)
+     SELECT resident_id, institution_id, 'requested', intent, priority, code, description, 'ServiceRequest', $2, $3, $4, $5, $6::jsonb FROM task WHERE id = $1 RETURNING id`,
+    [r.task_id, sr.rows[0].id, target.id, now, dl.dueAt, JSON.stringify(taskExtra('requested', null))],
+  );
+  const ins = await rc.q.query(
+    `INSERT INTO referral (resident_id, direction, urgency, state, source_institution_id, source_practitioner_id, source_user_id, target_institution_id, target_department,
+        reason, diagnosis_code, diagnosis_display, summary, attachments, service_request_id, task_id, redirected_from, due_at, expires_at, requested_at)
+     SELECT resident_id, direction, urgency, 'requested', source_institution_id, source_practitioner_id, source_user_id, $2, $3,
+        reason, diagnosis_code, diagnosis_display, summary, attachments, $4, $5, id, $6, $7, $8 FROM referral WHERE id = $1 RETURNING *`,
+    [r.id, target.id, input.targetDepartment ?? null, sr.rows[0].id, task.rows[0].id, dl.dueAt, dl.expiresAt, now],
+  );
+  const created = ins.rows[0];
+  await rc.q.query("INSERT INTO referral_event (referral_id, action, from_state, to_state, user_id, institution_id, note) VALUES ($1, 'create', NULL, 'requested', $2, $3, $4)",
+    [created.id, rc.principal.userId, ownInstitution(rc.principal), `redirected from #${r.id}`]);
+  await rc.q.query(
+    `INSERT INTO care_relationship (resident_id, kind, institution_id, valid_from, valid_to, source_ref) VALUES ($1, 'referral', $2, current_date, current_date + $3::int, $4)`,
+    [r.resident_id, target.id, ACCESS_DAYS, `Referral/${created.id}`],
+  );
+  const source = await institutionRow(rc.q, Number(r.source_institution_id), 'sourceInstitutionId');
+  await tell(rc.q, created, 'referral.requested', 'target', {
+    priority: r.urgency === 'green_channel' ? 'urgent' : r.urgency === 'urgent' ? 'high' : 'normal',
+    params: { source: source.name, reason: r.reason, urgency: urgencyLabel(r.urgency) },
+  });
+  return created;
+}
+
+const EVENT_OF: Record<Action, WebhookEvent> = {
+  accept: 'referral.accepted', reject: 'referral.rejected', redirect: 'referral.redirected', schedule: 'referral.scheduled', arrive: 'referral.arrived',
+  complete: 'referral.completed', 'return-summary': 'referral.closed', cancel: 'referral.cancelled', 'no-show': 'referral.expired', 'follow-up': 'referral.followed_up', expire: 'referral.expired',
+};
+
+/** Tells the other side of a transition (both sides when the deadline job moved it). */
+async function announce(q: Queryable, r: Row, action: Action, to: ReferralState, by: Side, note: string | null, redirectedTo: Row | null) {
+  let kind = EVENT_OF[action];
+  if (action === 'accept' && to === 'scheduled') kind = 'referral.scheduled';
+  if (action === 'complete' && to === 'closed') kind = 'referral.closed';
+  const towards: ('source' | 'target')[] = by === 'source' ? ['target'] : by === 'target' ? ['source'] : ['source', 'target'];
+  let appointment: string | null = null;
+  if (r.appointment_id && (kind === 'referral.scheduled' || kind === 'referral.accepted')) {
+    const a = await q.query('SELECT start_at FROM appointment WHERE id = $1', [r.appointment_id]);
+    if (a.rows[0]?.start_at) appointment = localTime(a.rows[0].start_at);
+  }
+  const redirectedName = redirectedTo ? (await q.query('SELECT name FROM institution WHERE id = $1', [redirectedTo.target_institution_id])).rows[0]?.name : null;
+  for (const side of towards) {
+    await tell(q, r, kind, side, { priority: kind === 'referral.rejected' || kind === 'referral.expired' ? 'high' : 'normal', params: { note, appointment, redirectedTo: redirectedName } });
+  }
+}
+
+/** A notification to one side of the case (the referring user, else the institution's staff) and a webhook to both institutions. */
+async function tell(q: Queryable, r: Row, kind: WebhookEvent, side: 'source' | 'target', n: Omit<Notice, 'kind' | 'referralId'>) {
+  const names = await q.query(
+    `SELECT (SELECT name FROM resident WHERE id = $1) AS resident, (SELECT name FROM institution WHERE id = $2) AS source, (SELECT name FROM institution WHERE id = $3) AS target`,
+    [r.resident_id, r.source_institution_id, r.target_institution_id],
+  );
+  const params = { ...names.rows[0], state: STATE_LABELS[r.state as ReferralState].zh, due: r.due_at ? localTime(r.due_at) : null, ...n.params };
+  const notice: Notice = { kind, referralId: Number(r.id), priority: n.priority, params };
+  if (side === 'source') {
+    if (r.source_user_id) await notifyUser(q, Number(r.source_user_id), notice);
+    else await notifyInstitution(q, Number(r.source_institution_id), r.direction === 'up' ? SENDERS_UP : SENDERS_DOWN, notice);
+  } else {
+    await notifyInstitution(q, Number(r.target_institution_id), r.direction === 'up' ? RECEIVERS_UP : RECEIVERS_DOWN, notice, r.target_team_id);
+  }
+  // webhooks carry no names: the case, the resident's FHIR id and the state
+  await enqueue(q, [Number(r.source_institution_id), Number(r.target_institution_id)], kind, {
+    referral: { id: Number(r.id), direction: r.direction, urgency: r.urgency, state: r.state, version: r.version },
+    task: `Task/${r.task_id}`, serviceRequest: `ServiceRequest/${r.service_request_id}`, patient: `Patient/${r.resident_id}`,
+    sourceInstitution: `Organization/${r.source_institution_id}`, targetInstitution: `Organization/${r.target_institution_id}`,
+  });
+}
+
+// ── FHIR clients driving a case through its Task ──
+
+/**
+ * Task's beforeWrite for referral tasks: a new Task.status is the action it stands for (accepted → accept, in-progress →
+ * arrive, completed → complete / return-summary / follow-up, rejected → reject with Task.statusReason, cancelled →
+ * cancel), applied by the state machine; anything else is refused. The case then writes its own status, due date and
+ * businessStatus into the row, so the Task never disagrees with the case.
+ */
+export async function applyTaskWrite(values: Record<string, unknown>, ctx: WriteContext, existing: Row | null): Promise<void> {
+  if (!existing) return;
+  const { rows } = await ctx.q.query('SELECT id, state, direction FROM referral WHERE task_id = $1', [existing.id]);
+  if (!rows[0]) return;
+  const r = rows[0];
+  if (values.status !== existing.status) {
+    const action = actionForTaskStatus(r.state, values.status as string, r.direction);
+    if (!action) throw new AppError('INVALID_STATE', { detail: { zh: `转诊任务不能直接改为 ${values.status}`, en: `a referral task cannot be set to ${values.status}` } }, 'Task.status');
+    const reason = (values.extra as Json | null)?.statusReason?.text ?? null;
+    const rc: Ctx = { q: ctx.q, keys: ctx.keys, principal: ctx.principal, audit: ctx.audit, base: '' };
+    await act(rc, Number(r.id), { action, note: reason, summary: action === 'return-summary' || action === 'complete' ? reason : null }, { fromTask: true });
+  }
+  const fresh = await loadCase(ctx.q, Number(r.id));
+  values.status = TASK_STATUS[fresh.state as ReferralState];
+  values.due_at = fresh.due_at;
+  values.extra = { ...((values.extra as Json | null) ?? {}), ...taskExtra(fresh.state, fresh.state_reason) };
+}
+registerTaskWriteHook(applyTaskWrite);
+
+// ── the deadline job ──
+
+/**
+ * Escalates cases past their deadline to the responsible institution's administrator (once per deadline) and expires
+ * cases past their expiry. A scheduled case whose patient never came expires as a no-show.
+ */
+export async function runDeadlines(db: Db, now = new Date()): Promise<{ escalated: number; expired: number }> {
+  const systemCtx = (q: Queryable): Ctx => ({ q, keys: null as never, principal: SYSTEM_PRINCIPAL, audit: { principal: null }, base: '' });
+  const due = await db.query(
+    `SELECT id FROM referral WHERE expires_at <= $1 AND state IN ('requested', 'accepted', 'scheduled') ORDER BY expires_at LIMIT 500`, [now]);
+  let expired = 0;
+  for (const { id } of due.rows) {
+    await withRetry(() => db.tx(async (q) => {
+      const r = await loadCase(q, Number(id), true);
+      if (!r.expires_at || new Date(r.expires_at) > now || !['requested', 'accepted', 'scheduled'].includes(r.state)) return;
+      await act(systemCtx(q), Number(id), { action: r.state === 'scheduled' ? 'no-show' : 'expire', note: r.state === 'scheduled' ? null : 'deadline passed' }, { side: 'system' });
+      expired++;
+    }));
+  }
+  let escalated = 0;
+  await db.tx(async (q) => {
+    const { rows } = await q.query(
+      `UPDATE referral SET escalated_at = $1
+        WHERE id IN (SELECT id FROM referral WHERE due_at <= $1 AND escalated_at IS NULL AND state IN ('requested', 'accepted', 'scheduled', 'arrived', 'completed') ORDER BY due_at LIMIT 500 FOR UPDATE SKIP LOCKED)
+        RETURNING *`,
+      [now],
+    );
+    for (const r of rows) {
+      escalated++;
+      await q.query("INSERT INTO referral_event (referral_id, action, from_state, to_state, note) VALUES ($1, 'escalate', $2, $2, $3)", [r.id, r.state, `due ${localTime(r.due_at)}`]);
+      // in every open state the receiving side owes the next step (answer, book, see, return the summary, follow up)
+      const names = await q.query('SELECT (SELECT name FROM resident WHERE id = $1) AS resident', [r.resident_id]);
+      await notifyInstitution(q, Number(r.target_institution_id), ['institution_admin'], {
+        kind: 'referral.overdue', referralId: Number(r.id), priority: 'high',
+        params: { resident: names.rows[0].resident, state: STATE_LABELS[r.state as ReferralState].zh, due: localTime(r.due_at) },
+      });
+      await enqueue(q, [Number(r.target_institution_id)], 'referral.overdue', {
+        referral: { id: Number(r.id), direction: r.direction, urgency: r.urgency, state: r.state, version: r.version, dueAt: new Date(r.due_at).toISOString() },
+        task: `Task/${r.task_id}`, patient: `Patient/${r.resident_id}`,
+      });
+    }
+  });
+  return { escalated, expired };
+}
+
+const SYSTEM_PRINCIPAL: Principal = {
+  userId: 0, username: 'system', displayName: 'CareGrid', roles: [], institutionId: null, regionId: null, teamId: null, practitionerId: null, locale: 'zh-CN',
+  kind: 'system', sessionVersion: 0, tokenInstitutionId: null,
+  scope: { all: true, streetIds: [], communityIds: [], gridIds: [], teamIds: [], institutionIds: [], practitionerIds: [], userIds: [] },
+};
+
+/** Runs the deadline job every `intervalMs` (and once at once). */
+export function startDeadlineJob(db: Db, onError: (err: unknown) => void, intervalMs = 60_000): PeriodicJob {
+  return startPeriodicJob(() => runDeadlines(db), onError, intervalMs);
+}
+
+// ── reading ──
+
+export interface ReferralView {
+  id: number;
+  version: number;
+  direction: Direction;
+  urgency: Urgency;
+  state: ReferralState;
+  stateReason: string | null;
+  resident: { id: number; name: string; sex: string; birthDate: string; idNumberMasked: string | null };
+  source: { institutionId: number; institutionName: string; practitionerId: number | null; practitionerName: string | null };
+  target: { institutionId: number; institutionName: string; department: string | null; teamId: number | null; teamName: string | null };
+  reason: string;
+  diagnosis: { code: string; display: string | null } | null;
+  summary: string | null;
+  attachments: { type: string; id: number }[];
+  medications: { name: string; dose?: string | null }[] | null;
+  followUpPlan: string | null;
+  appointment: { id: number; slotId: number | null; start: string | null; status: string } | null;
+  serviceRequestId: number;
+  taskId: number;
+  redirectedFrom: number | null;
+  redirectedTo: number | null;
+  dueAt: string | null;
+  expiresAt: string | null;
+  overdue: boolean;
+  escalatedAt: string | null;
+  requestedAt: string;
+  respondedAt: string | null;
+  scheduledAt: string | null;
+  arrivedAt: string | null;
+  completedAt: string | null;
+  closedAt: string | null;
+  endedAt: string | null;
+  resultSummary: string | null;
+  resultDocumentId: number | null;
+  followUpDueAt: string | null;
+  followedUpAt: string | null;
+  followUpNote: string | null;
+  /** what the caller may do now */
+  side: Side | null;
+  actions: Action[];
+}
+
+const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+
+const LIST_SQL = `
+  SELECT f.*, r.name AS resident_name, r.sex AS resident_sex, r.birth_date AS resident_birth_date, r.id_number_mask,
+         si.name AS source_name, ti.name AS target_name, sp.name AS practitioner_name, tm.name AS team_name,
+         a.slot_id AS appointment_slot_id, a.start_at AS appointment_start, a.status AS appointment_status
+    FROM referral f
+    JOIN resident r ON r.id = f.resident_id
+    JOIN institution si ON si.id = f.source_institution_id
+    JOIN institution ti ON ti.id = f.target_institution_id
+    LEFT JOIN practitioner sp ON sp.id = f.source_practitioner_id
+    LEFT JOIN team tm ON tm.id = f.target_team_id
+    LEFT JOIN appointment a ON a.id = f.appointment_id`;
+
+function toView(p: Principal, r: Row, now = new Date()): ReferralView {
+  const side = sideOf(p, r);
+  return {
+    id: Number(r.id), version: r.version, direction: r.direction, urgency: r.urgency, state: r.state, stateReason: r.state_reason,
+    resident: { id: Number(r.resident_id), name: r.resident_name, sex: r.resident_sex, birthDate: typeof r.resident_birth_date === 'string' ? r.resident_birth_date.slice(0, 10) : new Date(r.resident_birth_date).toISOString().slice(0, 10), idNumberMasked: r.id_number_mask },
+    source: { institutionId: Number(r.source_institution_id), institutionName: r.source_name, practitionerId: r.source_practitioner_id === null ? null : Number(r.source_practitioner_id), practitionerName: r.practitioner_name ?? null },
+    target: { institutionId: Number(r.target_institution_id), institutionName: r.target_name, department: r.target_department, teamId: r.target_team_id === null ? null : Number(r.target_team_id), teamName: r.team_name ?? null },
+    reason: r.reason, diagnosis: r.diagnosis_code ? { code: r.diagnosis_code, display: r.diagnosis_display } : null, summary: r.summary,
+    attachments: r.attachments ?? [], medications: r.medications, followUpPlan: r.follow_up_plan,
+    appointment: r.appointment_id ? { id: Number(r.appointment_id), slotId: r.appointment_slot_id === null ? null : Number(r.appointment_slot_id), start: iso(r.appointment_start), status: r.appointment_status } : null,
+    serviceRequestId: Number(r.service_request_id), taskId: Number(r.task_id),
+    redirectedFrom: r.redirected_from === null ? null : Number(r.redirected_from), redirectedTo: r.redirected_to === null ? null : Number(r.redirected_to),
+    dueAt: iso(r.due_at), expiresAt: iso(r.expires_at), overdue: !!r.due_at && new Date(r.due_at) < now && OPEN_STATES.includes(r.state), escalatedAt: iso(r.escalated_at),
+    requestedAt: iso(r.requested_at)!, respondedAt: iso(r.responded_at), scheduledAt: iso(r.scheduled_at), arrivedAt: iso(r.arrived_at), completedAt: iso(r.completed_at),
+    closedAt: iso(r.closed_at), endedAt: iso(r.ended_at), resultSummary: r.result_summary, resultDocumentId: r.result_document_id === null ? null : Number(r.result_document_id),
+    followUpDueAt: iso(r.follow_up_due_at), followedUpAt: iso(r.followed_up_at), followUpNote: r.follow_up_note,
+    side, actions: side ? allowedActions(r.state, side, r.direction) : [],
+  };
+}
+
+async function view(rc: Ctx, r: Row): Promise<ReferralView> {
+  const { rows } = await rc.q.query(`${LIST_SQL} WHERE f.id = $1`, [r.id]);
+  return toView(rc.principal, rows[0]);
+}
+
+/** One case for a side of it (or the district admin); the read is audited. */
+export async function getReferral(rc: Ctx, id: number): Promise<ReferralView & { events: { action: string; fromState: string | null; toState: string; at: string; note: string | null; user: string | null }[] }> {
+  const { rows } = await rc.q.query(`${LIST_SQL} WHERE f.id = $1`, [id]);
+  if (!rows[0] || !canRead(rc.principal, rows[0])) throw notFound('referral');
+  await audit(rc.q, rc.audit, { action: 'read', resourceType: 'Referral', resourceId: id, residentId: Number(rows[0].resident_id) });
+  const ev = await rc.q.query(
+    'SELECT e.action, e.from_state, e.to_state, e.at, e.note, u.display_name FROM referral_event e LEFT JOIN app_user u ON u.id = e.user_id WHERE e.referral_id = $1 ORDER BY e.id', [id]);
+  return {
+    ...toView(rc.principal, rows[0]),
+    events: ev.rows.map((e) => ({ action: e.action, fromState: e.from_state, toState: e.to_state, at: iso(e.at)!, note: e.note, user: e.display_name ?? null })),
+  };
+}
+
+export interface ListFilter {
+  box: 'inbox' | 'outbox' | 'all';
+  state?: ReferralState[];
+  direction?: Direction;
+  urgency?: Urgency;
+  overdue?: boolean;
+  residentId?: number;
+  /** YYYY-MM-DD, requested on or after / before the end of */
+  from?: string;
+  to?: string;
+  page: number;
+  pageSize: number;
+}
+
+/** Inbox (cases sent to the caller's institution) and outbox (sent by it), newest first; every listed person is audited. */
+export async function listReferrals(rc: Ctx, f: ListFilter): Promise<{ items: ReferralView[]; total: number; page: number; pageSize: number }> {
+  const p = rc.principal;
+  const params = new Params();
+  const where: string[] = [];
+  const own = ownInstitution(p);
+  const district = hasRole(p, 'district_admin') && p.tokenInstitutionId === null;
+  if (!district) {
+    if (own === null) throw new AppError('FORBIDDEN');
+    const o = params.add(own);
+    where.push(f.box === 'inbox' ? `f.target_institution_id = ${o}` : f.box === 'outbox' ? `f.source_institution_id = ${o}` : `(f.target_institution_id = ${o} OR f.source_institution_id = ${o})`);
+    // a family doctor's inbox of downward cases is their own team's
+    if (f.box !== 'outbox' && hasRole(p, 'family_doctor', 'nurse') && !hasRole(p, 'institution_admin') && p.teamId !== null) {
+      where.push(`(f.target_team_id IS NULL OR f.target_team_id = ${params.add(p.teamId)} OR f.source_institution_id = ${o})`);
+    }
+  }
+  if (f.state?.length) where.push(`f.state = ANY(${params.add(f.state)}::text[])`);
+  if (f.direction) where.push(`f.direction = ${params.add(f.direction)}`);
+  if (f.urgency) where.push(`f.urgency = ${params.add(f.urgency)}`);
+  if (f.residentId) where.push(`f.resident_id = ${params.add(f.residentId)}`);
+  if (f.overdue) where.push(`f.due_at < now() AND f.state = ANY('{requested,accepted,scheduled,arrived,completed}'::text[])`);
+  if (f.from) where.push(`f.requested_at >= ${params.add(`${f.from}T00:00:00+08:00`)}::timestamptz`);
+  if (f.to) where.push(`f.requested_at < ${params.add(`${f.to}T00:00:00+08:00`)}::timestamptz + interval '1 day'`);
+  const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const countParams = [...params.values];
+  // green channel first among open cases, then newest
+  const { rows } = await rc.q.query(
+    `${LIST_SQL} ${w} ORDER BY (f.urgency = 'green_channel' AND f.state = ANY('{requested,accepted}'::text[])) DESC, f.requested_at DESC, f.id DESC
+     LIMIT ${params.add(f.pageSize)} OFFSET ${params.add((f.page - 1) * f.pageSize)}`,
+    params.values,
+  );
+  const total = await rc.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM referral f ${w}`, countParams);
+  await auditResidents(rc.q, rc.audit, 'list', [...new Set(rows.map((r) => Number(r.resident_id)))], 'Referral');
+  const now = new Date();
+  return { items: rows.map((r) => toView(p, r, now)), total: total.rows[0].n, page: f.page, pageSize: f.pageSize };
+}
+
+/** Hospitals a resident may be referred to: those of the consortium covering their grid first, with free reserved places. */
+export async function suggestTargets(rc: Ctx, residentId: number): Promise<{ institutionId: number; name: string; type: string; inConsortium: boolean; departments: { department: string; reservedFree: number; nextFree: string | null }[] }[]> {
+  const r = await residentInScope(rc, residentId);
+  const { rows } = await rc.q.query(
+    `SELECT i.id, i.name, i.type,
+            EXISTS (SELECT 1 FROM consortium_grid cg JOIN consortium_member cm ON cm.consortium_id = cg.consortium_id WHERE cg.grid_id = $1 AND cm.institution_id = i.id) AS in_consortium
+       FROM institution i WHERE i.active AND i.type = ANY($2::text[])
+      ORDER BY in_consortium DESC, i.level DESC NULLS LAST, i.id`,
+    [r.grid_id, HOSPITAL_TYPES],
+  );
+  const dept = await rc.q.query(
+    `SELECT sc.institution_id, sc.department, count(*)::int AS reserved_free, min(s.start_at) AS next_free
+       FROM slot s JOIN schedule sc ON sc.id = s.schedule_id
+      WHERE s.status = 'free' AND s.start_at > now() AND s.reserved_for IS NOT NULL AND s.released_at IS NULL AND s.release_at > now() AND sc.department IS NOT NULL
+      GROUP BY sc.institution_id, sc.department ORDER BY sc.institution_id, sc.department`,
+  );
+  return rows.map((i) => ({
+    institutionId: Number(i.id), name: i.name, type: i.type, inConsortium: i.in_consortium,
+    departments: dept.rows.filter((d) => Number(d.institution_id) === Number(i.id)).map((d) => ({ department: d.department, reservedFree: d.reserved_free, nextFree: iso(d.next_free) })),
+  }));
+}
+
+export { canRead };
