@@ -12,6 +12,7 @@ import * as repo from '../../fhir/repository.ts';
 import { viaService } from '../../fhir/resources/common.ts';
 import * as svc from './service.ts';
 import * as cases from './cases.ts';
+import { kpiWorkbook, referralKpis } from './kpis.ts';
 import { ACTIONS, STATES, URGENCIES } from './state.ts';
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
@@ -138,6 +139,35 @@ export async function referralRoutes(fastify: FastifyInstance, ctx: AppContext) 
       },
     },
   }, async (req) => db.tx((q) => cases.suggestTargets(fhirContext(req, q), req.query.residentId)));
+
+  const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'YYYY-MM');
+  const KpiQuery = z.object({
+    from: month, to: month, groupBy: z.enum(['institution', 'consortium']).default('institution'),
+    institutionId: z.coerce.number().int().positive().optional(), consortiumId: z.coerce.number().int().positive().optional(),
+  });
+  const KpiRow = z.object({
+    month: z.string(), unitId: z.number(), unitName: z.string(), upSent: z.number(), upReceived: z.number(), downSent: z.number(), downReceived: z.number(),
+    answered: z.number(), medianAcceptanceHours: z.number().nullable(), reservedSlots: z.number(), reservedUsed: z.number(), reservedReleased: z.number(),
+    reservedUsedRate: z.number().nullable(), reservedReleasedRate: z.number().nullable(), scheduled: z.number(), noShows: z.number(), noShowRate: z.number().nullable(),
+    completedUp: z.number(), closedUp: z.number(), loopClosureRate: z.number().nullable(), downDue: z.number(), downInTime: z.number(), downInTimeRate: z.number().nullable(),
+  });
+
+  app.get('/referral-kpis', {
+    schema: {
+      tags, summary: 'Referral KPIs per month and institution or consortium: cases up and down, acceptance time, reserved slots used and released, no-shows, loop closure, down follow-up in time',
+      querystring: KpiQuery, response: { 200: z.array(KpiRow), ...errorResponses },
+    },
+  }, async (req) => referralKpis(db, requirePrincipal(req), req.query));
+
+  app.get('/referral-kpis.xlsx', {
+    schema: { tags, summary: 'The same KPIs as an Excel workbook', querystring: KpiQuery },
+  }, async (req, reply) => {
+    const rows = await referralKpis(db, requirePrincipal(req), req.query);
+    const body = await kpiWorkbook(rows, `双向转诊指标 Referral KPIs ${req.query.from} – ${req.query.to}`);
+    const name = `referral-kpis-${req.query.from}-${req.query.to}.xlsx`;
+    return reply.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
+      .header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store').send(body);
+  });
 
   app.post('/slot-pools', {
     schema: {
