@@ -143,6 +143,19 @@ describe('an upward referral, from the family doctor to the hospital and back', 
     expect(appt.rows[0].status).toBe('fulfilled');
   });
 
+  test('another family doctor of the centre sees only cases of their own residents', async () => {
+    // a colleague at the same centre on a team with no grid of this resident
+    await db().query(
+      `INSERT INTO app_user (username, display_name, password_hash, roles, institution_id)
+       SELECT 'colleague1', '同中心家庭医生', password_hash, roles, institution_id FROM app_user WHERE username = 'doctor1'`);
+    const colleague = await s.login('colleague1');
+    expect((await get(`/fhir/R4/Patient/${residents[0]}`, colleague)).statusCode).toBe(403);
+    expect((await get(`/api/v1/referrals/${ref.id}`, colleague)).statusCode).toBe(404);
+    expect((await get('/api/v1/referrals?box=outbox', colleague)).json()).toMatchObject({ total: 0, items: [] });
+    // the centre's administrator oversees all of its cases
+    expect((await get('/api/v1/referrals?box=outbox', centreAdmin)).json().items.map((x: Json) => x.id)).toContain(ref.id);
+  });
+
   test('reading a case is audited; outsiders cannot see it', async () => {
     const { rows } = await db().query("SELECT count(*)::int AS n FROM audit_event WHERE resource_type = 'Referral' AND resource_id = $1 AND action = 'read'", [String(ref.id)]);
     expect(rows[0].n).toBeGreaterThan(0);

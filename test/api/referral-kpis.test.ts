@@ -28,8 +28,8 @@ beforeAll(async () => {
   s = await startTestServer();
   [admin, desk, doctor, hospitalAdmin, centreAdmin] = await Promise.all(['admin', 'referral1', 'doctor1', 'hospital.admin', 'inst.admin'].map((u) => s.login(u)));
   const ids = await db().query("SELECT username, institution_id FROM app_user WHERE username IN ('referral1', 'doctor1')");
-  hospital = Number(ids.rows.find((r) => r.username === 'referral1').institution_id);
-  centre = Number(ids.rows.find((r) => r.username === 'doctor1').institution_id);
+  hospital = Number(ids.rows.find((r) => r.username === 'referral1')!.institution_id);
+  centre = Number(ids.rows.find((r) => r.username === 'doctor1')!.institution_id);
   thisMonth = localDate(0).slice(0, 7);
   const poolDate = localDate(100);
   poolMonth = poolDate.slice(0, 7);

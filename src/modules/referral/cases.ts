@@ -68,10 +68,26 @@ export function sideOf(p: Principal, r: Row): Side | null {
   return null;
 }
 
-function canRead(p: Principal, r: Row): boolean {
+/** Family doctors and nurses see the cases of their own residents (and those they sent), not their whole centre's. */
+function personalScope(p: Principal): boolean {
+  return hasRole(p, 'family_doctor', 'nurse') && !hasRole(p, 'institution_admin', 'referral_desk', 'specialist');
+}
+
+/** Whether the caller may see a case; `inScope` is the resident-scope verdict for personal-scope roles. */
+function canRead(p: Principal, r: Row, inScope: boolean): boolean {
   if (hasRole(p, 'district_admin') && p.tokenInstitutionId === null) return true;
   const own = ownInstitution(p);
-  return own !== null && (own === Number(r.source_institution_id) || own === Number(r.target_institution_id));
+  if (own === null || (own !== Number(r.source_institution_id) && own !== Number(r.target_institution_id))) return false;
+  return !personalScope(p) || inScope || Number(r.source_user_id) === p.userId;
+}
+
+/** The resident-scope verdict of a case's resident for the caller. */
+async function residentVisible(rc: Ctx, residentId: number): Promise<boolean> {
+  if (!personalScope(rc.principal)) return true;
+  const params = new Params();
+  const idP = params.add(residentId);
+  const { rows } = await rc.q.query(`SELECT ${residentScopeSql(rc.principal, params, 'r')} AS ok FROM resident r WHERE r.id = ${idP}`, params.values);
+  return !!rows[0]?.ok;
 }
 
 // ── deadlines (rule data: referral_deadline_rule) ──
@@ -341,7 +357,7 @@ const ACTION_REQUIRES: Partial<Record<Action, (i: ActInput) => string | null>> =
 export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: Side; fromTask?: boolean } = {}): Promise<ReferralView> {
   const { q, principal: p } = rc;
   const r = await loadCase(q, id, true);
-  if (!canRead(p, r) && opts.side !== 'system') throw notFound('referral');
+  if (opts.side !== 'system' && !canRead(p, r, await residentVisible(rc, Number(r.resident_id)))) throw notFound('referral');
   const side = opts.side ?? sideOf(p, r);
   if (!side) throw new AppError('FORBIDDEN');
   if (input.version !== undefined && input.version !== r.version) throw new AppError('STALE_VERSION', {}, 'version');
@@ -674,6 +690,9 @@ export interface ReferralView {
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
+/** Worklist order: open green-channel cases first, then newest (served by referral_target_idx / referral_source_idx). */
+const LIST_ORDER = `(f.urgency = 'green_channel' AND f.state = ANY ('{requested,accepted}'::text[])) DESC, f.requested_at DESC, f.id DESC`;
+
 const LIST_SQL = `
   SELECT f.*, r.name AS resident_name, r.sex AS resident_sex, r.birth_date AS resident_birth_date, r.id_number_mask,
          si.name AS source_name, ti.name AS target_name, sp.name AS practitioner_name, tm.name AS team_name,
@@ -714,7 +733,7 @@ async function view(rc: Ctx, r: Row): Promise<ReferralView> {
 /** One case for a side of it (or the district admin); the read is audited. */
 export async function getReferral(rc: Ctx, id: number): Promise<ReferralView & { events: { action: string; fromState: string | null; toState: string; at: string; note: string | null; user: string | null }[] }> {
   const { rows } = await rc.q.query(`${LIST_SQL} WHERE f.id = $1`, [id]);
-  if (!rows[0] || !canRead(rc.principal, rows[0])) throw notFound('referral');
+  if (!rows[0] || !canRead(rc.principal, rows[0], await residentVisible(rc, Number(rows[0].resident_id)))) throw notFound('referral');
   await audit(rc.q, rc.audit, { action: 'read', resourceType: 'Referral', resourceId: id, residentId: Number(rows[0].resident_id) });
   const ev = await rc.q.query(
     'SELECT e.action, e.from_state, e.to_state, e.at, e.note, u.display_name FROM referral_event e LEFT JOIN app_user u ON u.id = e.user_id WHERE e.referral_id = $1 ORDER BY e.id', [id]);
@@ -749,10 +768,8 @@ export async function listReferrals(rc: Ctx, f: ListFilter): Promise<{ items: Re
     if (own === null) throw new AppError('FORBIDDEN');
     const o = params.add(own);
     where.push(f.box === 'inbox' ? `f.target_institution_id = ${o}` : f.box === 'outbox' ? `f.source_institution_id = ${o}` : `(f.target_institution_id = ${o} OR f.source_institution_id = ${o})`);
-    // a family doctor's inbox of downward cases is their own team's
-    if (f.box !== 'outbox' && hasRole(p, 'family_doctor', 'nurse') && !hasRole(p, 'institution_admin') && p.teamId !== null) {
-      where.push(`(f.target_team_id IS NULL OR f.target_team_id = ${params.add(p.teamId)} OR f.source_institution_id = ${o})`);
-    }
+    // a family doctor (or nurse) works with their own residents: cases they sent, and cases of residents in their scope
+    if (personalScope(p)) where.push(`(f.source_user_id = ${params.add(p.userId)} OR ${residentScopeSql(p, params, 'r')})`);
   }
   if (f.state?.length) where.push(`f.state = ANY(${params.add(f.state)}::text[])`);
   if (f.direction) where.push(`f.direction = ${params.add(f.direction)}`);
@@ -765,11 +782,11 @@ export async function listReferrals(rc: Ctx, f: ListFilter): Promise<{ items: Re
   const countParams = [...params.values];
   // green channel first among open cases, then newest
   const { rows } = await rc.q.query(
-    `${LIST_SQL} ${w} ORDER BY (f.urgency = 'green_channel' AND f.state = ANY('{requested,accepted}'::text[])) DESC, f.requested_at DESC, f.id DESC
+    `${LIST_SQL} ${w} ORDER BY ${LIST_ORDER}
      LIMIT ${params.add(f.pageSize)} OFFSET ${params.add((f.page - 1) * f.pageSize)}`,
     params.values,
   );
-  const total = await rc.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM referral f ${w}`, countParams);
+  const total = await rc.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM referral f${personalScope(p) ? ' JOIN resident r ON r.id = f.resident_id' : ''} ${w}`, countParams);
   await auditResidents(rc.q, rc.audit, 'list', [...new Set(rows.map((r) => Number(r.resident_id)))], 'Referral');
   const now = new Date();
   return { items: rows.map((r) => toView(p, r, now)), total: total.rows[0].n, page: f.page, pageSize: f.pageSize };
@@ -797,4 +814,3 @@ export async function suggestTargets(rc: Ctx, residentId: number): Promise<{ ins
   }));
 }
 
-export { canRead };
