@@ -26,6 +26,16 @@ const USAGE = `usage: npm run bench -- <name> [options]
              --residents N                   (default 700000, the dongcheng district seeded first)
              --batch N                       lines per batch (default 5000)
 
+  referral 200 family-doctor clients booking every place of 50 pools through POST /api/v1/referrals (counted for
+           double bookings and lost referrals) vs the essential booking statements; the desk's inbox with 100,000
+           historical referrals (p50/p99) vs the service's statements replayed
+             --engine pglite|postgres|both   (default both)
+             --residents N                   (default 700000)
+             --connections N                 booking clients (default 200)
+             --pools N / --capacity N        (default 50 / 100 places)
+             --history N                     historical referrals in the inbox (default 100000)
+             --duration S / --warmup S       worklist load (default 15 / 3)
+
   records  FHIR transaction bundles (100 entries, 8 clients, institution token) and Patient/$everything + the
            timeline API for residents with 200 records, on 700,000 residents and 5,000,000 encounters
              --engine pglite|postgres|both   (default both)
@@ -62,6 +72,9 @@ const { values, positionals } = parseArgs({
     only: { type: 'string' },
     targets: { type: 'string' },
     minimal: { type: 'boolean', default: false },
+    pools: { type: 'string' },
+    capacity: { type: 'string' },
+    history: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -96,6 +109,12 @@ async function main() {
       engine: values.engine, residents: num(values.residents), encounters: values.encounters === '0' ? 0 : num(values.encounters), dataDir: values['data-dir'], databaseUrl: values['database-url'],
       connections: num(values.connections), duration: num(values.duration), warmup: values.warmup === '0' ? 0 : num(values.warmup), rawDuration: num(values['raw-duration']),
       targets: num(values.targets), only: values.only, minimal: values.minimal,
+    });
+  } else if (name === 'referral') {
+    const { runReferralBench } = await import('./referral.ts');
+    output = await runReferralBench({
+      engine: values.engine, residents: num(values.residents), connections: num(values.connections), pools: num(values.pools), capacity: num(values.capacity),
+      history: num(values.history), duration: num(values.duration), warmup: values.warmup === '0' ? 0 : num(values.warmup),
     });
   } else if (name === 'bulk-import') {
     const { runBulkImportBench } = await import('./bulk-import.ts');

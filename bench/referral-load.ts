@@ -1,0 +1,154 @@
+// Load generators of the referral benchmark, run in a child process (bench/common.ts loadInChild) so the clients do
+// not share the server's event loop:
+//   book      `connections` clients refer residents upward with a slot (POST /api/v1/referrals {slotId}) until every
+//             slot is taken; a client that gets 409 SLOT_TAKEN learns the slot is gone (as a console refresh would)
+//             and picks another. Returns the ids of the referrals created, so the parent can count them in the database.
+//   worklist  `connections` clients GET worklist URLs in turn for `duration` seconds; latency percentiles.
+// fetch keeps connections alive and opens as many per origin as there are clients (undici's default, no limit).
+import { performance } from 'node:perf_hooks';
+
+export interface BookJob {
+  mode: 'book';
+  base: string;
+  /** one session per family doctor, with residents in that doctor's scope */
+  doctors: { cookie: string; residents: number[] }[];
+  targetInstitutionId: number;
+  slotIds: number[];
+  connections: number;
+}
+
+export interface WorklistJob {
+  mode: 'worklist';
+  base: string;
+  cookie: string;
+  paths: string[];
+  connections: number;
+  duration: number;
+  warmup: number;
+}
+
+export interface Latency {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface BookSummary {
+  seconds: number;
+  booked: number;
+  conflicts: number;
+  errors: number;
+  errorSamples: string[];
+  referralIds: number[];
+  latency: Latency;
+  cpuSeconds: number;
+}
+
+export interface WorklistSummary {
+  seconds: number;
+  perPath: (Latency & { path: string })[];
+  all: Latency & { perSecond: number };
+  non2xx: number;
+  cpuSeconds: number;
+}
+
+function latency(times: number[]): Latency {
+  const s = Float64Array.from(times).sort();
+  const pct = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(s.length * p))] : NaN);
+  return { count: s.length, p50: pct(0.5), p99: pct(0.99), max: s.length ? s[s.length - 1] : NaN };
+}
+
+/** Fisher–Yates with a small deterministic generator: every client its own order over the same slots. */
+function shuffled<T>(xs: T[], seed: number): T[] {
+  const a = xs.slice();
+  let x = seed * 2654435761 >>> 0 || 1;
+  for (let i = a.length - 1; i > 0; i--) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    const j = x % (i + 1);
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+export async function runBook(job: BookJob): Promise<BookSummary> {
+  const taken = new Set<number>();
+  const ids: number[] = [];
+  const times: number[] = [];
+  const errorSamples: string[] = [];
+  let conflicts = 0, errors = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: job.connections }, async (_, c) => {
+    const doctor = job.doctors[c % job.doctors.length];
+    const order = shuffled(job.slotIds, c + 1);
+    let n = c;
+    for (const slotId of order) {
+      if (taken.has(slotId)) continue;
+      const residentId = doctor.residents[n++ % doctor.residents.length];
+      const t = performance.now();
+      const res = await fetch(`${job.base}/api/v1/referrals`, {
+        method: 'POST',
+        headers: { cookie: doctor.cookie, 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ direction: 'up', residentId, targetInstitutionId: job.targetInstitutionId, targetDepartment: '心内科', reason: '专科评估 (benchmark)', slotId }),
+      });
+      const body = (await res.json()) as { id?: number; code?: string };
+      times.push(performance.now() - t);
+      taken.add(slotId);
+      if (res.status === 201) ids.push(body.id!);
+      else if (res.status === 409 && body.code === 'SLOT_TAKEN') conflicts++;
+      else {
+        errors++;
+        if (errorSamples.length < 5) errorSamples.push(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+      }
+    }
+  }));
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    seconds: (performance.now() - t0) / 1000, booked: ids.length, conflicts, errors, errorSamples, referralIds: ids, latency: latency(times),
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+export async function runWorklist(job: WorklistJob): Promise<WorklistSummary> {
+  const per = job.paths.map(() => [] as number[]);
+  let non2xx = 0;
+  let errorSample: string | null = null;
+  const cpu0 = process.cpuUsage();
+  const once = async (i: number, record: boolean) => {
+    const t = performance.now();
+    const res = await fetch(`${job.base}${job.paths[i]}`, { headers: { cookie: job.cookie, accept: 'application/json' } });
+    const body = await res.text();
+    if (res.status !== 200) {
+      non2xx++;
+      errorSample ??= `${res.status} ${job.paths[i]} ${body.slice(0, 300)}`;
+    }
+    else if (record) per[i].push(performance.now() - t);
+  };
+  const loop = async (seconds: number, record: boolean) => {
+    const until = performance.now() + seconds * 1000;
+    let k = 0;
+    await Promise.all(Array.from({ length: job.connections }, async (_, c) => {
+      while (performance.now() < until) await once((c + k++) % job.paths.length, record);
+    }));
+  };
+  await loop(job.warmup, false);
+  const t0 = performance.now();
+  await loop(job.duration, true);
+  const seconds = (performance.now() - t0) / 1000;
+  const all = per.flat();
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    seconds, perPath: job.paths.map((path, i) => ({ path, ...latency(per[i]) })), all: { ...latency(all), perSecond: all.length / seconds }, non2xx, errorSample,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+if (process.argv[2] === '--child') {
+  process.once('message', (job: BookJob | WorklistJob) => {
+    (job.mode === 'book' ? runBook(job) : runWorklist(job)).then(
+      (summary) => process.send!({ summary }, () => process.exit(0)),
+      (err) => process.send!({ error: String(err?.stack ?? err) }, () => process.exit(1)),
+    );
+  });
+}
