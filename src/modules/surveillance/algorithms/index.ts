@@ -1,5 +1,6 @@
 // The method table: a detection job's `method` → its entry (control parsing with R's defaults, and the run).
 // Adding a method = one file exporting a DetectionMethod (see types.ts) + one line here.
+import { cusumMethod } from './cusum.ts';
 import { earsMethod } from './ears.ts';
 import type { DetectionMethod } from './types.ts';
 
@@ -10,12 +11,13 @@ export type MethodName = (typeof METHOD_NAMES)[number];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyMethod = DetectionMethod<any>;
 
-// farringtonFlexible (./farrington.ts) and cusum (./cusum.ts) join this table when their files land:
+// farringtonFlexible (./farrington.ts) joins this table when its file lands:
 //   import { farringtonFlexibleMethod } from './farrington.ts';  →  farringtonFlexible: farringtonFlexibleMethod,
 export const METHODS: { readonly [K in MethodName]?: AnyMethod } = {
   earsC1: earsMethod('C1'),
   earsC2: earsMethod('C2'),
   earsC3: earsMethod('C3'),
+  cusum: cusumMethod,
 };
 
 export function isMethodName(name: unknown): name is MethodName {
