@@ -23,6 +23,7 @@ import { auditRoutes } from './modules/audit/routes.ts';
 import { importRoutes } from './modules/imports/routes.ts';
 import { recordRoutes } from './modules/records/routes.ts';
 import { referralRoutes } from './modules/referral/routes.ts';
+import { surveillanceRoutes } from './modules/surveillance/routes.ts';
 import { notificationRoutes } from './modules/notifications/routes.ts';
 import { webhookRoutes } from './modules/webhooks/routes.ts';
 
@@ -122,6 +123,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await importRoutes(api, ctx);
     await recordRoutes(api, ctx);
     await referralRoutes(api, ctx);
+    await surveillanceRoutes(api, ctx);
     await notificationRoutes(api, ctx);
     await webhookRoutes(api, ctx);
   }, { prefix: '/api/v1' });

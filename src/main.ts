@@ -103,6 +103,15 @@ program
     for (const o of r.output) process.stdout.write(`${o.type}: ${o.count} resources → ${o.file}\n`);
   });
 
+program
+  .command('detect')
+  .description('run outbreak detection (EARS C1/C2/C3, CUSUM, Farrington) on a JSON job or array of jobs; results as JSON')
+  .argument('[file]', 'JSON file with the job(s); standard input when absent or -')
+  .action(async (file?: string) => {
+    const { detectCommand } = await import('./modules/surveillance/cli.ts');
+    process.exitCode = await detectCommand(file);
+  });
+
 program.parseAsync(process.argv).catch((err) => {
   process.stderr.write(`caregrid: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);

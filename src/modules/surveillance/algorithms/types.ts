@@ -37,10 +37,13 @@ export interface DetectionResult<C> {
  */
 export class ControlError extends Error {
   readonly field: string;
-  constructor(field: string, message: string) {
-    super(`${field}: ${message}`);
+  /** what is wrong, without the field: "must be < 1" */
+  readonly detail: string;
+  constructor(field: string, detail: string) {
+    super(`${field}: ${detail}`);
     this.name = 'ControlError';
     this.field = field;
+    this.detail = detail;
   }
 }
 

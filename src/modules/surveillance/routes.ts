@@ -1,0 +1,26 @@
+// Infectious disease surveillance HTTP API (传染病监测预警). Detection on series the caller sends: it reads no
+// personal data, so any logged-in account may call it.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AppContext } from '../../context.ts';
+import { errorResponses, requirePrincipal } from '../../platform/http.ts';
+import { DetectBody, DetectResponse, detect } from './detect.ts';
+
+export async function surveillanceRoutes(fastify: FastifyInstance, _ctx: AppContext) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const tags = ['surveillance'];
+
+  app.post('/surveillance/detect', {
+    // the schema documents the body; detect() checks it, so the API and `caregrid detect` name bad fields alike
+    attachValidation: true,
+    schema: {
+      tags,
+      summary: 'Run outbreak detection (earsC1, earsC2, earsC3, cusum, farringtonFlexible; R surveillance control names and defaults) on one job or an array of jobs',
+      body: DetectBody,
+      response: { 200: DetectResponse, ...errorResponses },
+    },
+  }, async (req) => {
+    requirePrincipal(req);
+    return detect(req.body);
+  });
+}
