@@ -50,6 +50,7 @@ export interface WorklistSummary {
   perPath: (Latency & { path: string })[];
   all: Latency & { perSecond: number };
   non2xx: number;
+  errorSample: string | null;
   cpuSeconds: number;
 }
 

@@ -15,12 +15,13 @@ import type { Role } from '../../platform/roles.ts';
 import { residentScopeSql } from '../../platform/access.ts';
 import { audit, auditResidents } from '../../platform/audit.ts';
 import { Params } from '../../platform/sql.ts';
-import * as repo from '../../fhir/repository.ts';
+import type { RequestContext } from '../../fhir/repository.ts';
 import { SYSTEM } from '../../fhir/datatypes.ts';
 import type { WriteContext } from '../../fhir/types.ts';
 import { registerTaskWriteHook } from '../../fhir/resources/workflow.ts';
 import { icd10Valid } from '../../fhir/resources/observation.ts';
-import { localTime } from '../../fhir/resources/booking.ts';
+import { bookSlot, localTime } from '../../fhir/resources/booking.ts';
+import { toAppError } from '../../platform/error-mapping.ts';
 import { notifyInstitution, notifyUser, type Notice } from '../notifications/service.ts';
 import { enqueue, type WebhookEvent } from '../webhooks/service.ts';
 import { HOSPITAL_TYPES } from './service.ts';
@@ -41,7 +42,7 @@ const ATTACHABLE: Record<string, string> = {
   MedicationRequest: 'medication_request', Encounter: 'encounter', Immunization: 'immunization', AllergyIntolerance: 'allergy',
 };
 
-type Ctx = repo.RequestContext;
+type Ctx = RequestContext;
 type Json = Record<string, any>;
 
 // ── access ──
@@ -239,45 +240,51 @@ export async function createReferral(rc: Ctx, input: CreateInput): Promise<{ ref
   const dl = input.direction === 'down' ? { dueAt: followUpDue, expiresAt: null } : await deadlineFor(q, 'up', urgency, 'requested', now);
   const practitionerId = p.practitionerId ?? null;
 
-  const sr = await q.query(
-    `INSERT INTO service_request (resident_id, institution_id, status, intent, category, code_system, code, display, authored_at, practitioner_id, performer_institution_id, extra)
-     VALUES ($1, $2, 'active', 'order', 'referral', $3, $4, $5, $6, $7, $8, $9::jsonb) RETURNING id`,
-    [resident.id, own, SYSTEM.snomed, REFERRAL_CODE, 'Patient referral', now, practitionerId, target.id, JSON.stringify(serviceRequestExtra(input, urgency))],
-  );
-  const serviceRequestId = Number(sr.rows[0].id);
-  const task = await q.query(
-    `INSERT INTO task (resident_id, institution_id, status, intent, priority, code, description, focus_type, focus_id, owner_institution_id, owner_team_id, authored_at, due_at, extra)
-     VALUES ($1, $2, 'requested', 'order', $3, $4, $5, 'ServiceRequest', $6, $7, $8, $9, $10, $11::jsonb) RETURNING id`,
-    [resident.id, own, PRIORITY[urgency], input.direction === 'up' ? 'referral' : 'discharge-follow-up', input.reason, serviceRequestId, target.id, teamId, now, dl.dueAt, JSON.stringify(taskExtra('requested', null))],
-  );
-  const taskId = Number(task.rows[0].id);
+  // the order, the work item, the case, its first event and the receiving side's access (调阅 on a referral
+  // relationship) in one statement: every write of a creation costs one round trip
+  const v = new Params();
+  const res = v.add(resident.id), src = v.add(own), tgt = v.add(target.id), team = v.add(teamId), at = v.add(now), due = v.add(dl.dueAt);
   const ins = await q.query(
-    `INSERT INTO referral (resident_id, direction, urgency, state, source_institution_id, source_practitioner_id, source_user_id, target_institution_id, target_department,
-        target_team_id, reason, diagnosis_code, diagnosis_display, summary, attachments, medications, follow_up_plan, service_request_id, task_id, due_at, expires_at,
-        requested_at, follow_up_task_id, follow_up_due_at, source_id)
-     VALUES ($1, $2, $3, 'requested', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING id`,
-    [resident.id, input.direction, urgency, own, practitionerId, p.kind === 'person' ? p.userId : null, target.id, input.targetDepartment ?? null, teamId, input.reason,
-      input.diagnosis?.code ?? null, input.diagnosis?.display ?? null, input.summary ?? null, JSON.stringify(attachments), input.medications ? JSON.stringify(input.medications) : null,
-      input.followUpPlan ?? null, serviceRequestId, taskId, dl.dueAt, dl.expiresAt, now, input.direction === 'down' ? taskId : null, followUpDue, input.sourceId ?? null],
+    `WITH sr AS (
+       INSERT INTO service_request (resident_id, institution_id, status, intent, category, code_system, code, display, authored_at, practitioner_id, performer_institution_id, extra)
+       VALUES (${res}, ${src}, 'active', 'order', 'referral', ${v.add(SYSTEM.snomed)}, ${v.add(REFERRAL_CODE)}, 'Patient referral', ${at}, ${v.add(practitionerId)}, ${tgt}, ${v.add(JSON.stringify(serviceRequestExtra(input, urgency)))}::jsonb)
+       RETURNING id
+     ), t AS (
+       INSERT INTO task (resident_id, institution_id, status, intent, priority, code, description, focus_type, focus_id, owner_institution_id, owner_team_id, authored_at, due_at, extra)
+       SELECT ${res}, ${src}, 'requested', 'order', ${v.add(PRIORITY[urgency])}, ${v.add(input.direction === 'up' ? 'referral' : 'discharge-follow-up')}, ${v.add(input.reason)}, 'ServiceRequest', sr.id,
+              ${tgt}, ${team}::bigint, ${at}, ${due}::timestamptz, ${v.add(JSON.stringify(taskExtra('requested', null)))}::jsonb FROM sr
+       RETURNING id
+     ), f AS (
+       INSERT INTO referral (resident_id, direction, urgency, state, source_institution_id, source_practitioner_id, source_user_id, target_institution_id, target_department,
+          target_team_id, reason, diagnosis_code, diagnosis_display, summary, attachments, medications, follow_up_plan, service_request_id, task_id, due_at, expires_at,
+          requested_at, follow_up_task_id, follow_up_due_at, source_id)
+       SELECT ${res}, ${v.add(input.direction)}, ${v.add(urgency)}, 'requested', ${src}, ${v.add(practitionerId)}::bigint, ${v.add(p.kind === 'person' ? p.userId : null)}::bigint, ${tgt},
+              ${v.add(input.targetDepartment ?? null)}, ${team}::bigint, ${v.add(input.reason)}, ${v.add(input.diagnosis?.code ?? null)}, ${v.add(input.diagnosis?.display ?? null)},
+              ${v.add(input.summary ?? null)}, ${v.add(JSON.stringify(attachments))}::jsonb, ${v.add(input.medications ? JSON.stringify(input.medications) : null)}::jsonb,
+              ${v.add(input.followUpPlan ?? null)}, sr.id, t.id, ${due}::timestamptz, ${v.add(dl.expiresAt)}::timestamptz, ${at},
+              CASE WHEN ${v.add(input.direction === 'down')}::boolean THEN t.id END, ${v.add(followUpDue)}::timestamptz, ${v.add(input.sourceId ?? null)}
+         FROM sr, t
+       RETURNING id
+     ), e AS (
+       INSERT INTO referral_event (referral_id, action, from_state, to_state, user_id, institution_id) SELECT f.id, 'create', NULL, 'requested', ${v.add(p.userId)}::bigint, ${src} FROM f
+     ), c AS (
+       INSERT INTO care_relationship (resident_id, kind, institution_id, team_id, valid_from, valid_to, source_ref)
+       SELECT ${res}, 'referral', ${tgt}, ${team}::bigint, current_date, current_date + ${v.add(ACCESS_DAYS)}::int, 'Referral/' || f.id FROM f
+     )
+     SELECT f.id, sr.id AS service_request_id FROM f, sr`,
+    v.values,
   );
   const id = Number(ins.rows[0].id);
-  await q.query('INSERT INTO referral_event (referral_id, action, from_state, to_state, user_id, institution_id, note) VALUES ($1, $2, NULL, $3, $4, $5, $6)',
-    [id, 'create', 'requested', p.userId, own, null]);
-  // the receiving side may read the resident's record while it handles the case (调阅 on a referral relationship)
-  await q.query(
-    `INSERT INTO care_relationship (resident_id, kind, institution_id, team_id, valid_from, valid_to, source_ref) VALUES ($1, 'referral', $2, $3, current_date, current_date + $4::int, $5)`,
-    [resident.id, target.id, teamId, ACCESS_DAYS, `Referral/${id}`],
-  );
   await audit(q, rc.audit, { action: 'create', resourceType: 'Referral', resourceId: id, residentId: resident.id });
 
-  if (input.slotId) await book(rc, { id, resident_id: resident.id, service_request_id: serviceRequestId, appointment_id: null }, input.slotId);
-  const r = await loadCase(q, id);
+  if (input.slotId) await book(rc, { id, resident_id: resident.id, service_request_id: ins.rows[0].service_request_id, appointment_id: null }, input.slotId);
+  const r = await caseRow(q, id);
   const kind: WebhookEvent = input.direction === 'up' ? 'referral.requested' : 'referral.discharged';
   await tell(q, r, kind, 'target', {
     priority: urgency === 'green_channel' ? 'urgent' : urgency === 'urgent' ? 'high' : 'normal',
     params: { source: source.name, reason: input.reason, urgency: urgencyLabel(urgency), due: followUpDue ? localTime(followUpDue) : null },
   });
-  return { referral: await view(rc, r), created: true };
+  return { referral: toView(p, r), created: true };
 }
 
 function serviceRequestExtra(input: CreateInput, urgency: Urgency): Json {
@@ -294,20 +301,31 @@ const urgencyLabel = (u: Urgency) => ({ routine: { zh: '普通', en: 'routine' }
 
 // ── booking ──
 
-/** Books `slotId` for the case through the Appointment kind (the one rule for taken and reserved slots). */
-async function book(rc: Ctx, r: { id: number; resident_id: unknown; service_request_id: unknown; appointment_id: unknown }, slotId: number): Promise<number> {
-  const { rows } = await rc.q.query('SELECT 1 FROM slot WHERE id = $1', [slotId]);
+/**
+ * Books `slotId` for the case: the slot is claimed by the Appointment kind's own rule (fhir/resources/booking.ts: locked,
+ * taken → SLOT_TAKEN, reserved for primary care → SLOT_RESERVED), then the appointment is written and linked to the
+ * case in one statement. The unique index on live appointments per slot is the last guard against a double booking.
+ */
+async function book(rc: Ctx, r: { id: unknown; resident_id: unknown; service_request_id: unknown; appointment_id: unknown }, slotId: number): Promise<number> {
+  const { rows } = await rc.q.query('SELECT institution_id, start_at, end_at FROM slot WHERE id = $1', [slotId]);
   if (!rows[0]) throw Object.assign(notFound('slot'), { field: 'slotId' });
   if (r.appointment_id) await cancelAppointment(rc.q, Number(r.appointment_id), 'cancelled');
+  const values = { slot_id: slotId, status: 'booked', service_request_id: Number(r.service_request_id), institution_id: Number(rows[0].institution_id) };
   try {
-    const out = await repo.create({ ...rc, principal: { ...rc.principal, scope: { ...rc.principal.scope, all: true } } }, 'Appointment', {
-      resourceType: 'Appointment', status: 'booked', slot: [{ reference: `Slot/${slotId}` }], basedOn: [{ reference: `ServiceRequest/${r.service_request_id}` }],
-      participant: [{ actor: { reference: `Patient/${r.resident_id}` }, status: 'accepted' }],
-    });
-    await rc.q.query('UPDATE referral SET appointment_id = $2 WHERE id = $1', [r.id, out.id]);
-    return out.id;
+    await bookSlot(values, { q: rc.q, keys: rc.keys, principal: rc.principal, audit: rc.audit } as WriteContext, null);
+    const a = await rc.q.query(
+      `WITH a AS (
+         INSERT INTO appointment (resident_id, institution_id, slot_id, service_request_id, status, start_at, end_at)
+         VALUES ($1, $2, $3, $4, 'booked', $5, $6) RETURNING id
+       )
+       UPDATE referral SET appointment_id = a.id FROM a WHERE referral.id = $7 RETURNING a.id`,
+      [r.resident_id, values.institution_id, slotId, values.service_request_id, rows[0].start_at, rows[0].end_at, r.id],
+    );
+    await audit(rc.q, rc.audit, { action: 'create', resourceType: 'Appointment', resourceId: Number(a.rows[0].id), residentId: Number(r.resident_id) });
+    return Number(a.rows[0].id);
   } catch (err) {
-    if (err instanceof AppError && err.field?.startsWith('Appointment.slot')) throw new AppError(err.code, err.params, 'slotId');
+    const e = err instanceof AppError ? err : toAppError(err);
+    if (e.code === 'SLOT_TAKEN' || e.code === 'SLOT_RESERVED') throw new AppError(e.code, e.params, 'slotId');
     throw err;
   }
 }
@@ -464,9 +482,9 @@ export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: S
   await mirror(q, { task_id: r.task_id, service_request_id: r.service_request_id, state: to, state_reason: reason, due_at: dl.dueAt }, { task: !opts.fromTask });
   if (side !== 'system') await audit(q, rc.audit, { action: 'update', resourceType: 'Referral', resourceId: id, residentId: Number(r.resident_id) });
 
-  const updated = await loadCase(q, id);
+  const updated = await caseRow(q, id);
   if (to !== from || input.action === 'schedule') await announce(q, updated, input.action, to, side, note, redirectedTo);
-  return view(rc, updated);
+  return toView(p, updated);
 }
 
 /** The hospital's result summary goes into the shared record as a referral note (LOINC 57133-1) and closes the loop. */
@@ -541,11 +559,11 @@ async function announce(q: Queryable, r: Row, action: Action, to: ReferralState,
 
 /** A notification to one side of the case (the referring user, else the institution's staff) and a webhook to both institutions. */
 async function tell(q: Queryable, r: Row, kind: WebhookEvent, side: 'source' | 'target', n: Omit<Notice, 'kind' | 'referralId'>) {
-  const names = await q.query(
+  const names = r.resident_name !== undefined ? { resident: r.resident_name, source: r.source_name, target: r.target_name } : (await q.query(
     `SELECT (SELECT name FROM resident WHERE id = $1) AS resident, (SELECT name FROM institution WHERE id = $2) AS source, (SELECT name FROM institution WHERE id = $3) AS target`,
     [r.resident_id, r.source_institution_id, r.target_institution_id],
-  );
-  const params = { ...names.rows[0], state: STATE_LABELS[r.state as ReferralState].zh, due: r.due_at ? localTime(r.due_at) : null, ...n.params };
+  )).rows[0];
+  const params = { ...names, state: STATE_LABELS[r.state as ReferralState].zh, due: r.due_at ? localTime(r.due_at) : null, ...n.params };
   const notice: Notice = { kind, referralId: Number(r.id), priority: n.priority, params };
   if (side === 'source') {
     if (r.source_user_id) await notifyUser(q, Number(r.source_user_id), notice);
@@ -725,9 +743,10 @@ function toView(p: Principal, r: Row, now = new Date()): ReferralView {
   };
 }
 
-async function view(rc: Ctx, r: Row): Promise<ReferralView> {
-  const { rows } = await rc.q.query(`${LIST_SQL} WHERE f.id = $1`, [r.id]);
-  return toView(rc.principal, rows[0]);
+/** A case with the names and appointment the views and messages show. */
+async function caseRow(q: Queryable, id: number): Promise<Row> {
+  const { rows } = await q.query(`${LIST_SQL} WHERE f.id = $1`, [id]);
+  return rows[0];
 }
 
 /** One case for a side of it (or the district admin); the read is audited. */

@@ -134,6 +134,9 @@ export async function listDeliveries(q: Queryable, p: Principal, webhookId: numb
   return { items, total: total.rows[0].n, page, pageSize };
 }
 
+/** Set when a delivery was queued since the sender last ran: a kick without news costs nothing. */
+let queuedSinceKick = false;
+
 /** Queues `event` for the active webhooks of these institutions that want it (in the caller's transaction). */
 export async function enqueue(q: Queryable, institutionIds: number[], event: WebhookEvent, payload: Record<string, unknown>): Promise<number> {
   const { rowCount } = await q.query(
@@ -142,6 +145,7 @@ export async function enqueue(q: Queryable, institutionIds: number[], event: Web
       WHERE w.active AND w.institution_id = ANY($1::bigint[]) AND (cardinality(w.events) = 0 OR $2 = ANY(w.events))`,
     [[...new Set(institutionIds)], event, JSON.stringify({ event, occurredAt: new Date().toISOString(), ...payload })],
   );
+  if (rowCount > 0) queuedSinceKick = true;
   return rowCount;
 }
 
@@ -201,5 +205,13 @@ export async function deliverDue(db: Db, keys: Keys, opts: { limit?: number; now
 
 /** The sender loop: every `intervalMs`, and at once when `kick` is called after a commit that queued events. */
 export function startWebhookJob(db: Db, keys: Keys, onError: (err: unknown) => void, intervalMs = 5_000): PeriodicJob {
-  return startPeriodicJob(() => deliverDue(db, keys), onError, intervalMs, { runAtStart: false });
+  const job = startPeriodicJob(() => deliverDue(db, keys), onError, intervalMs, { runAtStart: false });
+  return {
+    kick() {
+      if (!queuedSinceKick) return;
+      queuedSinceKick = false;
+      job.kick();
+    },
+    stop: job.stop,
+  };
 }
