@@ -74,13 +74,13 @@ async function insertHistory(db: Db, hospital: number, n: number): Promise<void>
   const { lo, hi } = ids.rows[0];
   await db.query(
     `WITH src AS (
-       SELECT g, r.id AS resident_id,
-              (SELECT array_agg(id ORDER BY id) FROM institution WHERE type IN ('community_health_centre', 'community_health_station'))[1 + g % 40] AS source,
+       SELECT g, r.id AS resident_id, c.ids[1 + g % cardinality(c.ids)] AS source,
               now() - make_interval(days => g % 720, mins => g % 1440) AS at,
               CASE WHEN g % 100 = 0 THEN 'requested' WHEN g % 100 = 1 THEN 'accepted' WHEN g % 100 = 2 THEN 'scheduled'
                    WHEN g % 10 < 7 THEN 'closed' WHEN g % 10 = 7 THEN 'cancelled' WHEN g % 10 = 8 THEN 'rejected' ELSE 'expired' END AS state,
               CASE WHEN g % 50 = 0 THEN 'green_channel' WHEN g % 7 = 0 THEN 'urgent' ELSE 'routine' END AS urgency
          FROM generate_series(1, $1::int) g JOIN resident r ON r.id = $2::bigint + (g::bigint * 7919) % ($3::bigint - $2::bigint + 1)
+        CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM institution WHERE type IN ('community_health_centre', 'community_health_station')) c
      ), sr AS (
        INSERT INTO service_request (resident_id, institution_id, status, intent, category, code_system, code, display, authored_at, performer_institution_id, source_id)
        SELECT resident_id, source, CASE WHEN state IN ('requested', 'accepted', 'scheduled') THEN 'active' WHEN state = 'closed' THEN 'completed' ELSE 'revoked' END,

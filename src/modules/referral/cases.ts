@@ -711,17 +711,21 @@ const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 /** Worklist order: open green-channel cases first, then newest (served by referral_target_idx / referral_source_idx). */
 const LIST_ORDER = `(f.urgency = 'green_channel' AND f.state = ANY ('{requested,accepted}'::text[])) DESC, f.requested_at DESC, f.id DESC`;
 
+// Names and the appointment come from scalar subqueries rather than joins: only the resident is joined (the scope
+// predicates read it), so planning stays cheap (an eight-table join cost ~6 ms to plan for a 0.4 ms execution).
 const LIST_SQL = `
   SELECT f.*, r.name AS resident_name, r.sex AS resident_sex, r.birth_date AS resident_birth_date, r.id_number_mask,
-         si.name AS source_name, ti.name AS target_name, sp.name AS practitioner_name, tm.name AS team_name,
+         (SELECT name FROM institution WHERE id = f.source_institution_id) AS source_name,
+         (SELECT name FROM institution WHERE id = f.target_institution_id) AS target_name,
+         (SELECT name FROM practitioner WHERE id = f.source_practitioner_id) AS practitioner_name,
+         (SELECT name FROM team WHERE id = f.target_team_id) AS team_name,
          a.slot_id AS appointment_slot_id, a.start_at AS appointment_start, a.status AS appointment_status
     FROM referral f
     JOIN resident r ON r.id = f.resident_id
-    JOIN institution si ON si.id = f.source_institution_id
-    JOIN institution ti ON ti.id = f.target_institution_id
-    LEFT JOIN practitioner sp ON sp.id = f.source_practitioner_id
-    LEFT JOIN team tm ON tm.id = f.target_team_id
-    LEFT JOIN appointment a ON a.id = f.appointment_id`;
+    LEFT JOIN LATERAL (SELECT slot_id, start_at, status FROM appointment WHERE id = f.appointment_id) a ON true`;
+
+/** Worklist totals are counted exactly up to this many; beyond it the list says "more than" (a desk pages, it does not count 100,000 cases). */
+export const COUNT_CAP = 10_000;
 
 function toView(p: Principal, r: Row, now = new Date()): ReferralView {
   const side = sideOf(p, r);
@@ -777,7 +781,7 @@ export interface ListFilter {
 }
 
 /** Inbox (cases sent to the caller's institution) and outbox (sent by it), newest first; every listed person is audited. */
-export async function listReferrals(rc: Ctx, f: ListFilter): Promise<{ items: ReferralView[]; total: number; page: number; pageSize: number }> {
+export async function listReferrals(rc: Ctx, f: ListFilter): Promise<{ items: ReferralView[]; total: number; totalCapped: boolean; page: number; pageSize: number }> {
   const p = rc.principal;
   const params = new Params();
   const where: string[] = [];
@@ -805,10 +809,12 @@ export async function listReferrals(rc: Ctx, f: ListFilter): Promise<{ items: Re
      LIMIT ${params.add(f.pageSize)} OFFSET ${params.add((f.page - 1) * f.pageSize)}`,
     params.values,
   );
-  const total = await rc.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM referral f${personalScope(p) ? ' JOIN resident r ON r.id = f.resident_id' : ''} ${w}`, countParams);
+  const total = await rc.q.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM referral f${personalScope(p) ? ' JOIN resident r ON r.id = f.resident_id' : ''} ${w} LIMIT ${COUNT_CAP + 1}) x`, countParams);
   await auditResidents(rc.q, rc.audit, 'list', [...new Set(rows.map((r) => Number(r.resident_id)))], 'Referral');
   const now = new Date();
-  return { items: rows.map((r) => toView(p, r, now)), total: total.rows[0].n, page: f.page, pageSize: f.pageSize };
+  const n = total.rows[0].n;
+  return { items: rows.map((r) => toView(p, r, now)), total: Math.min(n, COUNT_CAP), totalCapped: n > COUNT_CAP, page: f.page, pageSize: f.pageSize };
 }
 
 /** Hospitals a resident may be referred to: those of the consortium covering their grid first, with free reserved places. */

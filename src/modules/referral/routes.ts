@@ -103,7 +103,7 @@ export async function referralRoutes(fastify: FastifyInstance, ctx: AppContext) 
         overdue: z.enum(['true', 'false']).optional().transform((v) => v === 'true'),
         residentId: z.coerce.number().int().positive().optional(), from: isoDate.optional(), to: isoDate.optional(),
       }),
-      response: { 200: pageResponse(ReferralItem), ...errorResponses },
+      response: { 200: pageResponse(ReferralItem).extend({ totalCapped: z.boolean().describe(`true when there are more than ${cases.COUNT_CAP} (total is then ${cases.COUNT_CAP})`) }), ...errorResponses },
     },
   }, async (req) => db.tx((q) => cases.listReferrals(fhirContext(req, q), req.query)));
 
