@@ -2,6 +2,7 @@
 // Adding a method = one file exporting a DetectionMethod (see types.ts) + one line here.
 import { cusumMethod } from './cusum.ts';
 import { earsMethod } from './ears.ts';
+import { farringtonFlexibleMethod } from './farrington.ts';
 import type { DetectionMethod } from './types.ts';
 
 export const METHOD_NAMES = ['earsC1', 'earsC2', 'earsC3', 'farringtonFlexible', 'cusum'] as const;
@@ -11,12 +12,11 @@ export type MethodName = (typeof METHOD_NAMES)[number];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyMethod = DetectionMethod<any>;
 
-// farringtonFlexible (./farrington.ts) joins this table when its file lands:
-//   import { farringtonFlexibleMethod } from './farrington.ts';  →  farringtonFlexible: farringtonFlexibleMethod,
 export const METHODS: { readonly [K in MethodName]?: AnyMethod } = {
   earsC1: earsMethod('C1'),
   earsC2: earsMethod('C2'),
   earsC3: earsMethod('C3'),
+  farringtonFlexible: farringtonFlexibleMethod,
   cusum: cusumMethod,
 };
 
