@@ -55,6 +55,8 @@ CREATE INDEX referral_resident_idx ON referral (resident_id, requested_at);
 -- inbox / outbox worklists in their order: open green-channel cases first, then newest (the expression must stay the
 -- one in modules/referral/cases.ts LIST_ORDER for the index to serve the ORDER BY … LIMIT)
 CREATE INDEX referral_target_idx ON referral (target_institution_id, ((urgency = 'green_channel' AND state = ANY ('{requested,accepted}'::text[]))) DESC, requested_at DESC, id DESC);
+-- worklists filtered by state (and their counts)
+CREATE INDEX referral_target_state_idx ON referral (target_institution_id, state, requested_at DESC);
 CREATE INDEX referral_source_idx ON referral (source_institution_id, ((urgency = 'green_channel' AND state = ANY ('{requested,accepted}'::text[]))) DESC, requested_at DESC, id DESC);
 -- the deadline job's work list: open cases with a deadline
 CREATE INDEX referral_due_idx ON referral (due_at) WHERE due_at IS NOT NULL AND state IN ('requested', 'accepted', 'scheduled', 'arrived', 'completed');
