@@ -1,12 +1,8 @@
-// CLI entry: `caregrid serve | seed | migrate`.
+// CLI entry: `caregrid serve | seed | migrate | import | export | detect`.
+// Each command loads what it needs when it runs: the server and the database code take ~2 s to load, which a
+// command such as `detect` (pure computation) should not pay.
 import { Command } from 'commander';
-import { configFromEnv } from './config.ts';
-import { openContext, startServer } from './server.ts';
-import { resetData, seedDistrict, type SeedResult } from './synth/seed.ts';
-import { progressReporter } from './cli/progress.ts';
-import { profileNamed } from './synth/profiles.ts';
-import { migrate } from './db/migrate.ts';
-import { openDb } from './db/engine.ts';
+import type { SeedResult } from './synth/seed.ts';
 
 const program = new Command().name('caregrid').description('CareGrid — integrated care-and-prevention platform for a health district');
 
@@ -25,6 +21,9 @@ program
   .command('serve')
   .description('start the HTTP API, the FHIR facade and the web console')
   .action(async () => {
+    const { configFromEnv } = await import('./config.ts');
+    const { startServer } = await import('./server.ts');
+    const { progressReporter } = await import('./cli/progress.ts');
     const config = configFromEnv(process.env);
     const progress = progressReporter('creating the demo district');
     const s = await startServer(config, { onProgress: (d, t) => progress.update(d, t) });
@@ -48,6 +47,11 @@ program
   .option('--residents <n>', 'override the number of residents', (v) => Number.parseInt(v, 10))
   .option('--reset', 'delete the existing district first', false)
   .action(async (opts) => {
+    const { configFromEnv } = await import('./config.ts');
+    const { openContext } = await import('./server.ts');
+    const { resetData, seedDistrict } = await import('./synth/seed.ts');
+    const { progressReporter } = await import('./cli/progress.ts');
+    const { profileNamed } = await import('./synth/profiles.ts');
     const config = configFromEnv(process.env, { firstStartSeed: 'none' });
     profileNamed(opts.profile); // refuse an unknown profile before anything is reset
     const ctx = await openContext(config);
@@ -69,6 +73,9 @@ program
   .command('migrate')
   .description('apply pending database migrations')
   .action(async () => {
+    const { configFromEnv } = await import('./config.ts');
+    const { openDb } = await import('./db/engine.ts');
+    const { migrate } = await import('./db/migrate.ts');
     const config = configFromEnv(process.env);
     const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     const r = await migrate(db);
@@ -84,6 +91,7 @@ program
   .option('--batch <n>', 'lines per batch', (v) => Number.parseInt(v, 10))
   .action(async (files: string[], opts) => {
     const { importCommand } = await import('./fhir/bulk/cli.ts');
+    const { configFromEnv } = await import('./config.ts');
     const s = await importCommand(configFromEnv(process.env, { firstStartSeed: 'none' }), files, opts);
     process.stdout.write(`imported ${s.imported} resources (${s.created} created, ${s.updated} updated, ${s.unchanged} unchanged), ${s.failed} failed lines; job ${s.job}\n`);
     for (const e of s.error) process.stdout.write(`  ${e.outcome.issue.map((i: { diagnostics: string; expression?: string[] }) => `${i.diagnostics}${i.expression ? ` [${i.expression.join(', ')}]` : ''}`).join('; ')}\n`);
@@ -99,6 +107,7 @@ program
   .option('--user <username>', 'district administrator the export is recorded for', 'admin')
   .action(async (opts) => {
     const { exportCommand } = await import('./fhir/bulk/cli.ts');
+    const { configFromEnv } = await import('./config.ts');
     const r = await exportCommand(configFromEnv(process.env, { firstStartSeed: 'none' }), opts);
     for (const o of r.output) process.stdout.write(`${o.type}: ${o.count} resources → ${o.file}\n`);
   });
