@@ -156,23 +156,27 @@ function referenceIndices(cal: Calendar, t: number, b: number): number[] {
 
 /**
  * R's `v[from:to] <- value` with 1-based from/to: `:` runs downwards when from > to (an empty block thus writes
- * two cells, as in R), index 0 is dropped, and negative indices mixed with positive ones are an error.
+ * two cells, as in R), index 0 is dropped, and negative indices mixed with positive ones are an error. `v` holds
+ * positions `first`, `first + 1`, … only (cells before it are never part of the baseline).
  */
-function assign(v: Float64Array, from: number, to: number, value: number): void {
+function assign(v: Float64Array, first: number, from: number, to: number, value: number): void {
   const lo = Math.min(from, to);
   const hi = Math.max(from, to);
   if (lo < 0) throw new PointError('negative index');
-  for (let i = Math.max(lo, 1); i <= hi; i++) v[i - 1] = value;
+  for (let i = Math.max(lo, first); i <= hi; i++) v[i - first] = value;
 }
 
-/** R's `blocks`: the block of every week (NaN outside the baseline), 1-based positions in `refs1`. */
-function blocks(n: number, refs1: number[], b: number, w: number, p: number): Float64Array {
-  const f = new Float64Array(n).fill(NaN);
+/**
+ * R's `blocks` over positions `first` … now (1-based, `first` = the start of the oldest window or 1): the block of
+ * every week, NaN outside the baseline. refs1 = 1-based positions of now and the reference weeks.
+ */
+function blocks(first: number, refs1: number[], b: number, w: number, p: number): Float64Array {
   const now = refs1[0];
-  assign(f, now - w, now, p);
+  const f = new Float64Array(now - first + 1).fill(NaN);
+  assign(f, first, now - w, now, p);
   for (let i = 1; i <= b; i++) {
     const refWeek = refs1[i];
-    assign(f, refWeek - w, refWeek + w, p);
+    assign(f, first, refWeek - w, refWeek + w, p);
     if (p !== 1) {
       const period = refs1[i - 1] - 2 * w - 1 - refWeek;
       if (period < p - (2 * w + 1)) throw new ControlError('params.noPeriods', 'too many periods for the weeks between the reference windows (R: "Number of factors too big!")');
@@ -182,7 +186,7 @@ function blocks(n: number, refs1: number[], b: number, w: number, p: number): Fl
       let cum = 0;
       for (let j = 1; j <= p - 1; j++) {
         const length = len + (j <= rest ? 1 : 0);
-        assign(f, refWeek + w + 1 + cum, refWeek + w + 1 + cum + length - 1, j);
+        assign(f, first, refWeek + w + 1 + cum, refWeek + w + 1 + cum + length - 1, j);
         cum += length;
       }
     }
@@ -191,8 +195,6 @@ function blocks(n: number, refs1: number[], b: number, w: number, p: number): Fl
 }
 
 interface Baseline {
-  /** series indices of the baseline weeks, ascending */
-  rows: number[];
   y: Float64Array;
   /** weeks (or days) since the first baseline week */
   wtime: Float64Array;
@@ -203,21 +205,26 @@ interface Baseline {
 
 function baseline(counts: readonly number[], cal: Calendar, t: number, c: FarringtonFlexibleControl, pastWeeks: number): Baseline {
   const refs1 = referenceIndices(cal, t, c.b).map((i) => i + 1);
-  const f = blocks(cal.n, refs1, c.b, c.w, c.noPeriods);
+  const first = Math.max(1, refs1[c.b] - c.w);
+  const f = blocks(first, refs1, c.b, c.w, c.noPeriods);
   const id = f.slice();
-  assign(id, t + 1 - pastWeeks, t + 1, NaN);
-  const rows: number[] = [];
-  for (let i = 0; i < cal.n; i++) if (!Number.isNaN(id[i])) rows.push(i);
-  const m = rows.length;
+  assign(id, first, t + 1 - pastWeeks, t + 1, NaN);
+  let m = 0;
+  for (let i = 0; i < id.length; i++) if (!Number.isNaN(id[i])) m++;
   const y = new Float64Array(m);
   const wtime = new Float64Array(m);
   const block = new Float64Array(m);
-  for (let r = 0; r < m; r++) {
-    y[r] = counts[rows[r]];
-    wtime[r] = rows[r] - rows[0]; // (date − first date) / step
-    block[r] = f[rows[r]];
+  let firstRow = -1;
+  for (let i = 0, r = 0; i < id.length; i++) {
+    if (Number.isNaN(id[i])) continue;
+    const row = first - 1 + i; // 0-based series index
+    if (firstRow < 0) firstRow = row;
+    y[r] = counts[row];
+    wtime[r] = row - firstRow; // (date − first date) / step
+    block[r] = f[i];
+    r++;
   }
-  return { rows, y, wtime, wtimeNow: t - (rows[0] ?? t), block };
+  return { y, wtime, wtimeNow: t - (firstRow < 0 ? t : firstRow), block };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

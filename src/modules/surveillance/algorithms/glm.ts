@@ -45,11 +45,16 @@ export interface GlmFit {
 
 const linkinv = (eta: number) => Math.max(Math.exp(eta), EPS);
 
-function deviance(y: Float64Array, mu: Float64Array, wt: Float64Array): number {
+/**
+ * The quasi-Poisson deviance Σ 2wᵢ (yᵢ log(yᵢ/μᵢ) − (yᵢ − μᵢ)), with yᵢ log yᵢ computed once per fit and log μᵢ = ηᵢ
+ * (exact but for rounding where μᵢ is not floored at ε) — one logarithm fewer per row and iteration.
+ */
+function deviance(y: Float64Array, yLogY: Float64Array, eta: Float64Array, mu: Float64Array, wt: Float64Array): number {
   let dev = 0;
   for (let i = 0; i < y.length; i++) {
     const yi = y[i];
-    dev += yi > 0 ? 2 * wt[i] * (yi * Math.log(yi / mu[i]) - (yi - mu[i])) : 2 * mu[i] * wt[i];
+    const m = mu[i];
+    dev += yi > 0 ? 2 * wt[i] * (yLogY[i] - yi * (m > EPS ? eta[i] : Math.log(m)) - (yi - m)) : 2 * m * wt[i];
   }
   return dev;
 }
@@ -58,9 +63,7 @@ function deviance(y: Float64Array, mu: Float64Array, wt: Float64Array): number {
  * dqrdc2: Householder QR of the m × p column-major `a` in place, moving columns whose norm falls below `tol` times
  * their original norm to the end. Returns the rank; `qraux` and `pivot` are filled.
  */
-function qrDecompose(a: Float64Array, m: number, p: number, qraux: Float64Array, pivot: Int32Array, tol: number): number {
-  const work1 = new Float64Array(p);
-  const work2 = new Float64Array(p);
+function qrDecompose(a: Float64Array, m: number, p: number, qraux: Float64Array, pivot: Int32Array, tol: number, work1: Float64Array, work2: Float64Array): number {
   for (let j = 0; j < p; j++) {
     let s = 0;
     for (let i = 0; i < m; i++) s += a[j * m + i] * a[j * m + i];
@@ -170,11 +173,13 @@ export function fitQuasiPoisson(x: Float64Array, n: number, p: number, y: Float6
   const weights = priorWeights ?? new Float64Array(n).fill(1);
   const eta = new Float64Array(n);
   const mu = new Float64Array(n);
+  const yLogY = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     eta[i] = Math.log(y[i] + 0.1);
     mu[i] = linkinv(eta[i]);
+    if (y[i] > 0) yLogY[i] = y[i] * Math.log(y[i]);
   }
-  let devold = deviance(y, mu, weights);
+  let devold = deviance(y, yLogY, eta, mu, weights);
   let conv = false;
   let failed = false;
   let start = new Float64Array(p);
@@ -190,6 +195,8 @@ export function fitQuasiPoisson(x: Float64Array, n: number, p: number, y: Float6
   const z = new Float64Array(m);
   const w = new Float64Array(m); // sqrt working weights of the last iteration
   const b = new Float64Array(p);
+  const work1 = new Float64Array(p);
+  const work2 = new Float64Array(p);
   let rank = 0;
 
   for (let iter = 1; iter <= MAXIT && m > 0; iter++) {
@@ -201,7 +208,7 @@ export function fitQuasiPoisson(x: Float64Array, n: number, p: number, y: Float6
       z[r] = (eta[i] - (offset === undefined ? 0 : offset[i]) + (y[i] - mu[i]) / muEta) * wr;
       for (let j = 0; j < p; j++) qr[j * m + r] = x[j * n + i] * wr;
     }
-    rank = qrDecompose(qr, m, p, qraux, pivot, QR_TOL);
+    rank = qrDecompose(qr, m, p, qraux, pivot, QR_TOL, work1, work2);
     applyQt(qr, m, rank, qraux, z);
     // back-solve R b = (Q'z)[0:rank]; aliased coefficients are 0 inside the iterations (dqrls)
     b.fill(0);
@@ -220,7 +227,7 @@ export function fitQuasiPoisson(x: Float64Array, n: number, p: number, y: Float6
     for (let j = 0; j < p; j++) next[pivot[j]] = b[j];
     start = next;
     let valid = linearPredictors(x, n, p, start, offset, eta, mu);
-    let dev = deviance(y, mu, weights);
+    let dev = deviance(y, yLogY, eta, mu, weights);
     if (!Number.isFinite(dev) || !valid) {
       if (coefold === null) {
         failed = true; // "no valid set of coefficients has been found: please supply starting values"
@@ -234,7 +241,7 @@ export function fitQuasiPoisson(x: Float64Array, n: number, p: number, y: Float6
         }
         for (let j = 0; j < p; j++) start[j] = (start[j] + coefold[j]) / 2;
         valid = linearPredictors(x, n, p, start, offset, eta, mu);
-        dev = deviance(y, mu, weights);
+        dev = deviance(y, yLogY, eta, mu, weights);
       }
       if (failed) break;
     }
