@@ -48,6 +48,10 @@ const USAGE = `usage: npm run bench -- <name> [options]
              --targets N                     residents with 200 records (default 200)
              --minimal                       bundles with Prefer: return=minimal
 
+  detect   caregrid detect on 100 real weekly series (last 52 weeks, farringtonFlexible defaults) vs R's
+           farringtonFlexible on the same jobs; every point compared (needs Rscript with surveillance, jsonlite)
+             --runs N                        runs of caregrid detect, median reported (default 5)
+
 PostgreSQL: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the maintenance database used to
 create and drop the per-run databases.`;
 
@@ -72,6 +76,7 @@ const { values, positionals } = parseArgs({
     only: { type: 'string' },
     targets: { type: 'string' },
     minimal: { type: 'boolean', default: false },
+    runs: { type: 'string' },
     pools: { type: 'string' },
     capacity: { type: 'string' },
     history: { type: 'string' },
@@ -119,6 +124,9 @@ async function main() {
   } else if (name === 'bulk-import') {
     const { runBulkImportBench } = await import('./bulk-import.ts');
     output = await runBulkImportBench({ engine: values.engine, observations: num(values.observations), residents: num(values.residents), batch: num(values.batch) });
+  } else if (name === 'detect') {
+    const { runDetectBench } = await import('./detect.ts');
+    output = await runDetectBench({ runs: num(values.runs) });
   } else {
     process.stderr.write(`unknown benchmark "${name}"\n\n${USAGE}\n`);
     process.exit(2);
