@@ -27,6 +27,10 @@ const AuditList = lazy(() => import('./pages/audit/List.tsx'));
 const ImportList = lazy(() => import('./pages/imports/List.tsx'));
 const BreakGlassReviewList = lazy(() => import('./pages/break-glass/List.tsx'));
 const RecognitionShow = lazy(() => import('./pages/recognition/Show.tsx'));
+const ReferralList = lazy(() => import('./pages/referrals/List.tsx'));
+const ReferralNew = lazy(() => import('./pages/referrals/New.tsx'));
+const ReferralShow = lazy(() => import('./pages/referrals/Show.tsx'));
+const ReferralKpiShow = lazy(() => import('./pages/referral-kpis/Show.tsx'));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -74,6 +78,10 @@ const router = createBrowserRouter([
       { path: 'imports', element: <ImportList /> },
       { path: 'break-glass', element: <BreakGlassReviewList /> },
       { path: 'recognition', element: <RecognitionShow /> },
+      { path: 'referrals', element: <ReferralList /> },
+      { path: 'referrals/new', element: <ReferralNew /> },
+      { path: 'referrals/:id', element: <ReferralShow /> },
+      { path: 'referral-kpis', element: <ReferralKpiShow /> },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -4,11 +4,13 @@ import {
   ApartmentOutlined,
   AuditOutlined,
   BankOutlined,
+  BarChartOutlined,
   ClusterOutlined,
   HomeOutlined,
   ImportOutlined,
   MergeCellsOutlined,
   SafetyCertificateOutlined,
+  SwapOutlined,
   TeamOutlined,
 } from '@ant-design/icons';
 import type { Role } from './types.ts';
@@ -54,6 +56,20 @@ export const sections: readonly Section[] = [
     ],
   },
   { key: 'residents', path: '/residents', label: 'residents', icon: TeamOutlined, roles: PERSON_READERS },
+  {
+    key: 'referrals',
+    path: '/referrals',
+    label: 'referrals',
+    icon: SwapOutlined,
+    roles: ['family_doctor', 'nurse', 'specialist', 'referral_desk', 'institution_admin', 'district_admin'],
+  },
+  {
+    key: 'referral-kpis',
+    path: '/referral-kpis',
+    label: 'referralKpis',
+    icon: BarChartOutlined,
+    roles: ['district_admin', 'institution_admin', 'referral_desk'],
+  },
   {
     key: 'match-reviews',
     path: '/match-reviews',

@@ -1,14 +1,16 @@
 import { useState, type ReactNode } from 'react';
 import { App, Button, Card, Col, Descriptions, Empty, Row, Space, Steps, Table, Tabs, Tag, Typography } from 'antd';
-import { ArrowLeftOutlined, EyeOutlined, SafetyCertificateOutlined } from '@ant-design/icons';
+import { ArrowLeftOutlined, EyeOutlined, SafetyCertificateOutlined, SwapOutlined } from '@ant-design/icons';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { api } from '../../api.ts';
+import { useUser } from '../../auth.ts';
 import { ResidentTags, useCodeLabels } from '../../components/labels.tsx';
 import { Page } from '../../components/page.tsx';
 import { QueryView } from '../../components/query-state.tsx';
 import type { CareChain, Household, Ref, ResidentDetail, ResidentSummary } from '../../types.ts';
+import { canSendReferrals } from '../referrals/referral-types.ts';
 import { BeforeOrdering } from './BeforeOrdering.tsx';
 import { BreakGlassBanner, OutOfScope } from './BreakGlass.tsx';
 import { HealthRecord } from './HealthRecord.tsx';
@@ -25,14 +27,24 @@ export default function ResidentShow() {
   const [params, setParams] = useSearchParams();
   const tab: TabKey = TABS.find((key) => key === params.get('tab')) ?? 'overview';
   const detail = useQuery({ queryKey: ['residents', id], queryFn: () => api<ResidentDetail>(`/residents/${id}`) });
+  const user = useUser();
 
   return (
     <Page
       title={detail.data ? `${t('title')} · ${detail.data.name}` : t('title')}
       extra={
-        <Link to="/residents">
-          <Button icon={<ArrowLeftOutlined />}>{t('common:back')}</Button>
-        </Link>
+        <Space>
+          {detail.data && canSendReferrals(user) && (
+            <Link to={`/referrals/new?residentId=${detail.data.id}`}>
+              <Button type="primary" icon={<SwapOutlined />} data-testid="resident-refer">
+                {t('referrals:refer')}
+              </Button>
+            </Link>
+          )}
+          <Link to="/residents">
+            <Button icon={<ArrowLeftOutlined />}>{t('common:back')}</Button>
+          </Link>
+        </Space>
       }
     >
       {isOutOfScope(detail.error) ? (
