@@ -9,6 +9,7 @@ import { api } from '../api.ts';
 import { ME_KEY, useUser } from '../auth.ts';
 import { canSee, sectionForPath, visibleSections } from '../sections.ts';
 import { LanguageSwitch } from './language-switch.tsx';
+import { NotificationBell } from './notification-bell.tsx';
 import { Loading } from './query-state.tsx';
 
 const { Header, Sider, Content } = Layout;
@@ -88,6 +89,7 @@ export function AppLayout() {
           </Typography.Text>
           <Flex align="center" gap={16}>
             <LanguageSwitch />
+            <NotificationBell />
             <UserMenu />
           </Flex>
         </Header>
