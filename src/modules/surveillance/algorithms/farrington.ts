@@ -29,7 +29,7 @@
 import { booleanCheck, checkRange, nullableCheck, numberCheck, oneOfCheck, readControl, type Check } from './control.ts';
 import { dayNumber } from './dates.ts';
 import { pt, qnbinom, qpois } from './distributions.ts';
-import { dispersion, fitQuasiPoisson, hatValues, linearPredictor, logLinkInverse, unscaledVariance, type GlmFit } from './glm.ts';
+import { dispersion, fitQuasiPoisson, hatValues, linearPredictor, logLinkInverse, prepareResponse, unscaledVariance, type GlmFit, type Response } from './glm.ts';
 import { qnorm } from './normal.ts';
 import { ControlError, type DetectionMethod, type DetectionResult, type PointResult, type Range, type Series } from './types.ts';
 
@@ -154,12 +154,15 @@ function referenceIndices(cal: Calendar, t: number, b: number): number[] {
   return out;
 }
 
+/** A block number per week; 0 = not in the baseline (R's NA; blocks are numbered from 1). */
+type Blocks = Int32Array;
+
 /**
  * R's `v[from:to] <- value` with 1-based from/to: `:` runs downwards when from > to (an empty block thus writes
  * two cells, as in R), index 0 is dropped, and negative indices mixed with positive ones are an error. `v` holds
  * positions `first`, `first + 1`, … only (cells before it are never part of the baseline).
  */
-function assign(v: Float64Array, first: number, from: number, to: number, value: number): void {
+function assign(v: Blocks, first: number, from: number, to: number, value: number): void {
   const lo = Math.min(from, to);
   const hi = Math.max(from, to);
   if (lo < 0) throw new PointError('negative index');
@@ -168,11 +171,11 @@ function assign(v: Float64Array, first: number, from: number, to: number, value:
 
 /**
  * R's `blocks` over positions `first` … now (1-based, `first` = the start of the oldest window or 1): the block of
- * every week, NaN outside the baseline. refs1 = 1-based positions of now and the reference weeks.
+ * every week. refs1 = 1-based positions of now and the reference weeks.
  */
-function blocks(first: number, refs1: number[], b: number, w: number, p: number): Float64Array {
+function blocks(first: number, refs1: number[], b: number, w: number, p: number): Blocks {
   const now = refs1[0];
-  const f = new Float64Array(now - first + 1).fill(NaN);
+  const f: Blocks = new Int32Array(now - first + 1);
   assign(f, first, now - w, now, p);
   for (let i = 1; i <= b; i++) {
     const refWeek = refs1[i];
@@ -196,6 +199,8 @@ function blocks(first: number, refs1: number[], b: number, w: number, p: number)
 
 interface Baseline {
   y: Float64Array;
+  /** y prepared once for the fits */
+  response: Response;
   /** weeks (or days) since the first baseline week */
   wtime: Float64Array;
   /** wtime of t */
@@ -208,15 +213,15 @@ function baseline(counts: readonly number[], cal: Calendar, t: number, c: Farrin
   const first = Math.max(1, refs1[c.b] - c.w);
   const f = blocks(first, refs1, c.b, c.w, c.noPeriods);
   const id = f.slice();
-  assign(id, first, t + 1 - pastWeeks, t + 1, NaN);
+  assign(id, first, t + 1 - pastWeeks, t + 1, 0);
   let m = 0;
-  for (let i = 0; i < id.length; i++) if (!Number.isNaN(id[i])) m++;
+  for (let i = 0; i < id.length; i++) if (id[i] !== 0) m++;
   const y = new Float64Array(m);
   const wtime = new Float64Array(m);
   const block = new Float64Array(m);
   let firstRow = -1;
   for (let i = 0, r = 0; i < id.length; i++) {
-    if (Number.isNaN(id[i])) continue;
+    if (id[i] === 0) continue;
     const row = first - 1 + i; // 0-based series index
     if (firstRow < 0) firstRow = row;
     y[r] = counts[row];
@@ -224,7 +229,7 @@ function baseline(counts: readonly number[], cal: Calendar, t: number, c: Farrin
     block[r] = f[i];
     r++;
   }
-  return { y, wtime, wtimeNow: t - (firstRow < 0 ? t : firstRow), block };
+  return { y, response: prepareResponse(y), wtime, wtimeNow: t - (firstRow < 0 ? t : firstRow), block };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -306,18 +311,18 @@ function fitFlexible(base: Baseline, withTrend: boolean, c: FarringtonFlexibleCo
   const factors = c.noPeriods !== 1;
   const m = base.y.length;
   let d = design(base, withTrend, factors, c.noPeriods, base.wtimeNow);
-  let fit = fitQuasiPoisson(d.x, m, d.p, base.y);
+  let fit = fitQuasiPoisson(d.x, m, d.p, base.response);
   if (!fit.converged) {
     if (withTrend) {
       d = design(base, false, factors, c.noPeriods, base.wtimeNow);
-      fit = fitQuasiPoisson(d.x, m, d.p, base.y);
+      fit = fitQuasiPoisson(d.x, m, d.p, base.response);
     }
     if (!fit.converged) return null;
   }
   const phi = Math.max(dispersion(fit), 1);
   if (!c.reweight) return { fit, design: d, phi, summaryDispersion: dispersion(fit) };
   const omega = assignWeights(anscombeResiduals(fit, phi), c.weightsThreshold);
-  fit = fitQuasiPoisson(d.x, m, d.p, base.y, omega);
+  fit = fitQuasiPoisson(d.x, m, d.p, base.response, omega);
   if (fit.failed) throw new PointError('the reweighted fit failed');
   return { fit, design: d, phi: Math.max(dispersion(fit), 1), summaryDispersion: dispersion(fit, omega) };
 }

@@ -165,20 +165,37 @@ function linearPredictors(x: Float64Array, n: number, p: number, coef: Float64Ar
   return valid;
 }
 
-/**
- * Fits y ~ x (log link, quasi-Poisson variance) as glm(…, family = quasipoisson(link = "log"), weights, offset).
- * `x` is n × p column-major and includes the intercept column.
- */
-export function fitQuasiPoisson(x: Float64Array, n: number, p: number, y: Float64Array, priorWeights?: Float64Array, offset?: Float64Array): GlmFit {
-  const weights = priorWeights ?? new Float64Array(n).fill(1);
-  const eta = new Float64Array(n);
-  const mu = new Float64Array(n);
+/** What every fit of the same counts starts from: y log y, and quasipoisson's start η = log(y + 0.1), μ = e^η. */
+export interface Response {
+  readonly y: Float64Array;
+  readonly yLogY: Float64Array;
+  readonly eta0: Float64Array;
+  readonly mu0: Float64Array;
+}
+
+/** Prepares counts for several fits (Farrington fits the same baseline up to four times). */
+export function prepareResponse(y: Float64Array): Response {
+  const n = y.length;
   const yLogY = new Float64Array(n);
+  const eta0 = new Float64Array(n);
+  const mu0 = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    eta[i] = Math.log(y[i] + 0.1);
-    mu[i] = linkinv(eta[i]);
+    eta0[i] = Math.log(y[i] + 0.1);
+    mu0[i] = linkinv(eta0[i]);
     if (y[i] > 0) yLogY[i] = y[i] * Math.log(y[i]);
   }
+  return { y, yLogY, eta0, mu0 };
+}
+
+/**
+ * Fits y ~ x (log link, quasi-Poisson variance) as glm(…, family = quasipoisson(link = "log"), weights, offset).
+ * `x` is n × p column-major and includes the intercept column; `response` the counts, or prepareResponse(counts).
+ */
+export function fitQuasiPoisson(x: Float64Array, n: number, p: number, response: Float64Array | Response, priorWeights?: Float64Array, offset?: Float64Array): GlmFit {
+  const { y, yLogY, eta0, mu0 } = response instanceof Float64Array ? prepareResponse(response) : response;
+  const weights = priorWeights ?? new Float64Array(n).fill(1);
+  const eta = eta0.slice();
+  const mu = mu0.slice();
   let devold = deviance(y, yLogY, eta, mu, weights);
   let conv = false;
   let failed = false;
@@ -253,7 +270,7 @@ export function fitQuasiPoisson(x: Float64Array, n: number, p: number, y: Float6
     coefold = start;
   }
 
-  const coef = Float64Array.from(start);
+  const coef = start.slice();
   for (let j = rank; j < p; j++) coef[pivot[j]] = NaN;
   const workingWeights = new Float64Array(n);
   for (let r = 0; r < m; r++) workingWeights[good[r]] = w[r] * w[r];
