@@ -33,7 +33,8 @@
 # The cases: every setting below (R's defaults, Noufaily 2013's recommendation with nbPlugin and muan, Farrington
 # 1996, the package vignette's, and variations of alpha, powertrans, b, w, trend, reweight, limit54, noPeriods,
 # pastWeeksNotIncluded, populationOffset) on the last 52 weeks of every weekly series (24 for ha.sts), the daily
-# settings on the last 60 / 121 days of the daily ones; plus two cases from early in a series where R stops for the
+# settings on the last 60 / 121 days of the daily ones and around 29 February 2008; plus two cases from early in a
+# series where R stops for the
 # whole range ("Some reference time points did not exist"): R is run one point at a time there and a point where it
 # stops is written as null, which is what CareGrid returns.
 suppressPackageStartupMessages({
@@ -149,6 +150,15 @@ one_by_one <- function(name, series_name, range, params) {
   })
   case(name, series_name, range, params, pts,
        note = sprintf("R stops for %d of these points (too little history); run one point at a time, those are null", stopped))
+}
+# 29 February: a year back is 1 March (R's seq(by = "-1 year"))
+leap <- which(as.Date(series$imdepiDaily$start) + seq_along(series$imdepiDaily$counts) - 1 == as.Date("2008-02-29"))
+for (setting in c("dailyDefaults", "dailyNoufaily")) {
+  params <- daily_settings[[setting]]
+  range <- (leap - 10):(leap + 10)
+  res <- suppressWarnings(farringtonFlexible(to_sts(series$imdepiDaily), control = c(list(range = range), params)))
+  cases[[length(cases) + 1]] <- case(paste("imdepiDaily", setting, "around 29 February 2008"), "imdepiDaily", range, params,
+                                     points_of(series$imdepiDaily, range, upperbound(res)[, 1], alarms(res)[, 1]))
 }
 cases[[length(cases) + 1]] <- one_by_one("salmNewport defaults, from the first week", "salmNewport", 1:300, list())
 cases[[length(cases) + 1]] <- one_by_one("campyDE noufaily, from week 250", "campyDE", 250:300, weekly_settings$noufaily)
