@@ -27,7 +27,7 @@ import { enqueue, type WebhookEvent } from '../webhooks/service.ts';
 import { HOSPITAL_TYPES } from './service.ts';
 import {
   OPEN_STATES, PRIORITY, STATE_LABELS, TASK_STATUS, actionForTaskStatus, allowedActions, next, serviceRequestStatus,
-  type Action, type Direction, type ReferralState, type Side, type Urgency,
+  type Action, type Direction, type ReferralDetail, type ReferralState, type ReferralView, type Side, type Urgency,
 } from './state.ts';
 
 /** SNOMED CT 3457005 "Patient referral": the ServiceRequest code of every referral. */
@@ -306,7 +306,7 @@ const urgencyLabel = (u: Urgency) => ({ routine: { zh: '普通', en: 'routine' }
  * taken → SLOT_TAKEN, reserved for primary care → SLOT_RESERVED), then the appointment is written and linked to the
  * case in one statement. The unique index on live appointments per slot is the last guard against a double booking.
  */
-async function book(rc: Ctx, r: { id: unknown; resident_id: unknown; service_request_id: unknown; appointment_id: unknown }, slotId: number): Promise<number> {
+async function book(rc: Ctx, r: Row, slotId: number): Promise<number> {
   const { rows } = await rc.q.query('SELECT institution_id, start_at, end_at FROM slot WHERE id = $1', [slotId]);
   if (!rows[0]) throw Object.assign(notFound('slot'), { field: 'slotId' });
   if (r.appointment_id) await cancelAppointment(rc.q, Number(r.appointment_id), 'cancelled');
@@ -402,11 +402,11 @@ export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: S
   switch (input.action) {
     case 'accept':
       set.responded_at = now;
-      if (input.slotId) await book(rc, r as any, input.slotId);
+      if (input.slotId) await book(rc, r, input.slotId);
       if (to === 'scheduled') set.scheduled_at = now;
       break;
     case 'schedule':
-      await book(rc, r as any, input.slotId!);
+      await book(rc, r, input.slotId!);
       if (to === 'scheduled') set.scheduled_at = now;
       break;
     case 'reject':
@@ -664,47 +664,6 @@ export function startDeadlineJob(db: Db, onError: (err: unknown) => void, interv
 
 // ── reading ──
 
-export interface ReferralView {
-  id: number;
-  version: number;
-  direction: Direction;
-  urgency: Urgency;
-  state: ReferralState;
-  stateReason: string | null;
-  resident: { id: number; name: string; sex: string; birthDate: string; idNumberMasked: string | null };
-  source: { institutionId: number; institutionName: string; practitionerId: number | null; practitionerName: string | null };
-  target: { institutionId: number; institutionName: string; department: string | null; teamId: number | null; teamName: string | null };
-  reason: string;
-  diagnosis: { code: string; display: string | null } | null;
-  summary: string | null;
-  attachments: { type: string; id: number }[];
-  medications: { name: string; dose?: string | null }[] | null;
-  followUpPlan: string | null;
-  appointment: { id: number; slotId: number | null; start: string | null; status: string } | null;
-  serviceRequestId: number;
-  taskId: number;
-  redirectedFrom: number | null;
-  redirectedTo: number | null;
-  dueAt: string | null;
-  expiresAt: string | null;
-  overdue: boolean;
-  escalatedAt: string | null;
-  requestedAt: string;
-  respondedAt: string | null;
-  scheduledAt: string | null;
-  arrivedAt: string | null;
-  completedAt: string | null;
-  closedAt: string | null;
-  endedAt: string | null;
-  resultSummary: string | null;
-  resultDocumentId: number | null;
-  followUpDueAt: string | null;
-  followedUpAt: string | null;
-  followUpNote: string | null;
-  /** what the caller may do now */
-  side: Side | null;
-  actions: Action[];
-}
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
@@ -754,7 +713,7 @@ async function caseRow(q: Queryable, id: number): Promise<Row> {
 }
 
 /** One case for a side of it (or the district admin); the read is audited. */
-export async function getReferral(rc: Ctx, id: number): Promise<ReferralView & { events: { action: string; fromState: string | null; toState: string; at: string; note: string | null; user: string | null }[] }> {
+export async function getReferral(rc: Ctx, id: number): Promise<ReferralDetail> {
   const { rows } = await rc.q.query(`${LIST_SQL} WHERE f.id = $1`, [id]);
   if (!rows[0] || !canRead(rc.principal, rows[0], await residentVisible(rc, Number(rows[0].resident_id)))) throw notFound('referral');
   await audit(rc.q, rc.audit, { action: 'read', resourceType: 'Referral', resourceId: id, residentId: Number(rows[0].resident_id) });

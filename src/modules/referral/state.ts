@@ -16,6 +16,8 @@ export type Direction = 'up' | 'down';
 
 export const ACTIONS = ['accept', 'reject', 'redirect', 'schedule', 'arrive', 'complete', 'return-summary', 'cancel', 'no-show', 'follow-up', 'expire'] as const;
 export type Action = (typeof ACTIONS)[number];
+/** The actions a person takes (expiry is the deadline job's). */
+export type UserAction = Exclude<Action, 'expire'>;
 
 /** Who takes an action: the sending side, the receiving side, or the deadline job. */
 export type Side = 'source' | 'target' | 'system';
@@ -61,8 +63,8 @@ export function next(state: ReferralState, action: Action, side: Side, direction
 }
 
 /** The actions `side` may take on a case now (the console shows these as buttons). */
-export function allowedActions(state: ReferralState, side: Side, direction: Direction): Action[] {
-  return ACTIONS.filter((a) => a !== 'expire' && next(state, a, side, direction).ok);
+export function allowedActions(state: ReferralState, side: Side, direction: Direction): UserAction[] {
+  return ACTIONS.filter((a): a is UserAction => a !== 'expire' && next(state, a, side, direction).ok);
 }
 
 // ── FHIR mirror ──
@@ -93,12 +95,66 @@ export function actionForTaskStatus(current: ReferralState, status: string, dire
 
 /** FHIR Task/ServiceRequest priority of an urgency (green channel is `stat`). */
 export const PRIORITY: Record<Urgency, string> = { routine: 'routine', urgent: 'urgent', green_channel: 'stat' };
-export function urgencyOfPriority(p: string | null | undefined): Urgency {
-  return p === 'stat' ? 'green_channel' : p === 'urgent' || p === 'asap' ? 'urgent' : 'routine';
-}
 
 export const STATE_LABELS: Record<ReferralState, { zh: string; en: string }> = {
   requested: { zh: '待接收', en: 'Requested' }, accepted: { zh: '已接收', en: 'Accepted' }, rejected: { zh: '已拒绝', en: 'Rejected' },
   redirected: { zh: '已改转', en: 'Redirected' }, scheduled: { zh: '已预约', en: 'Scheduled' }, arrived: { zh: '已到诊', en: 'Arrived' },
   completed: { zh: '诊疗完成', en: 'Completed' }, closed: { zh: '已闭环', en: 'Closed' }, cancelled: { zh: '已取消', en: 'Cancelled' }, expired: { zh: '已过期', en: 'Expired' },
 };
+
+// ── the API's shape of a case (the console imports these types, so this module imports nothing) ──
+
+export interface ReferralView {
+  id: number;
+  version: number;
+  direction: Direction;
+  urgency: Urgency;
+  state: ReferralState;
+  stateReason: string | null;
+  resident: { id: number; name: string; sex: string; birthDate: string; idNumberMasked: string | null };
+  source: { institutionId: number; institutionName: string; practitionerId: number | null; practitionerName: string | null };
+  target: { institutionId: number; institutionName: string; department: string | null; teamId: number | null; teamName: string | null };
+  reason: string;
+  diagnosis: { code: string; display: string | null } | null;
+  summary: string | null;
+  attachments: { type: string; id: number }[];
+  medications: { name: string; dose?: string | null }[] | null;
+  followUpPlan: string | null;
+  appointment: { id: number; slotId: number | null; start: string | null; status: string } | null;
+  serviceRequestId: number;
+  taskId: number;
+  redirectedFrom: number | null;
+  redirectedTo: number | null;
+  dueAt: string | null;
+  expiresAt: string | null;
+  overdue: boolean;
+  escalatedAt: string | null;
+  requestedAt: string;
+  respondedAt: string | null;
+  scheduledAt: string | null;
+  arrivedAt: string | null;
+  completedAt: string | null;
+  closedAt: string | null;
+  endedAt: string | null;
+  resultSummary: string | null;
+  resultDocumentId: number | null;
+  followUpDueAt: string | null;
+  followedUpAt: string | null;
+  followUpNote: string | null;
+  /** what the caller may do now (the console shows one button per action) */
+  side: Side | null;
+  actions: UserAction[];
+}
+
+export interface ReferralEventView {
+  action: string;
+  fromState: ReferralState | null;
+  toState: ReferralState;
+  at: string;
+  note: string | null;
+  user: string | null;
+}
+
+export interface ReferralDetail extends ReferralView {
+  events: ReferralEventView[];
+}

@@ -2,16 +2,10 @@
 // /notifications). The states, urgencies and actions are the server's own lists (its state machine), so a new
 // state cannot be missed here.
 import type { Id } from '../../types.ts';
-import { ACTIONS, STATES, URGENCIES } from '../../../../src/modules/referral/state.ts';
+import { ACTIONS, OPEN_STATES, STATES, URGENCIES } from '../../../../src/modules/referral/state.ts';
 
-export { ACTIONS, STATES, URGENCIES };
-export type ReferralState = (typeof STATES)[number];
-export type Urgency = (typeof URGENCIES)[number];
-export type ReferralAction = Exclude<(typeof ACTIONS)[number], 'expire'>;
-export type Direction = 'up' | 'down';
-
-/** States in which the case still waits for someone (the worklist's "open" filter). */
-export const OPEN_STATES: readonly ReferralState[] = ['requested', 'accepted', 'scheduled', 'arrived', 'completed'];
+export { ACTIONS, OPEN_STATES, STATES, URGENCIES };
+export type { Direction, ReferralState, Urgency, UserAction as ReferralAction } from '../../../../src/modules/referral/state.ts';
 
 /** Roles that may send a referral (upward: primary care and hospitals; downward: hospital staff). */
 const SENDER_ROLES = ['family_doctor', 'nurse', 'specialist', 'referral_desk', 'institution_admin'];
@@ -23,60 +17,8 @@ export function canSendReferrals(user: { roles: readonly string[]; institutionId
 /** Shared-record types a referral can carry along (the server's attachable list). */
 export type AttachmentType = 'Observation' | 'DiagnosticReport' | 'DocumentReference' | 'Condition' | 'MedicationRequest' | 'Encounter' | 'Immunization' | 'AllergyIntolerance';
 
-/** A case as the API shows it (cases.ts `ReferralView`, restated here: importing it would bring the whole FHIR layer
- *  into the console's type check). */
-export interface Referral {
-  id: Id;
-  version: number;
-  direction: Direction;
-  urgency: Urgency;
-  state: ReferralState;
-  stateReason: string | null;
-  resident: { id: Id; name: string; sex: string; birthDate: string; idNumberMasked: string | null };
-  source: { institutionId: Id; institutionName: string; practitionerId: Id | null; practitionerName: string | null };
-  target: { institutionId: Id; institutionName: string; department: string | null; teamId: Id | null; teamName: string | null };
-  reason: string;
-  diagnosis: { code: string; display: string | null } | null;
-  summary: string | null;
-  attachments: Array<{ type: string; id: Id }>;
-  medications: Array<{ name: string; dose?: string | null }> | null;
-  followUpPlan: string | null;
-  appointment: { id: Id; slotId: Id | null; start: string | null; status: string } | null;
-  redirectedFrom: Id | null;
-  redirectedTo: Id | null;
-  dueAt: string | null;
-  expiresAt: string | null;
-  overdue: boolean;
-  escalatedAt: string | null;
-  requestedAt: string;
-  respondedAt: string | null;
-  scheduledAt: string | null;
-  arrivedAt: string | null;
-  completedAt: string | null;
-  closedAt: string | null;
-  endedAt: string | null;
-  resultSummary: string | null;
-  resultDocumentId: Id | null;
-  followUpDueAt: string | null;
-  followedUpAt: string | null;
-  followUpNote: string | null;
-  side: 'source' | 'target' | 'system' | null;
-  /** what the caller may do now: the console renders one button per action */
-  actions: ReferralAction[];
-}
-
-export interface ReferralEvent {
-  action: string;
-  fromState: ReferralState | null;
-  toState: ReferralState;
-  at: string;
-  note: string | null;
-  user: string | null;
-}
-
-export interface ReferralDetail extends Referral {
-  events: ReferralEvent[];
-}
+/** A case as the API shows it, its history and its detail: the server's own types (state.ts imports nothing). */
+export type { ReferralView as Referral, ReferralEventView as ReferralEvent, ReferralDetail } from '../../../../src/modules/referral/state.ts';
 
 export interface ReferralTarget {
   institutionId: Id;
