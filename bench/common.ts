@@ -127,6 +127,15 @@ export const fmt = {
   ratio: (x: number) => x.toFixed(2) + '×',
 };
 
+/** Logs in over HTTP and returns the session cookie (`cg_session=…`) for the load generators. */
+export async function loginCookie(base: string, username: string, password: string): Promise<string> {
+  const r = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  if (r.status !== 200) throw new Error(`login ${username} failed: ${r.status} ${await r.text()}`);
+  const cookie = r.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('cg_session='));
+  if (!cookie) throw new Error(`no cg_session cookie after logging in ${username}`);
+  return cookie;
+}
+
 export function log(msg: string) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }

@@ -26,7 +26,7 @@ import { Rng } from '../src/synth/random.ts';
 import { isEmpty, seedDistrict } from '../src/synth/seed.ts';
 import type { LoadJob, LoadSummary } from './load.ts';
 import {
-  ADMIN_PASSWORD, BENCH_KEYS, BENCH_SECRET, BENCH_SEED, DEMO_PASSWORD, concurrentLoops, cpuShares, cpuSnapshot, createPgDatabase, loadInChild as forkLoad, enginesOf, fmt, loadAverage, log, machine, table, type Engine,
+  ADMIN_PASSWORD, BENCH_KEYS, BENCH_SECRET, BENCH_SEED, DEMO_PASSWORD, concurrentLoops, cpuShares, loginCookie, cpuSnapshot, createPgDatabase, loadInChild as forkLoad, enginesOf, fmt, loadAverage, log, machine, table, type Engine,
 } from './common.ts';
 
 export interface LookupBenchOptions {
@@ -159,12 +159,7 @@ async function runEngine(engine: Engine, opts: LookupBenchOptions): Promise<Look
     try {
       const base = await started.app.listen({ port: 0, host: '127.0.0.1' });
       const db = started.ctx.db;
-      const login = await fetch(`${base}/api/v1/auth/login`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: config.adminPassword }),
-      });
-      if (login.status !== 200) throw new Error(`admin login failed: ${login.status} ${await login.text()}`);
-      const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('cg_session='));
-      if (!cookie) throw new Error('no cg_session cookie after login');
+      const cookie = await loginCookie(base, 'admin', opts.adminPassword ?? ADMIN_PASSWORD);
 
       // ── 3. identity numbers: a deterministic sample of residents, decrypted with the benchmark's keys ──
       const { rows: [{ n: count }] } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM resident');

@@ -27,7 +27,7 @@ import { startServer } from '../src/server.ts';
 import { Rng } from '../src/synth/random.ts';
 import { isEmpty, seedDistrict, withoutSecondaryIndexes } from '../src/synth/seed.ts';
 import {
-  ADMIN_PASSWORD, BENCH_KEYS, BENCH_SECRET, BENCH_SEED, DEMO_PASSWORD, concurrentLoops, cpuShares, cpuSnapshot, createPgDatabase, loadInChild as forkLoad, enginesOf, fmt, loadAverage, log, machine, table, type Engine,
+  ADMIN_PASSWORD, BENCH_KEYS, BENCH_SECRET, BENCH_SEED, DEMO_PASSWORD, concurrentLoops, cpuShares, cpuSnapshot, loginCookie, createPgDatabase, loadInChild as forkLoad, enginesOf, fmt, loadAverage, log, machine, table, type Engine,
 } from './common.ts';
 import { RESOURCES_PER_VISIT, bundleOf, insertVisitsRaw, nextVisits, type BundlePatient } from './records-data.ts';
 import type { RecordsLoadJob, RecordsLoadSummary } from './records-load.ts';
@@ -260,9 +260,7 @@ async function runEngine(engine: Engine, opts: RecordsBenchOptions): Promise<Eng
     try {
       const base = await started.app.listen({ port: 0, host: '127.0.0.1' });
       const db = started.ctx.db;
-      const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
-      if (login.status !== 200) throw new Error(`admin login failed: ${login.status} ${await login.text()}`);
-      const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('cg_session='))!;
+      const cookie = await loginCookie(base, 'admin', ADMIN_PASSWORD);
       const tok = await post(`${base}/api/v1/tokens`, { cookie }, { institutionId, name: `bench ${new Date().toISOString()}` });
       if (tok.status !== 201) throw new Error(`token: ${tok.status} ${JSON.stringify(tok.body)}`);
       const bearer = { authorization: `Bearer ${tok.body.token}`, ...(opts.minimal ? { prefer: 'return=minimal' } : {}) };

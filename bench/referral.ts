@@ -21,7 +21,7 @@ import { startServer } from '../src/server.ts';
 import { isEmpty, seedDistrict } from '../src/synth/seed.ts';
 import type { BookJob, BookSummary, WorklistJob, WorklistSummary } from './referral-load.ts';
 import {
-  ADMIN_PASSWORD, BENCH_KEYS, BENCH_SECRET, BENCH_SEED, DEMO_PASSWORD, concurrentLoops, createPgDatabase, enginesOf, fmt, loadAverage, loadInChild, log, machine, table, type Engine,
+  ADMIN_PASSWORD, BENCH_KEYS, BENCH_SECRET, BENCH_SEED, DEMO_PASSWORD, concurrentLoops, createPgDatabase, loginCookie, enginesOf, fmt, loadAverage, loadInChild, log, machine, table, type Engine,
 } from './common.ts';
 
 export interface ReferralBenchOptions {
@@ -42,12 +42,6 @@ const ms = (x: number | null) => (x === null || Number.isNaN(x) ? 'n/a' : x.toFi
 async function countOf(q: Queryable, sql: string, params: unknown[] = []): Promise<number> {
   const { rows } = await q.query<{ n: number }>(sql, params);
   return Number(rows[0].n);
-}
-
-async function loginAs(base: string, username: string, password: string): Promise<string> {
-  const r = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
-  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${await r.text()}`);
-  return r.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('cg_session='))!;
 }
 
 function localDate(days: number): string {
@@ -159,11 +153,11 @@ export async function runReferralBench(opts: ReferralBenchOptions): Promise<stri
       try {
         const base = await started.app.listen({ port: 0, host: '127.0.0.1' });
         const db = started.ctx.db;
-        const desk = await loginAs(base, 'referral1', DEMO_PASSWORD);
+        const desk = await loginCookie(base, 'referral1', DEMO_PASSWORD);
         const hospital = await countOf(db, "SELECT institution_id AS n FROM app_user WHERE username = 'referral1'");
         const doctorNames = (await db.query<{ username: string }>("SELECT username FROM app_user WHERE 'family_doctor' = ANY(roles) ORDER BY id")).rows.map((r) => r.username);
         const doctors = await Promise.all(doctorNames.map(async (username) => ({
-          cookie: await loginAs(base, username, DEMO_PASSWORD),
+          cookie: await loginCookie(base, username, DEMO_PASSWORD),
           residents: (await db.query<{ id: number }>(
             `SELECT r.id FROM resident r JOIN team_grid tg ON tg.grid_id = r.grid_id JOIN app_user u ON u.team_id = tg.team_id
               WHERE u.username = $1 AND r.status = 'active' ORDER BY r.id LIMIT 3000`, [username])).rows.map((r) => Number(r.id)),
