@@ -128,9 +128,10 @@ export async function runWorklist(job: WorklistJob): Promise<WorklistSummary> {
   };
   const loop = async (seconds: number, record: boolean) => {
     const until = performance.now() + seconds * 1000;
-    let k = 0;
+    // each client goes through the paths in turn from its own starting point (a counter shared by all clients would,
+    // with responses coming back in order, keep handing each client the same path)
     await Promise.all(Array.from({ length: job.connections }, async (_, c) => {
-      while (performance.now() < until) await once((c + k++) % job.paths.length, record);
+      for (let n = c; performance.now() < until; n++) await once(n % job.paths.length, record);
     }));
   };
   await loop(job.warmup, false);
