@@ -110,6 +110,8 @@ export const NOUNS: Record<string, { zh: string; en: string }> = {
   appointment: { zh: '预约', en: 'Appointment' },
   referral: { zh: '转诊单', en: 'Referral' },
   webhook: { zh: 'Webhook', en: 'Webhook' },
+  alert: { zh: '预警', en: 'Alert' },
+  fusionRule: { zh: '预警融合规则', en: 'Fusion rule' },
 };
 
 export function notFound(noun: string): AppError {

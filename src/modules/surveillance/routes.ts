@@ -5,8 +5,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../context.ts';
 import { errorResponses, requirePrincipal } from '../../platform/http.ts';
 import { DetectBody, DetectResponse, detect } from './detect.ts';
+import { alertRoutes } from './alert-routes.ts';
 
-export async function surveillanceRoutes(fastify: FastifyInstance, _ctx: AppContext) {
+export async function surveillanceRoutes(fastify: FastifyInstance, ctx: AppContext) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const tags = ['surveillance'];
 
@@ -23,4 +24,6 @@ export async function surveillanceRoutes(fastify: FastifyInstance, _ctx: AppCont
     requirePrincipal(req);
     return detect(req.body);
   });
+
+  await alertRoutes(fastify, ctx);
 }

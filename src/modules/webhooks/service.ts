@@ -12,6 +12,7 @@ import { hasRole, type Principal } from '../../platform/principal.ts';
 export const EVENTS = [
   'referral.requested', 'referral.accepted', 'referral.rejected', 'referral.redirected', 'referral.scheduled', 'referral.arrived',
   'referral.completed', 'referral.closed', 'referral.cancelled', 'referral.expired', 'referral.discharged', 'referral.followed_up', 'referral.overdue',
+  'alert.created', 'alert.updated',
 ] as const;
 export type WebhookEvent = (typeof EVENTS)[number];
 
