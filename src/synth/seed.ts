@@ -60,7 +60,9 @@ export async function resetData(db: Db) {
 const rowsOf = <T extends object>(items: T[], cols: (keyof T)[]) => items.map((r) => cols.map((c) => copyValue(r[c])).join('\t') + '\n').join('');
 
 async function loadRegistry(db: Db, d: District) {
-  await db.copyFrom('region', ['id', 'code', 'name', 'name_en', 'level', 'parent_id', 'kind'], [rowsOf(d.regions, ['id', 'code', 'name', 'name_en', 'level', 'parent_id', 'kind'])]);
+  const regionCols = ['id', 'code', 'name', 'name_en', 'level', 'parent_id', 'kind', 'lon', 'lat'] as const;
+  await db.copyFrom('region', regionCols, [rowsOf(d.regions, [...regionCols])]);
+  await db.copyFrom('region_adjacency', ['region_id', 'neighbour_id'], [rowsOf(d.adjacency, ['region_id', 'neighbour_id'])]);
   // stations reference their centre: load institutions without parent, then set parents
   const instCols = ['id', 'code', 'name', 'name_en', 'type', 'level', 'grade', 'capabilities', 'region_id', 'address', 'beds'] as const;
   await db.copyFrom('institution', instCols, [rowsOf(d.institutions, [...instCols])]);
