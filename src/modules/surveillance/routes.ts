@@ -6,10 +6,12 @@ import type { AppContext } from '../../context.ts';
 import { errorResponses, requirePrincipal } from '../../platform/http.ts';
 import { DetectBody, DetectResponse, detect } from './detect.ts';
 import { feedRoutes } from './feed-routes.ts';
+import { caseReportRoutes } from './case-report-routes.ts';
 
 export async function surveillanceRoutes(fastify: FastifyInstance, ctx: AppContext) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   await feedRoutes(fastify, ctx);
+  await caseReportRoutes(fastify, ctx);
   const tags = ['surveillance'];
 
   app.post('/surveillance/detect', {
