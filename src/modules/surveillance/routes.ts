@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../context.ts';
 import { errorResponses, requirePrincipal } from '../../platform/http.ts';
 import { DetectBody, DetectResponse, detect } from './detect.ts';
+import { runRoutes } from './run-routes.ts';
 
 export async function surveillanceRoutes(fastify: FastifyInstance, _ctx: AppContext) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -23,4 +24,6 @@ export async function surveillanceRoutes(fastify: FastifyInstance, _ctx: AppCont
     requirePrincipal(req);
     return detect(req.body);
   });
+
+  await runRoutes(fastify, _ctx);
 }
