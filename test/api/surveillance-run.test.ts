@@ -2,8 +2,8 @@
 // series (and case reports per disease) and writes alarms as signals; a rerun updates them instead of adding more;
 // GET runs and signals list them; only the CDC and the district administrator may start a run.
 //
-// The feeds API has not landed on main yet, so the feed rows are inserted in setup with SQL (feed_count as a sender's
-// daily counts, case_report as statutory reports); everything after that goes through the public API.
+// The data arrive as in production: the sentinel's daily counts through POST /surveillance/feeds and measles cards
+// through POST /surveillance/case-reports.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { onRunComplete, startDailyRunJob, type RunCompleteEvent } from '../../src/modules/surveillance/run.ts';
@@ -31,26 +31,23 @@ beforeAll(async () => {
   const db = s.started.ctx.db;
   communities = (await db.query<{ id: number }>("SELECT id FROM region WHERE level = 'community' ORDER BY id")).rows.map((r) => Number(r.id));
   spiked = communities[2];
-  const inst = Number((await db.query<{ id: number }>('SELECT id FROM institution ORDER BY id LIMIT 1')).rows[0].id);
-  const rows: unknown[][] = [];
-  communities.forEach((region, z) => {
-    for (let back = DAYS - 1; back >= 0; back--) {
-      const value = back === 0 && region === spiked ? SPIKE : baseline(z, back);
-      rows.push([inst, 'sentinel', 'fever', region, dateAt(-back), value]);
-    }
-  });
-  await db.query(
-    `INSERT INTO feed_count (institution_id, source_code, category_code, region_id, on_date, value)
-     SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(i bigint, s text, c text, r bigint, d date, v float8)`,
-    [JSON.stringify(rows.map(([i, src, c, r, d, v]) => ({ i, s: src, c, r, d, v })))],
-  );
-  // eight measles reports diagnosed in one community on the as-of date (Beijing), none before
+  const centre = Number((await db.query<{ id: number }>("SELECT id FROM institution WHERE type = 'community_health_centre' ORDER BY id LIMIT 1")).rows[0].id);
+  const hospital = Number((await db.query<{ id: number }>("SELECT id FROM institution WHERE type = 'tertiary_hospital' ORDER BY id LIMIT 1")).rows[0].id);
+  // the sentinel's daily fever registrations of every community, sent by the CDC on behalf of a health centre
+  const counts = communities.flatMap((regionId, z) => Array.from({ length: DAYS }, (_, k) => {
+    const back = DAYS - 1 - k;
+    return { sourceCode: 'sentinel', categoryCode: 'fever', regionId, date: dateAt(-back), value: back === 0 && regionId === spiked ? SPIKE : baseline(z, back) };
+  }));
+  const sent = await s.app.inject({ method: 'POST', url: '/api/v1/surveillance/feeds', headers: { cookie: cdc }, payload: { institutionId: centre, counts } });
+  expect(sent.statusCode).toBe(200);
+  expect(sent.json()).toMatchObject({ accepted: counts.length, rejected: 0 });
+  // eight measles cards diagnosed in one community on the as-of date (Beijing), none before
   for (let n = 0; n < 8; n++) {
-    await db.query(
-      `INSERT INTO case_report (institution_id, source_id, region_id, disease_code, diagnosed_at, reported_at, deadline_at, late)
-       VALUES ($1, $2, $3, 'B05', $4::timestamptz, $4::timestamptz + interval '3 hours', $4::timestamptz + interval '24 hours', false)`,
-      [inst, `card-${n}`, communities[4], `${AS_OF}T${String(9 + n).padStart(2, '0')}:00:00+08:00`],
-    );
+    const r = await s.app.inject({
+      method: 'POST', url: '/api/v1/surveillance/case-reports', headers: { cookie: cdc },
+      payload: { institutionId: hospital, sourceId: `card-${n}`, regionId: communities[4], diseaseCode: 'B05', diagnosedAt: `${AS_OF}T${String(9 + n).padStart(2, '0')}:00:00+08:00` },
+    });
+    expect(r.statusCode).toBe(201);
   }
   unregister = onRunComplete(async (e) => {
     seen.push(e);

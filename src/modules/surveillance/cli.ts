@@ -27,9 +27,10 @@ export async function detectCommand(file: string | undefined): Promise<number> {
 
 /** `caregrid surveillance run [--as-of DATE] [--threads N]`: one on-demand run; the run as JSON on standard output. */
 export async function runCommand(db: Db, opts: { asOf?: string; threads?: number }): Promise<number> {
-  const { beijingToday, runSurveillance } = await import('./run.ts');
+  const { runSurveillance } = await import('./run.ts');
+  const { todayBeijing } = await import('./feeds.ts');
   const { dateOfDay, dayNumber } = await import('./algorithms/dates.ts');
-  const asOf = opts.asOf ?? dateOfDay(dayNumber(beijingToday())! - 1);
+  const asOf = opts.asOf ?? dateOfDay(dayNumber(todayBeijing())! - 1);
   try {
     const run = await runSurveillance(db, { asOf, kind: 'on_demand', threads: opts.threads });
     process.stdout.write(`${JSON.stringify(run)}\n`);

@@ -20,6 +20,7 @@ import { dateOfDay, dayNumber, isoWeekday } from './algorithms/dates.ts';
 import { finishScan, prepareScan, scanObserved, type StscanControl } from './algorithms/stscan.ts';
 import type { PointResult } from './algorithms/types.ts';
 import { ControlError } from './algorithms/types.ts';
+import { todayBeijing } from './feeds.ts';
 import { parseRunConfig, type RunConfig } from './run-config.ts';
 import { RunPool } from './run-pool.ts';
 import * as sql from './run-queries.ts';
@@ -51,10 +52,6 @@ export function onRunComplete(fn: RunHook): () => void {
 
 const addDays = (date: string, n: number) => dateOfDay(dayNumber(date)! + n);
 
-/** Today's date in Beijing (UTC+8, no daylight saving). */
-export function beijingToday(now = new Date()): string {
-  return new Date(now.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
-}
 
 /** The last complete ISO week on or before `asOf`: its Monday and Sunday. */
 function lastCompleteWeek(asOf: string): { monday: string; sunday: string } {
@@ -422,7 +419,7 @@ export function startDailyRunJob(db: Db, hour: number, onError: (err: unknown) =
     const at = now();
     const beijingHour = (at.getUTCHours() + 8) % 24;
     if (beijingHour < hour) return;
-    const asOf = addDays(beijingToday(at), -1);
+    const asOf = addDays(todayBeijing(at.getTime()), -1);
     if (await sql.dailyRunExists(db, asOf)) return;
     try {
       await runSurveillance(db, { asOf, kind: 'daily' });
