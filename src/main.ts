@@ -9,6 +9,9 @@ const program = new Command().name('caregrid').description('CareGrid — integra
 function printAccounts(r: SeedResult, showAdmin: boolean, showDemo: boolean) {
   const lines = [
     `demo district "${r.profile}": ${r.residents} residents in ${r.households} households, ${r.grids} grids, ${r.institutions} institutions, ${r.teams} family-doctor teams (${r.seconds.toFixed(1)} s)`,
+    ...(r.surveillance
+      ? [`surveillance feeds ${r.surveillance.from} … ${r.surveillance.to}: ${r.surveillance.feedRows} daily values, ${r.surveillance.caseReports} case reports; injected ${r.surveillance.outbreak.syndrome} outbreak in communities ${r.surveillance.outbreak.communityIds.join(', ')} (onsets ${r.surveillance.outbreak.start} … ${r.surveillance.outbreak.end}, ${r.surveillance.seconds.toFixed(1)} s)`]
+      : []),
     'accounts (username · role · institution):',
     ...r.accounts.map((a) => `  ${a.username.padEnd(15)} ${a.role.padEnd(20)} ${a.institution}`),
     `  password of admin: ${showAdmin ? r.adminPassword : '(from CAREGRID_ADMIN_PASSWORD)'}`,
