@@ -339,6 +339,13 @@ describe('webhooks', () => {
       await deliverDue(db(), s.started.ctx.keys);
       if (!received.length) await new Promise((r) => setTimeout(r, 50));
     }
+    // the failed attempt is recorded once its sender (this loop or the server's) has rescheduled it; until then the
+    // row is locked and a second sender skips it
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await db().query('SELECT last_status FROM webhook_delivery WHERE webhook_id = $1', [id]);
+      if (rows[0]?.last_status) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const later = new Date(Date.now() + 60_000);
     await deliverDue(db(), s.started.ctx.keys, { now: later });
     expect(received.length).toBe(2);

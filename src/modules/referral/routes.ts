@@ -84,7 +84,8 @@ export async function referralRoutes(fastify: FastifyInstance, ctx: AppContext) 
       response: { 200: ReferralItem, 201: ReferralItem, ...errorResponses },
     },
   }, async (req, reply) => {
-    const out = await withRetry(() => db.tx((q) => cases.createReferral(fhirContext(req, q), req.body)));
+    // no transaction around it: a creation is one read and one atomic write (see createReferral)
+    const out = await withRetry(() => cases.createReferral(fhirContext(req, db), req.body));
     ctx.jobs.kickWebhooks();
     return reply.status(out.created ? 201 : 200).send(out.referral);
   });
