@@ -13,7 +13,7 @@ import { AppError, notFound } from '../../platform/errors.ts';
 import { PRIMARY_CARE, hasRole, type Principal } from '../../platform/principal.ts';
 import type { Role } from '../../platform/roles.ts';
 import { residentScopeSql } from '../../platform/access.ts';
-import { audit, auditManySql, auditResidents, type AuditEntry } from '../../platform/audit.ts';
+import { audit, auditCte, auditManySql, type AuditEntry } from '../../platform/audit.ts';
 import { Params } from '../../platform/sql.ts';
 import type { RequestContext } from '../../fhir/repository.ts';
 import { SYSTEM } from '../../fhir/datatypes.ts';
@@ -896,21 +896,23 @@ export async function listReferrals(rc: Ctx, f: ListFilter): Promise<{ items: Re
   if (f.from) where.push(`f.requested_at >= ${params.add(`${f.from}T00:00:00+08:00`)}::timestamptz`);
   if (f.to) where.push(`f.requested_at < ${params.add(`${f.to}T00:00:00+08:00`)}::timestamptz + interval '1 day'`);
   const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const countParams = [...params.values];
-  // green channel first among open cases, then newest
+  const from = `FROM referral f${personalScope(p) ? ' JOIN resident r ON r.id = f.resident_id' : ''} ${w}`;
+  // One statement: the page (its ids first, so names are looked up for its rows only, not for every row OFFSET
+  // skips), the capped count, and the audit of the residents shown. Green channel first among open cases, then newest.
   const { rows } = await rc.q.query(
-    // the page's ids first, so the names are looked up for its rows only, not for every row OFFSET skips
-    `${LIST_SQL} WHERE f.id IN (SELECT f.id FROM referral f${personalScope(p) ? ' JOIN resident r ON r.id = f.resident_id' : ''} ${w} ORDER BY ${LIST_ORDER}
-       LIMIT ${params.add(f.pageSize)} OFFSET ${params.add((f.page - 1) * f.pageSize)})
-     ORDER BY ${LIST_ORDER}`,
+    `WITH page AS (
+       ${LIST_SQL} WHERE f.id IN (SELECT f.id ${from} ORDER BY ${LIST_ORDER} LIMIT ${params.add(f.pageSize)} OFFSET ${params.add((f.page - 1) * f.pageSize)})
+     ), shown AS (SELECT DISTINCT resident_id AS id FROM page),
+     au AS (${auditCte(params, rc.audit, 'list', 'shown', 'Referral')})
+     SELECT t.total_n, f.* FROM (SELECT count(*)::int AS total_n FROM (SELECT 1 ${from} LIMIT ${COUNT_CAP + 1}) x) t
+       LEFT JOIN page f ON true
+      ORDER BY ${LIST_ORDER}`,
     params.values,
   );
-  const total = await rc.q.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM (SELECT 1 FROM referral f${personalScope(p) ? ' JOIN resident r ON r.id = f.resident_id' : ''} ${w} LIMIT ${COUNT_CAP + 1}) x`, countParams);
-  await auditResidents(rc.q, rc.audit, 'list', [...new Set(rows.map((r) => Number(r.resident_id)))], 'Referral');
   const now = new Date();
-  const n = total.rows[0].n;
-  return { items: rows.map((r) => toView(p, r, now)), total: Math.min(n, COUNT_CAP), totalCapped: n > COUNT_CAP, page: f.page, pageSize: f.pageSize };
+  const n = rows[0].total_n;
+  const items = rows.filter((r) => r.id !== null);
+  return { items: items.map((r) => toView(p, r, now)), total: Math.min(n, COUNT_CAP), totalCapped: n > COUNT_CAP, page: f.page, pageSize: f.pageSize };
 }
 
 /** Hospitals a resident may be referred to: those of the consortium covering their grid first, with free reserved places. */
