@@ -9,6 +9,9 @@ const program = new Command().name('caregrid').description('CareGrid — integra
 function printAccounts(r: SeedResult, showAdmin: boolean, showDemo: boolean) {
   const lines = [
     `demo district "${r.profile}": ${r.residents} residents in ${r.households} households, ${r.grids} grids, ${r.institutions} institutions, ${r.teams} family-doctor teams (${r.seconds.toFixed(1)} s)`,
+    ...(r.surveillance
+      ? [`surveillance feeds ${r.surveillance.from} … ${r.surveillance.to}: ${r.surveillance.feedRows} daily values, ${r.surveillance.caseReports} case reports; injected ${r.surveillance.outbreak.syndrome} outbreak in communities ${r.surveillance.outbreak.communityIds.join(', ')} (onsets ${r.surveillance.outbreak.start} … ${r.surveillance.outbreak.end}, ${r.surveillance.seconds.toFixed(1)} s)`]
+      : []),
     'accounts (username · role · institution):',
     ...r.accounts.map((a) => `  ${a.username.padEnd(15)} ${a.role.padEnd(20)} ${a.institution}`),
     `  password of admin: ${showAdmin ? r.adminPassword : '(from CAREGRID_ADMIN_PASSWORD)'}`,
@@ -119,6 +122,25 @@ program
   .action(async (file?: string) => {
     const { detectCommand } = await import('./modules/surveillance/cli.ts');
     process.exitCode = await detectCommand(file);
+  });
+
+program
+  .command('surveillance')
+  .description('infectious disease surveillance')
+  .command('run')
+  .description('run detection for a date (EARS, Farrington, the space-time scan) and write the signals')
+  .option('--as-of <date>', 'the last day evaluated, YYYY-MM-DD (default: yesterday in Beijing)')
+  .option('--threads <n>', 'worker threads (1: compute in the main thread)', (v) => Number.parseInt(v, 10))
+  .action(async (opts) => {
+    const { configFromEnv } = await import('./config.ts');
+    const { openContext } = await import('./server.ts');
+    const { runCommand } = await import('./modules/surveillance/cli.ts');
+    const ctx = await openContext(configFromEnv(process.env, { firstStartSeed: 'none' }));
+    try {
+      process.exitCode = await runCommand(ctx.db, opts);
+    } finally {
+      await ctx.db.close();
+    }
   });
 
 program.parseAsync(process.argv).catch((err) => {

@@ -50,6 +50,14 @@ export const ERRORS = {
   IMPORT_PATIENT_UNKNOWN: { status: 400, zh: '未找到该身份证号对应的居民，请同时填写姓名、性别和出生日期以建档', en: 'No resident has this identity number; add the name, sex and birth date to register them' },
   IMPORT_ENCOUNTER_UNKNOWN: { status: 400, zh: '未找到该编号的就诊记录，请先导入就诊记录', en: 'No encounter with this id; import the encounter first' },
   IMPORT_DUPLICATE_ID: { status: 400, zh: '编号与本文件第 {row} 行重复', en: 'The same id as row {row} of this file' },
+  // surveillance feeds and case reports (modules/surveillance): row problems are reported per row with these
+  FEED_UNKNOWN_SOURCE: { status: 400, zh: '没有启用的监测来源 {code}', en: 'No active surveillance source {code}' },
+  FEED_UNKNOWN_CATEGORY: { status: 400, zh: '监测来源 {source} 下没有启用的类别 {code}', en: 'Source {source} has no active category {code}' },
+  FEED_SOURCE_NOT_ALLOWED: { status: 403, zh: '{type}类机构不能报送“{source}”数据', en: 'An institution of type {type} cannot send {source} data' },
+  FEED_NOT_COMMUNITY: { status: 400, zh: '{ref} 不是社区：监测数据按社区报送', en: '{ref} is not a community: feeds are sent per community' },
+  FEED_DUPLICATE_ROW: { status: 400, zh: '与本次报送的 {row} 重复', en: 'The same key as {row} of this request' },
+  CASE_REPORT_NOT_ALLOWED: { status: 403, zh: '{type}类机构不能填报传染病报告卡', en: 'An institution of type {type} cannot file case reports' },
+  UNKNOWN_DISEASE: { status: 400, zh: '法定传染病目录中没有启用的病种 {code}', en: 'No active notifiable disease {code}' },
   INTERNAL: { status: 500, zh: '服务器内部错误（编号 {requestId}）', en: 'Internal server error (reference {requestId})' },
 } as const satisfies Record<string, ErrorDef>;
 
@@ -110,6 +118,7 @@ export const NOUNS: Record<string, { zh: string; en: string }> = {
   appointment: { zh: '预约', en: 'Appointment' },
   referral: { zh: '转诊单', en: 'Referral' },
   webhook: { zh: 'Webhook', en: 'Webhook' },
+  caseReport: { zh: '传染病报告卡', en: 'Case report' },
   alert: { zh: '预警', en: 'Alert' },
   fusionRule: { zh: '预警融合规则', en: 'Fusion rule' },
 };

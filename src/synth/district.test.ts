@@ -1,6 +1,7 @@
 // The synthetic district generator: structure of the profiles, determinism, and realistic shares.
 import { describe, expect, test } from 'vitest';
-import { buildDistrict } from './district.ts';
+import { buildDistrict, type RegionRow } from './district.ts';
+import { distanceKm } from './geometry.ts';
 import { profileNamed } from './profiles.ts';
 import { generateChunk, REFERENCE_DATE } from './residents.ts';
 import { planChunks } from './seed.ts';
@@ -87,5 +88,62 @@ describe('synthetic district', () => {
       // the generator's lookup hash is the one the API computes for a search
       expect(f[2]).toBe('\\\\x' + lookupHash(k, 'id', number).toString('hex'));
     }
+  });
+});
+
+describe('synthetic geography', () => {
+  const connected = (ids: number[], adjacency: { region_id: number; neighbour_id: number }[]) => {
+    const next = new Map<number, number[]>(ids.map((i) => [i, []]));
+    for (const a of adjacency) next.get(a.region_id)!.push(a.neighbour_id);
+    const seen = new Set([ids[0]]);
+    for (const todo = [ids[0]]; todo.length; ) for (const j of next.get(todo.pop()!)!) if (!seen.has(j)) (seen.add(j), todo.push(j));
+    return seen.size === ids.length;
+  };
+
+  test.each(['dongcheng', 'test'])('%s: centroids inside Dongcheng, adjacency symmetric with 2–8 neighbours and connected', (name) => {
+    const d = buildDistrict(profileNamed(name, 1000), 4);
+    for (const c of d.communities) {
+      expect(c.lon).toBeGreaterThan(116.38);
+      expect(c.lon).toBeLessThan(116.45);
+      expect(c.lat).toBeGreaterThan(39.86);
+      expect(c.lat).toBeLessThan(39.96);
+    }
+    const keys = new Set(d.adjacency.map((a) => `${a.region_id}-${a.neighbour_id}`));
+    expect(keys.size).toBe(d.adjacency.length);
+    for (const a of d.adjacency) expect(keys.has(`${a.neighbour_id}-${a.region_id}`)).toBe(true);
+    const ids = d.communities.map((c) => c.id);
+    for (const id of ids) {
+      const degree = d.adjacency.filter((a) => a.region_id === id).length;
+      expect(degree).toBeGreaterThanOrEqual(2);
+      expect(degree).toBeLessThanOrEqual(8);
+    }
+    expect(d.adjacency.every((a) => ids.includes(a.region_id) && ids.includes(a.neighbour_id))).toBe(true);
+    expect(connected(ids, d.adjacency)).toBe(true);
+    for (const st of d.streets) expect(st.lon).not.toBeNull();
+  });
+
+  test('communities of a street lie close together and neighbours are near', () => {
+    const d = buildDistrict(profileNamed('dongcheng', 1000), 4);
+    const at = new Map(d.communities.map((c) => [c.id, c]));
+    const dist = (a: RegionRow, b: RegionRow) => distanceKm({ lon: a.lon!, lat: a.lat! }, { lon: b.lon!, lat: b.lat! });
+    let same = 0, sameN = 0, other = 0, otherN = 0;
+    for (const a of d.communities) for (const b of d.communities) {
+      if (a.id >= b.id) continue;
+      if (a.parent_id === b.parent_id) (same += dist(a, b), sameN++);
+      else (other += dist(a, b), otherN++);
+    }
+    expect(same / sameN).toBeLessThan((other / otherN) / 2);
+    // every street's communities form one connected piece of the adjacency graph
+    for (const st of d.streets) {
+      const ids = d.communities.filter((c) => c.parent_id === st.id).map((c) => c.id);
+      expect(connected(ids, d.adjacency.filter((a) => ids.includes(a.region_id) && ids.includes(a.neighbour_id)))).toBe(true);
+    }
+    for (const a of d.adjacency) expect(dist(at.get(a.region_id)!, at.get(a.neighbour_id)!)).toBeLessThan(2.5);
+  });
+
+  test('the same seed places the same; another seed moves the centroids, and the residents are unchanged by the geometry', () => {
+    const one = buildDistrict(profileNamed('test'), 5);
+    expect(buildDistrict(profileNamed('test'), 5).communities).toEqual(one.communities);
+    expect(buildDistrict(profileNamed('test'), 6).communities.map((c) => c.lon)).not.toEqual(one.communities.map((c) => c.lon));
   });
 });

@@ -3,10 +3,12 @@
 import { Rng, cumulative } from './random.ts';
 import { COMMUNITY_WORDS, GIVEN_FEMALE, GIVEN_MALE, STREETS, SURNAMES, SURNAME_WEIGHTS, ALLEYS } from './names.ts';
 import type { Profile } from './profiles.ts';
+import { placeCommunities } from './geometry.ts';
 
 export const DISTRICT_CODE = '110101'; // GB/T 2260: Dongcheng District, Beijing
 
-export interface RegionRow { id: number; code: string; name: string; name_en: string | null; level: string; parent_id: number | null; kind: string | null }
+/** lon/lat: the centroid (WGS-84) of a community, the mean of its communities' for a street; null for grids. */
+export interface RegionRow { id: number; code: string; name: string; name_en: string | null; level: string; parent_id: number | null; kind: string | null; lon: number | null; lat: number | null }
 export interface InstitutionRow { id: number; code: string; name: string; name_en: string | null; type: string; level: string | null; grade: string | null; capabilities: string[]; region_id: number; parent_id: number | null; address: string; beds: number | null }
 export interface ConsortiumRow { id: number; name: string; kind: string; integration: string; specialty: string | null; lead_institution_id: number }
 export interface PractitionerRow { id: number; code: string; name: string; sex: string; institution_id: number; profession: string; specialty: string | null; title: string | null }
@@ -27,6 +29,8 @@ export interface District {
   teamMembers: { team_id: number; practitioner_id: number; role: string }[];
   teamGrids: { team_id: number; grid_id: number }[];
   households: HouseholdSpec[];
+  /** communities whose synthetic cells touch, both (a, b) and (b, a) */
+  adjacency: { region_id: number; neighbour_id: number }[];
   residentCount: number;
 }
 
@@ -41,12 +45,12 @@ export function buildDistrict(profile: Profile, seed: number): District {
   const surnameCum = cumulative(SURNAME_WEIGHTS);
   const regions: RegionRow[] = [];
   let regionId = 0;
-  const district: RegionRow = { id: ++regionId, code: DISTRICT_CODE, name: '东城区', name_en: 'Dongcheng District', level: 'district', parent_id: null, kind: 'district' };
+  const district: RegionRow = { id: ++regionId, code: DISTRICT_CODE, name: '东城区', name_en: 'Dongcheng District', level: 'district', parent_id: null, kind: 'district', lon: null, lat: null };
   regions.push(district);
   const streets: RegionRow[] = [];
   for (let s = 0; s < profile.streets; s++) {
     const [zh, en] = STREETS[s % STREETS.length];
-    const st: RegionRow = { id: ++regionId, code: `${DISTRICT_CODE}${String(s + 1).padStart(3, '0')}`, name: zh, name_en: `${en} Subdistrict`, level: 'street', parent_id: district.id, kind: 'street' };
+    const st: RegionRow = { id: ++regionId, code: `${DISTRICT_CODE}${String(s + 1).padStart(3, '0')}`, name: zh, name_en: `${en} Subdistrict`, level: 'street', parent_id: district.id, kind: 'street', lon: null, lat: null };
     streets.push(st);
     regions.push(st);
   }
@@ -60,16 +64,17 @@ export function buildDistrict(profile: Profile, seed: number): District {
     do name = rng.pick(COMMUNITY_WORDS) + rng.pick(COMMUNITY_WORDS) + '社区';
     while (usedNames.has(name));
     usedNames.add(name);
-    const row: RegionRow = { id: ++regionId, code: `${st.code}${String(nth).padStart(3, '0')}`, name, name_en: null, level: 'community', parent_id: st.id, kind: 'community' };
+    const row: RegionRow = { id: ++regionId, code: `${st.code}${String(nth).padStart(3, '0')}`, name, name_en: null, level: 'community', parent_id: st.id, kind: 'community', lon: null, lat: null };
     communities.push(row);
   }
   communities.sort((a, b) => a.code.localeCompare(b.code));
   regions.push(...communities);
+  const adjacency = placeCommunities(district, streets, communities, seed);
   const grids: RegionRow[] = [];
   for (const c of communities) {
     const n = rng.int(profile.gridsPerCommunity[0], profile.gridsPerCommunity[1]);
     for (let g = 1; g <= n; g++) {
-      const row: RegionRow = { id: ++regionId, code: `${c.code}${String(g).padStart(2, '0')}`, name: `${c.name}第${g}网格`, name_en: null, level: 'grid', parent_id: c.id, kind: 'grid' };
+      const row: RegionRow = { id: ++regionId, code: `${c.code}${String(g).padStart(2, '0')}`, name: `${c.name}第${g}网格`, name_en: null, level: 'grid', parent_id: c.id, kind: 'grid', lon: null, lat: null };
       grids.push(row);
     }
   }
@@ -231,7 +236,7 @@ export function buildDistrict(profile: Profile, seed: number): District {
       left -= size;
     }
   });
-  return { regions, streets, communities, grids, institutions, consortia, consortiumMembers, consortiumGrids, practitioners, teams, teamMembers, teamGrids, households, residentCount: profile.residents };
+  return { regions, streets, communities, grids, institutions, consortia, consortiumMembers, consortiumGrids, practitioners, teams, teamMembers, teamGrids, households, adjacency, residentCount: profile.residents };
 }
 
 /** Largest-remainder apportionment of `total` seats by weights, at least one per non-zero weight. */

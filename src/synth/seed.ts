@@ -10,6 +10,7 @@ import { hashPassword } from '../platform/auth.ts';
 import { buildDistrict, type District, type HouseholdSpec } from './district.ts';
 import { profileNamed } from './profiles.ts';
 import { seedSlotPools } from './slots.ts';
+import { seedSurveillance, type SurveillanceSeedResult } from './surveillance.ts';
 import { RESIDENT_COLUMNS, HOUSEHOLD_COLUMNS, generateChunk, householdsCopy, type ChunkKeys, type ChunkSpec } from './residents.ts';
 
 /** A generated chunk as the loader sees it: COPY text, or its UTF-8 bytes when it comes from a worker thread. */
@@ -25,8 +26,10 @@ export interface SeedOptions {
   adminPassword?: string;
   demoPassword?: string;
   workers?: number;
-  /** the day slot pools are planned from (default: now) */
+  /** the day slot pools are planned from and surveillance feeds run up to (default: now) */
   now?: Date;
+  /** days of surveillance feed history (default: the profile's); 0 loads no feeds or case reports */
+  feedDays?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -41,6 +44,8 @@ export interface SeedResult {
   adminPassword: string;
   demoPassword: string;
   accounts: DemoAccount[];
+  /** surveillance feeds and case reports, with the injected outbreak; null when feedDays was 0 */
+  surveillance: SurveillanceSeedResult | null;
   seconds: number;
 }
 
@@ -60,7 +65,9 @@ export async function resetData(db: Db) {
 const rowsOf = <T extends object>(items: T[], cols: (keyof T)[]) => items.map((r) => cols.map((c) => copyValue(r[c])).join('\t') + '\n').join('');
 
 async function loadRegistry(db: Db, d: District) {
-  await db.copyFrom('region', ['id', 'code', 'name', 'name_en', 'level', 'parent_id', 'kind'], [rowsOf(d.regions, ['id', 'code', 'name', 'name_en', 'level', 'parent_id', 'kind'])]);
+  const regionCols = ['id', 'code', 'name', 'name_en', 'level', 'parent_id', 'kind', 'lon', 'lat'] as const;
+  await db.copyFrom('region', regionCols, [rowsOf(d.regions, [...regionCols])]);
+  await db.copyFrom('region_adjacency', ['region_id', 'neighbour_id'], [rowsOf(d.adjacency, ['region_id', 'neighbour_id'])]);
   // stations reference their centre: load institutions without parent, then set parents
   const instCols = ['id', 'code', 'name', 'name_en', 'type', 'level', 'grade', 'capabilities', 'region_id', 'address', 'beds'] as const;
   await db.copyFrom('institution', instCols, [rowsOf(d.institutions, [...instCols])]);
@@ -208,10 +215,11 @@ export async function seedDistrict(db: Db, keys: Keys, opts: SeedOptions): Promi
   await resetSequences(db);
   // specialist slot pools for referrals in the coming two weeks (small: a few thousand slots)
   await seedSlotPools(db, d, profile, opts.now);
+  const surveillance = opts.feedDays === 0 ? null : await seedSurveillance(db, d, profile, { seed: opts.seed, now: opts.now ?? new Date(), historyDays: opts.feedDays });
   await db.exec('ANALYZE');
   return {
     profile: profile.name, residents: total, households: d.households.length, institutions: d.institutions.length, grids: d.grids.length, teams: d.teams.length,
-    adminPassword: passwords.admin, demoPassword: passwords.demo, accounts, seconds: (performance.now() - started) / 1000,
+    adminPassword: passwords.admin, demoPassword: passwords.demo, accounts, surveillance, seconds: (performance.now() - started) / 1000,
   };
 }
 

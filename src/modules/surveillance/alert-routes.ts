@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
 import { withRetry } from '../../db/engine.ts';
 import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal } from '../../platform/http.ts';
-import { ALERT_ACTIONS, ALERT_STATES, act, alertMetrics, assertCanRead, getAlert, listAlerts, listRules, putRule } from './alerts.ts';
+import { ALERT_ACTIONS, ALERT_STATES, act, alertMetrics, assertCanRead, getAlert, listAlerts, listRules, putRule, registerAlertHooks } from './alerts.ts';
 import { RISK_LEVELS, RULE_KINDS } from './fusion.ts';
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
@@ -75,6 +75,7 @@ const SUMMARIES: Record<keyof typeof ACTION_BODIES, string> = {
 };
 
 export async function alertRoutes(fastify: FastifyInstance, ctx: AppContext) {
+  registerAlertHooks();
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { db } = ctx;
   const tags = ['surveillance'];

@@ -21,6 +21,9 @@ import { auditMany, type AuditContext } from '../../platform/audit.ts';
 import { Params } from '../../platform/sql.ts';
 import { notifyInstitutionType, notifyUser, type Priority } from '../notifications/service.ts';
 import { enqueue, type WebhookEvent } from '../webhooks/service.ts';
+import { onCaseReport } from './case-reports.ts';
+import { loadSeries } from './feeds.ts';
+import { onRunComplete } from './run.ts';
 import {
   PARAMS_SCHEMA, RISK_LEVELS, RULE_KINDS, adjacencyOf, addDays, extensionMode, fuse, highSignalIds, matchOpenAlert, maxRisk,
   type Adjacency, type AlertCandidate, type FusionCaseReport, type FusionRule, type FusionSignal, type OpenAlert, type RiskLevel, type RuleKind,
@@ -161,7 +164,6 @@ export async function fuseRun(q: Queryable, opts: { runId?: number | null; asOf?
   const high = highSignalIds(input);
   if (high.length) await q.query('UPDATE signal SET high = true WHERE id = ANY($1::bigint[]) AND NOT high', [high]);
   const result = await applyCandidates(q, candidates, rules, input.adjacency);
-  if (opts.runId) await q.query('UPDATE surveillance_run SET alert_count = $2 WHERE id = $1', [opts.runId, result.created.length + result.extended.length]);
   return { asOf, candidates: candidates.length, ...result };
 }
 
@@ -179,6 +181,36 @@ export async function alertForCaseReport(q: Queryable, caseReportId: number): Pr
   const candidates = fuse({ asOf: report.date, signals: [], caseReports: [report], rules, adjacency: new Map(), independence: {} });
   const r = await applyCandidates(q, candidates, rules, new Map());
   return r.created[0] ?? r.extended[0] ?? null;
+}
+
+/** A withdrawn card (entered-in-error) stays on its alert, which a person closes; the history says so. */
+async function noteWithdrawnReport(q: Queryable, caseReportId: number): Promise<void> {
+  await q.query(
+    `INSERT INTO alert_event (alert_id, action, from_state, to_state, note)
+     SELECT a.id, 'note', a.state, a.state, $2 FROM alert_case_report l JOIN alert a ON a.id = l.alert_id
+      WHERE l.case_report_id = $1 AND a.state IN ('new', 'under_review', 'investigating')`,
+    [caseReportId, `case report ${caseReportId} withdrawn (entered in error) / 报告卡 ${caseReportId} 已作废`],
+  );
+}
+
+let registered = false;
+
+/**
+ * Fusion runs after every detection run (in its own transaction; the run counts the alerts it raised or extended), and
+ * every class A (or managed-as-A) case report raises its alert in the report's own transaction. Idempotent: the server
+ * and the CLI call it before they run anything.
+ */
+export function registerAlertHooks(): void {
+  if (registered) return;
+  registered = true;
+  onRunComplete(async ({ db, run }) => {
+    const r = await db.tx((q) => fuseRun(q, { runId: run.id, asOf: run.asOf }));
+    return { alerts: r.created.length + r.extended.length };
+  });
+  onCaseReport(async (q, { report, change }) => {
+    if (change === 'withdrawn') await noteWithdrawnReport(q, report.id);
+    else await alertForCaseReport(q, report.id);
+  });
 }
 
 async function openAlerts(q: Queryable): Promise<OpenAlert[]> {
@@ -498,19 +530,25 @@ export interface AlertDetail extends AlertView {
 const SERIES_WEEKS = 8;
 
 /**
- * A series' values: the sum over institutions of feed_count plus the active line-list items of feed_item, per day.
- * (feeds.ts's loadSeries will own this once it lands.)
+ * A series' daily values summed over the communities: the feeds through feeds.ts's loadSeries, and for the run's
+ * `case_report` series (category = disease code) the cards by day of diagnosis in Beijing, as the run counts them.
  */
 async function dailySeries(q: Queryable, source: string, category: string, communities: number[], from: string, to: string): Promise<Map<string, number>> {
-  const { rows } = await q.query(
-    `SELECT d::text AS date, sum(v)::float8 AS value FROM (
-       SELECT on_date AS d, value AS v FROM feed_count WHERE source_code = $1 AND category_code = $2 AND region_id = ANY($3::bigint[]) AND on_date BETWEEN $4::date AND $5::date
-       UNION ALL
-       SELECT on_date, 1 FROM feed_item WHERE status = 'active' AND source_code = $1 AND category_code = $2 AND region_id = ANY($3::bigint[]) AND on_date BETWEEN $4::date AND $5::date
-     ) x GROUP BY d`,
-    [source, category, communities, from, to],
-  );
-  return new Map(rows.map((r) => [r.date, Number(r.value)]));
+  const out = new Map<string, number>();
+  if (source === 'case_report') {
+    const { rows } = await q.query(
+      `SELECT ((diagnosed_at AT TIME ZONE 'Asia/Shanghai')::date)::text AS d, count(*)::int AS n FROM case_report
+        WHERE disease_code = $1 AND region_id = ANY($2::bigint[]) AND status <> 'entered-in-error'
+          AND diagnosed_at >= ($3::date)::timestamp AT TIME ZONE 'Asia/Shanghai' AND diagnosed_at < ($4::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'
+        GROUP BY 1`,
+      [category, communities, from, to],
+    );
+    for (const r of rows) out.set(r.d, r.n);
+    return out;
+  }
+  const set = await loadSeries(q, { from, to, sourceCodes: [source], categoryCodes: [category], regionIds: communities, aggregate: true });
+  for (const sr of set.series) sr.values.forEach((v, i) => { if (v) out.set(addDays(from, i), v); });
+  return out;
 }
 
 async function seriesOf(q: Queryable, s: Row): Promise<SignalView['series']> {

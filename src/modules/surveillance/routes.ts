@@ -1,14 +1,19 @@
-// Infectious disease surveillance HTTP API (传染病监测预警). Detection on series the caller sends: it reads no
-// personal data, so any logged-in account may call it.
+// Infectious disease surveillance HTTP API (传染病监测预警). Detection on series the caller sends reads no personal
+// data, so any logged-in account may call it; feeds and case reports have their own route files.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../context.ts';
 import { errorResponses, requirePrincipal } from '../../platform/http.ts';
 import { DetectBody, DetectResponse, detect } from './detect.ts';
+import { feedRoutes } from './feed-routes.ts';
+import { caseReportRoutes } from './case-report-routes.ts';
+import { runRoutes } from './run-routes.ts';
 import { alertRoutes } from './alert-routes.ts';
 
 export async function surveillanceRoutes(fastify: FastifyInstance, ctx: AppContext) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  await feedRoutes(fastify, ctx);
+  await caseReportRoutes(fastify, ctx);
   const tags = ['surveillance'];
 
   app.post('/surveillance/detect', {
@@ -25,5 +30,6 @@ export async function surveillanceRoutes(fastify: FastifyInstance, ctx: AppConte
     return detect(req.body);
   });
 
+  await runRoutes(fastify, ctx);
   await alertRoutes(fastify, ctx);
 }
