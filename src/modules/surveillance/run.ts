@@ -119,6 +119,16 @@ export async function runConfigOf(db: Db, given?: unknown): Promise<RunConfig> {
   }
 }
 
+/**
+ * Replaces the stored settings after checking them; returns them with the defaults filled in. What is stored is
+ * what was given, so a default changed in a later version applies to the keys the district did not set.
+ */
+export async function saveRunConfig(db: Db, raw: unknown, userId: number | null): Promise<RunConfig> {
+  const config = await runConfigOf(db, raw ?? {});
+  await sql.saveConfig(db, raw ?? {}, userId);
+  return config;
+}
+
 /** One run for `asOf`: reads, evaluates, writes signals, calls the hooks. Returns the finished run. */
 export async function runSurveillance(db: Db, opts: RunOptions): Promise<RunView> {
   checkDate(opts.asOf, 'asOf');
