@@ -27,6 +27,8 @@ export const ConfigSchema = z
     webDir: z.string().optional(),
     /** Pool size for the PostgreSQL engine. */
     pgPoolSize: z.coerce.number().int().positive().default(16),
+    /** Hour (Beijing time, 0–23) from which the daily detection run evaluates yesterday; 'off' disables the job. */
+    surveillanceRunHour: z.union([z.literal('off'), z.coerce.number().int().min(0).max(23)]).default(6),
   })
   .strict();
 
@@ -49,6 +51,7 @@ const ENV_KEYS: Record<string, keyof z.infer<typeof ConfigSchema>> = {
   LOG_LEVEL: 'logLevel',
   CAREGRID_WEB_DIR: 'webDir',
   CAREGRID_PG_POOL_SIZE: 'pgPoolSize',
+  CAREGRID_SURVEILLANCE_RUN_HOUR: 'surveillanceRunHour',
 };
 
 export function configFromEnv(env: NodeJS.ProcessEnv, overrides: Partial<z.input<typeof ConfigSchema>> = {}): Config {

@@ -124,6 +124,25 @@ program
     process.exitCode = await detectCommand(file);
   });
 
+program
+  .command('surveillance')
+  .description('infectious disease surveillance')
+  .command('run')
+  .description('run detection for a date (EARS, Farrington, the space-time scan) and write the signals')
+  .option('--as-of <date>', 'the last day evaluated, YYYY-MM-DD (default: yesterday in Beijing)')
+  .option('--threads <n>', 'worker threads (1: compute in the main thread)', (v) => Number.parseInt(v, 10))
+  .action(async (opts) => {
+    const { configFromEnv } = await import('./config.ts');
+    const { openContext } = await import('./server.ts');
+    const { runCommand } = await import('./modules/surveillance/cli.ts');
+    const ctx = await openContext(configFromEnv(process.env, { firstStartSeed: 'none' }));
+    try {
+      process.exitCode = await runCommand(ctx.db, opts);
+    } finally {
+      await ctx.db.close();
+    }
+  });
+
 program.parseAsync(process.argv).catch((err) => {
   process.stderr.write(`caregrid: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);

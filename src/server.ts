@@ -12,6 +12,7 @@ import type { AppContext } from './context.ts';
 import { startReleaseJob } from './modules/referral/service.ts';
 import { startDeadlineJob } from './modules/referral/cases.ts';
 import { startWebhookJob } from './modules/webhooks/service.ts';
+import { startDailyRunJob } from './modules/surveillance/run.ts';
 
 export interface Started {
   app: FastifyInstance;
@@ -43,12 +44,16 @@ export async function startServer(config: Config, opts: { memory?: boolean; onPr
   // webhook deliveries: sent after each commit that queued some, and retried on a timer
   const webhooks = startWebhookJob(ctx.db, ctx.keys, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'webhook delivery failed'));
   ctx.jobs.kickWebhooks = webhooks.kick;
+  // the daily detection run (EARS, Farrington, space-time scan → signals → alerts), once per date
+  const detection = config.surveillanceRunHour === 'off' ? null
+    : startDailyRunJob(ctx.db, config.surveillanceRunHour, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'daily surveillance run failed'));
   return {
     app, ctx, seeded,
     async close() {
       await releases.stop();
       await deadlines.stop();
       await webhooks.stop();
+      await detection?.stop();
       await app.close();
       await ctx.db.close();
     },

@@ -2,6 +2,7 @@
 // Written in the same transaction or statement as the read/change it records, so an unaudited read cannot succeed.
 import type { Queryable } from '../db/engine.ts';
 import type { Principal } from './principal.ts';
+import { Params } from './sql.ts';
 
 export type AuditAction = 'read' | 'search' | 'list' | 'create' | 'update' | 'reveal' | 'merge' | 'unmerge' | 'match' | 'review' | 'login' | 'login_failed' | 'logout' | 'token_create' | 'token_revoke' | 'export' | 'break_glass' | 'import';
 
@@ -46,18 +47,22 @@ export async function audit(q: Queryable, ctx: AuditContext, e: AuditEntry): Pro
 /** Several events of one request in a single statement (the writes of a FHIR transaction Bundle). */
 export async function auditMany(q: Queryable, ctx: AuditContext, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
+  const v = new Params();
+  await q.query(auditManySql(v, ctx, entries), v.values);
+}
+
+/** auditMany as SQL text, for a caller that folds it into a larger statement; `when` is a condition it also needs. */
+export function auditManySql(v: Params, ctx: AuditContext, entries: AuditEntry[], when = 'TRUE'): string {
+  const [userId, username, role, institutionId] = base(ctx);
   const col = <T>(f: (e: AuditEntry) => T) => entries.map(f);
-  await q.query(
-    `INSERT INTO audit_event ${COLUMNS}
-     SELECT $1, $2, $3, $4, e.action, e.resource_type, e.resource_id, e.resident_id, coalesce(e.purpose, $5), e.outcome, $6, $7
-       FROM unnest($8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], $13::text[]) WITH ORDINALITY AS e(action, resource_type, resource_id, resident_id, purpose, outcome, n)
-      ORDER BY e.n`,
-    [
-      ...base(ctx), ctx.purpose ?? null, ctx.clientIp ?? null, ctx.requestId ?? null,
-      col((e) => e.action), col((e) => e.resourceType), col((e) => (e.resourceId == null ? null : String(e.resourceId))), col((e) => e.residentId ?? null),
-      col((e) => e.purpose ?? null), col((e) => e.outcome ?? 'success'),
-    ],
-  );
+  return `INSERT INTO audit_event ${COLUMNS}
+     SELECT ${v.add(userId)}::bigint, ${v.add(username)}::text, ${v.add(role)}::text, ${v.add(institutionId)}::bigint, e.action, e.resource_type, e.resource_id, e.resident_id,
+            coalesce(e.purpose, ${v.add(ctx.purpose ?? null)}::text), e.outcome, ${v.add(ctx.clientIp ?? null)}::text, ${v.add(ctx.requestId ?? null)}::text
+       FROM unnest(${v.add(col((e) => e.action))}::text[], ${v.add(col((e) => e.resourceType))}::text[], ${v.add(col((e) => (e.resourceId == null ? null : String(e.resourceId))))}::text[],
+                   ${v.add(col((e) => e.residentId ?? null))}::bigint[], ${v.add(col((e) => e.purpose ?? null))}::text[], ${v.add(col((e) => e.outcome ?? 'success'))}::text[])
+            WITH ORDINALITY AS e(action, resource_type, resource_id, resident_id, purpose, outcome, n)
+      WHERE ${when}
+      ORDER BY e.n`;
 }
 
 /** One event per person shown, in a single statement (lists and searches). */

@@ -152,16 +152,20 @@ describe('who files and who reads', () => {
     const diagnosedAt = '2005-09-01T08:00:00+08:00';
     const mine = await file(doctor, { sourceId: 'CHC-1', diseaseCode: 'J10', diagnosedAt, residentId });
     expect(mine.statusCode, mine.body).toBe(201);
-    const own = (await s.app.inject({ method: 'GET', url: `${url}?pageSize=200`, headers: { cookie: doctor } })).json();
+    // the seeded district's background cards are recent; 2005 holds only this file's cards
+    const own = (await s.app.inject({ method: 'GET', url: `${url}?pageSize=200&from=2005-01-01&to=2005-12-31`, headers: { cookie: doctor } })).json();
     expect(own.total).toBe(1);
     expect(own.items[0]).toMatchObject({ sourceId: 'CHC-1', residentId, diseaseCode: 'J10', diseaseName: '流行性感冒' });
-    const hospitalId = (await s.app.inject({ method: 'GET', url: `${url}?pageSize=1`, headers: { cookie: hospital } })).json().items[0].institutionId;
+    const everyOwn = (await s.app.inject({ method: 'GET', url: `${url}?pageSize=200`, headers: { cookie: doctor } })).json();
+    expect(new Set(everyOwn.items.map((x: { institutionId: number }) => x.institutionId))).toEqual(new Set([mine.json().report.institutionId]));
+    const hospitalId = (await file(hospital, { sourceId: 'SC-H', diseaseCode: 'J10', diagnosedAt })).json().report.institutionId;
+    expect(hospitalId).not.toBe(mine.json().report.institutionId);
     expect((await s.app.inject({ method: 'GET', url: `${url}?institutionId=${hospitalId}`, headers: { cookie: doctor } })).statusCode).toBe(403);
 
     const all = (await s.app.inject({ method: 'GET', url: `${url}?from=2005-09-01&to=2005-09-01`, headers: { cookie: cdc } })).json();
-    expect(all.items.map((x: { sourceId: string }) => x.sourceId)).toEqual(['CHC-1']);
+    expect(all.items.map((x: { sourceId: string }) => x.sourceId)).toEqual(['SC-H', 'CHC-1']);
     const audit = (await s.app.inject({ method: 'GET', url: `/api/v1/audit?username=cdc1&action=list&residentId=${residentId}`, headers: { cookie: d.admin } })).json();
-    expect(audit.items).toContainEqual(expect.objectContaining({ resourceType: 'CaseReport', resourceId: String(all.items[0].id), residentId, action: 'list' }));
+    expect(audit.items).toContainEqual(expect.objectContaining({ resourceType: 'CaseReport', resourceId: String(all.items[1].id), residentId, action: 'list' }));
   });
 });
 

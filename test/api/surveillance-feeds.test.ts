@@ -2,6 +2,8 @@
 // data, per-row errors, who may send what), the series and epicurve reads with their scopes, loadSeries for the
 // daily run, and the catalogue.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { daysAgo, districtOf, type District, type Inst, type Reg } from '../helpers/surveillance.ts';
 import { dateAfter, loadSeries } from '../../src/modules/surveillance/feeds.ts';
@@ -279,5 +281,93 @@ describe('reading series', () => {
     expect(sentinel.categories).toHaveLength(11);
     expect(sentinel.categories[0]).toEqual({ code: 'fever', name: '发热', nameEn: 'Fever', syndrome: 'fever', active: true });
     expect(r.json().diseases.find((x: { code: string }) => x.code === 'A00')).toEqual({ code: 'A00', name: '霍乱', nameEn: 'Cholera', class: 'A', managedAsA: false, reportHours: 2, syndrome: 'gastrointestinal', active: true });
+  });
+});
+
+describe('spreadsheet upload', () => {
+  const HEADER = ['sourceCode', 'categoryCode', 'community', 'date', 'value', 'itemId', 'ageBand', 'sex', 'recentTravel', 'travelRegion', 'daysSinceReturn', 'status'];
+  const csv = (rows: string[][]) => Buffer.from(stringify(rows));
+  const upload = async (cookie: string, body: Buffer, query = '') => {
+    const r = await s.app.inject({ method: 'POST', url: `/api/v1/imports/feeds?lang=en${query}`, headers: { cookie, 'content-type': 'text/csv' }, payload: body });
+    expect(r.statusCode, r.body).toBe(200);
+    return r.json();
+  };
+
+  test('templates come as .csv and .xlsx with bilingual headers', async () => {
+    const r = await s.app.inject({ method: 'GET', url: '/api/v1/imports/templates/feeds.csv', headers: { cookie: pharmA } });
+    expect(r.statusCode).toBe(200);
+    const [header] = parse(r.rawPayload, { bom: true }) as string[][];
+    expect(header.slice(0, 5)).toEqual(['监测来源 (sourceCode)', '类别 (categoryCode)', '社区 (community)', '日期 (date)', '数值 (value)']);
+    const x = await s.app.inject({ method: 'GET', url: '/api/v1/imports/templates/feeds.xlsx', headers: { cookie: pharmA } });
+    expect(x.statusCode).toBe(200);
+    expect(x.headers['content-type']).toContain('spreadsheetml');
+  });
+
+  test('valid rows are kept, bad rows reported by row and column; the fixed error report and then the whole fixed file add nothing twice', async () => {
+    const street = d.streets[0];
+    const day = '2003-02-01';
+    const rows = [
+      ['pharmacy', 'antipyretic', c1.code, day, '10', '', '', '', '', '', '', ''], // row 2
+      ['药店退热止咳药品销售', '止咳药', c1.name, day, '4', '', '', '', '', '', '', ''], // row 3: names instead of codes
+      ['pharmacy', 'antipyretic', c2.code, '2003-02-02', '-3', '', '', '', '', '', '', ''], // row 4: negative
+      ['pharmacy', 'cough', street.code, day, '2', '', '', '', '', '', '', ''], // row 5: a street
+      ['pharmacy', 'cough', c2.code, day, '', 'RX-CSV-1', '40-49', '女', '是', '上海市', '2', ''], // row 6: an item
+      ['pharmacy', 'cough', c2.code, day, '', 'RX-CSV-2', '', 'x', '', '', '', ''], // row 7: bad sex
+      ['pharmacy', 'antipyretic', c1.code, day, '7', '', '', '', '', '', '', ''], // row 8: same key as row 2
+      ['school', 'absent_illness', c1.code, day, '1', '', '', '', '', '', '', ''], // row 9: not a pharmacy's source
+    ];
+    const first = await upload(pharmA, csv([HEADER, ...rows]));
+    expect(first).toMatchObject({ kind: 'feeds', total: 8, created: 3, updated: 0, unchanged: 0, failed: 5 });
+    expect(first.errors).toEqual([
+      { row: 4, column: 'value', field: 'value', message: 'Invalid input: must not be negative' },
+      { row: 5, column: 'community', field: 'community', message: `${street.name} (${street.code}) is not a community: feeds are sent per community` },
+      { row: 7, column: 'sex', field: 'sex', message: 'must be male or female (男 / 女)' },
+      { row: 8, column: 'date', field: 'date', message: 'The same id as row 2 of this file' },
+      { row: 9, column: 'sourceCode', field: 'sourceCode', message: 'An institution of type pharmacy cannot send School absenteeism data' },
+    ]);
+
+    // the error report holds the failed rows as uploaded; fix them there and upload it again
+    const rep = await s.app.inject({ method: 'GET', url: `/api/v1/imports/${first.importId}/errors.csv?lang=en`, headers: { cookie: pharmA } });
+    expect(rep.statusCode).toBe(200);
+    const [head, ...failed] = parse(rep.rawPayload, { bom: true }) as string[][];
+    expect(failed.map((r) => r[head.length - 3])).toEqual(['4', '5', '7', '8', '9']);
+    const col = (k: string) => head.indexOf(k);
+    const fixes: Record<string, [string, string]> = { 4: ['value', '3'], 5: ['community', c2.code], 7: ['sex', '男'], 8: ['date', '2003-02-03'], 9: ['sourceCode', 'pharmacy'] };
+    for (const r of failed) {
+      const [key, value] = fixes[r[head.length - 3]];
+      r[col(key)] = value;
+      if (r[head.length - 3] === '9') r[col('categoryCode')] = 'antidiarrhoeal';
+    }
+    const second = await upload(pharmA, csv([head, ...failed]));
+    expect(second).toMatchObject({ total: 5, created: 5, updated: 0, unchanged: 0, failed: 0, errors: [] });
+
+    // the whole file, corrected, once more: everything is already in
+    const fixed = rows.map((r, i) => {
+      const out = [...r];
+      const fix = fixes[i + 2];
+      if (fix) out[HEADER.indexOf(fix[0])] = fix[1];
+      if (i + 2 === 9) out[1] = 'antidiarrhoeal';
+      return out;
+    });
+    const third = await upload(pharmA, csv([HEADER, ...fixed]));
+    expect(third).toMatchObject({ total: 8, created: 0, updated: 0, unchanged: 8, failed: 0 });
+
+    expect(await valueOn('pharmacy', 'antipyretic', day, c1.id)).toBe(10);
+    expect(await valueOn('pharmacy', 'cough', day, c1.id)).toBe(4);
+    // the street's row went to community 2, plus the two items
+    expect(await valueOn('pharmacy', 'cough', day, c2.id)).toBe(4);
+    expect(await valueOn('pharmacy', 'antipyretic', '2003-02-02', c2.id)).toBe(3);
+    expect(await valueOn('pharmacy', 'antipyretic', '2003-02-03', c1.id)).toBe(7);
+  });
+
+  test('the CDC uploads on behalf of a school and reads the batch it sent; others may not upload feeds', async () => {
+    const r = await upload(cdc, csv([HEADER, ['school', 'absent_illness', c1.code, '2003-02-10', '12', '', '', '', '', '', '', ''], ['school', 'absent_illness', c1.code, '2003-02-11', 'many', '', '', '', '', '', '', '']]), `&institutionId=${school.id}`);
+    expect(r).toMatchObject({ created: 1, failed: 1, errors: [{ row: 3, column: 'value', field: 'value', message: 'must be a number' }] });
+    const rep = await s.app.inject({ method: 'GET', url: `/api/v1/imports/${r.importId}/errors.csv`, headers: { cookie: cdc } });
+    expect(rep.statusCode).toBe(200);
+    expect((await s.app.inject({ method: 'GET', url: `/api/v1/imports/${r.importId}`, headers: { cookie: pharmA } })).statusCode).toBe(404);
+    const ems = await s.login('ems1');
+    const refused = await s.app.inject({ method: 'POST', url: '/api/v1/imports/feeds', headers: { cookie: ems, 'content-type': 'text/csv' }, payload: csv([HEADER]) });
+    expect(refused.statusCode).toBe(403);
   });
 });

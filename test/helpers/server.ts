@@ -29,7 +29,7 @@ export async function startTestServer(opts: { listen?: boolean; profile?: 'test'
   const database = process.env.DATABASE_URL ? await createPgDatabase(process.env.DATABASE_URL) : null;
   const config = loadConfig({
     port: 0, host: '127.0.0.1', dataDir, databaseUrl: database?.url, secret: 'test-secret-'.padEnd(40, 'x'),
-    adminPassword: ADMIN_PASSWORD, demoPassword: DEMO_PASSWORD, firstStartSeed: opts.profile ?? 'test', seed: 7, logLevel: 'silent', pgPoolSize: 8, webDir: opts.webDir,
+    adminPassword: ADMIN_PASSWORD, demoPassword: DEMO_PASSWORD, firstStartSeed: opts.profile ?? 'test', seed: 7, logLevel: 'silent', pgPoolSize: 8, webDir: opts.webDir, surveillanceRunHour: 'off',
   });
   const started = await startServer(config, { memory: !database });
   let baseUrl = '';

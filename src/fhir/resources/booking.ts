@@ -17,8 +17,9 @@ const TENTATIVE = ['proposed', 'pending', 'waitlist'];
 export const DEFAULT_RESERVED_SHARE = 0.3;
 export const DEFAULT_RELEASE_HOURS = 48;
 
-/** SQL (slot alias `t`): the slot's primary-care reservation is still in force. */
-export const RESERVATION_IN_FORCE_SQL = 't.reserved_for IS NOT NULL AND t.released_at IS NULL AND t.release_at > now()';
+/** SQL over a slot alias: the slot's primary-care reservation is still in force. */
+export const reservationInForceSql = (a: string) => `${a}.reserved_for IS NOT NULL AND ${a}.released_at IS NULL AND ${a}.release_at > now()`;
+export const RESERVATION_IN_FORCE_SQL = reservationInForceSql('t');
 
 /** Whether a slot row's reservation is still in force at `now`. */
 export function reservationInForce(slot: Row, now = new Date()): boolean {

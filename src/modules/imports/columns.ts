@@ -5,7 +5,7 @@
 // `中文名 (englishKey)`. The parser recognises a column by its key in parentheses, by the Chinese name alone or by
 // the key alone, so a clerk may shorten headers or reorder columns; unknown columns are ignored.
 
-export const IMPORT_KINDS = ['encounters', 'results'] as const;
+export const IMPORT_KINDS = ['encounters', 'results', 'feeds'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 
 export type ColumnType = 'text' | 'date' | 'datetime' | 'number' | 'code';
@@ -87,11 +87,29 @@ const RESULT_COLUMNS: ColumnDef[] = [
   { key: 'resultAt', zh: '报告时间', en: 'Result time', type: 'datetime', required: true, width: 18, note: { zh: 'YYYY-MM-DD HH:mm（北京时间）', en: 'YYYY-MM-DD HH:mm (Beijing time)' } },
 ];
 
-export const COLUMNS: Record<ImportKind, readonly ColumnDef[]> = { encounters: ENCOUNTER_COLUMNS, results: RESULT_COLUMNS };
+// Surveillance feeds (监测数据): a row is a day's count for a community, source and category, or — with an item id —
+// one line-list item (a registration, a buyer, a specimen). The first column anchors the header row.
+const FEED_COLUMNS: ColumnDef[] = [
+  { key: 'sourceCode', zh: '监测来源', en: 'Source', type: 'code', required: true, width: 14, note: { zh: '来源编码或名称：fever_clinic 发热门诊、sentinel 哨点及11类症状、pharmacy 药店、laboratory 实验室、school 学校、wastewater 污水', en: 'Source code or name: fever_clinic, sentinel, pharmacy, laboratory, school, wastewater' } },
+  { key: 'categoryCode', zh: '类别', en: 'Category', type: 'code', required: true, width: 14, note: { zh: '该来源下的类别编码或名称，如 antipyretic 或 退热药（见 GET /api/v1/surveillance/sources）', en: 'A category of the source by code or name, e.g. antipyretic (see GET /api/v1/surveillance/sources)' } },
+  { key: 'community', zh: '社区', en: 'Community', type: 'text', required: true, width: 16, note: { zh: '社区区划编码或社区名称', en: 'The community’s region code or name' } },
+  { key: 'date', zh: '日期', en: 'Date', type: 'date', required: true, width: 12, note: { zh: 'YYYY-MM-DD；可补报以往日期，不能是将来的日期', en: 'YYYY-MM-DD; past days may be sent late, future days may not' } },
+  { key: 'value', zh: '数值', en: 'Value', type: 'number', width: 10, note: { zh: '汇总行必填：计数为非负整数，百分比 0–100，浓度非负；明细行留空', en: 'Required on count rows: a whole number for counts, 0–100 for percentages, ≥ 0 for concentrations; empty on item rows' } },
+  { key: 'itemId', zh: '明细编号', en: 'Item id', type: 'text', width: 16, note: { zh: '可选；填写则本行为一条明细（一人次），同一编号再次上传时更新而不重复', en: 'Optional; when filled the row is one line-list item, and uploading the same id again updates it' } },
+  { key: 'ageBand', zh: '年龄段', en: 'Age band', type: 'text', width: 8, note: { zh: '明细可选，如 20-29、80+', en: 'Items, optional: e.g. 20-29, 80+' } },
+  { key: 'sex', zh: '性别', en: 'Sex', type: 'code', width: 6, note: { zh: '明细可选：男 / 女', en: 'Items, optional: male / female (男 / 女)' } },
+  { key: 'recentTravel', zh: '近期旅居史', en: 'Recent travel', type: 'code', width: 8, note: { zh: '明细可选：是 / 否（14 天内离开本区）', en: 'Items, optional: yes / no (left the district in the last 14 days)' } },
+  { key: 'travelRegion', zh: '旅居地', en: 'Travel region', type: 'text', width: 12, note: { zh: '明细可选：省、市或国家', en: 'Items, optional: province, city or country' } },
+  { key: 'daysSinceReturn', zh: '返回天数', en: 'Days since return', type: 'number', width: 8, note: { zh: '明细可选：0–365', en: 'Items, optional: 0–365' } },
+  { key: 'status', zh: '状态', en: 'Status', type: 'code', width: 8, note: { zh: '明细可选：作废（entered-in-error）撤回该条明细', en: 'Items, optional: entered-in-error (作废) withdraws the item' } },
+];
+
+export const COLUMNS: Record<ImportKind, readonly ColumnDef[]> = { encounters: ENCOUNTER_COLUMNS, results: RESULT_COLUMNS, feeds: FEED_COLUMNS };
 
 export const KIND_LABELS: Record<ImportKind, { zh: string; en: string }> = {
   encounters: { zh: '就诊记录', en: 'Encounters' },
   results: { zh: '检查检验结果', en: 'Results' },
+  feeds: { zh: '监测数据', en: 'Surveillance feeds' },
 };
 
 /** Columns the error report appends after the clerk's own; ignored when the corrected report is uploaded again. */
@@ -115,6 +133,10 @@ export const EXAMPLES: Record<ImportKind, Record<string, string>[]> = {
   results: [
     { sourceId: 'EXAMPLE-LIS-0001', encounterSourceId: 'EXAMPLE-MZ-0001', idNumber: '999999198001010011', name: '示例甲', sex: '男', birthDate: '1980-01-01', phone: '', category: '检验', codeSystem: 'LOINC', code: '718-7', itemName: '血红蛋白', value: '138', unit: 'g/L', refLow: '130', refHigh: '175', resultAt: '2024-03-05 11:00' },
     { sourceId: 'EXAMPLE-PACS-0002', encounterSourceId: '', idNumber: '', name: '示例乙', sex: '女', birthDate: '1956-07-15', phone: '13800000000', category: 'imaging', codeSystem: '本地', code: 'CT-CHEST', itemName: '胸部CT', value: '（示例）双肺未见明显异常', unit: '', refLow: '', refHigh: '', resultAt: '2024-02-02 15:20' },
+  ],
+  feeds: [
+    { sourceCode: 'pharmacy', categoryCode: 'antipyretic', community: '（示例）社区编码', date: '2024-03-05', value: '12', itemId: '', ageBand: '', sex: '', recentTravel: '', travelRegion: '', daysSinceReturn: '', status: '' },
+    { sourceCode: '药店退热止咳药品销售', categoryCode: '止咳药', community: '（示例）社区名称', date: '2024-03-05', value: '', itemId: 'EXAMPLE-RX-0001', ageBand: '30-39', sex: '女', recentTravel: '是', travelRegion: '广东省', daysSinceReturn: '3', status: '' },
   ],
 };
 
@@ -151,6 +173,24 @@ export const INSTRUCTIONS: Record<ImportKind, { zh: string[]; en: string[] }> = 
       'With code system LOINC the code must be a valid LOINC code; use “local” for your own codes.',
       'A numeric value is recorded as a quantity (with unit and reference range); anything else as text.',
       'The example rows (ids starting with EXAMPLE) are fictitious: delete them before importing.',
+    ],
+  },
+  feeds: {
+    zh: [
+      '每行一条：不填“明细编号”时为某社区某日某类别的汇总数（如药店当日退热药销售数）；填写时为一条明细（一人次），汇总时每条计 1。',
+      '同一机构、来源、类别、社区、日期的汇总数再次上传时替换原值（修订），不会重复累加；明细按编号更新，状态填“作废”即撤回。',
+      '可补报以往日期；日期不能晚于今天（北京时间）。',
+      '来源、类别可填编码或中文名称；社区可填区划编码或社区名称。',
+      '明细只填年龄段、性别、旅居史等，不填姓名、电话、身份证号。',
+      '示例行为虚构数据，导入前请删除。上传后可下载错误报告，改正后再次上传，已导入的行不会重复。',
+    ],
+    en: [
+      'One row each: without an item id, the total of a day for a community, source and category (e.g. antipyretics a pharmacy sold); with an item id, one line-list item counting 1.',
+      'Uploading a total again for the same institution, source, category, community and day replaces it (a correction), never adds to it; items update by their id, and status entered-in-error withdraws one.',
+      'Past days may be sent late; no day after today (Beijing time).',
+      'Sources and categories by code or Chinese name; communities by region code or name.',
+      'Items carry age band, sex and travel only: no names, phones or identity numbers.',
+      'The example rows are fictitious: delete them. After an upload, download the error report, correct it and upload it again: rows already in are not duplicated.',
     ],
   },
 };

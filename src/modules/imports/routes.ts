@@ -9,9 +9,13 @@ import type { Role } from '../../platform/roles.ts';
 import { IMPORT_KINDS, KIND_LABELS, type ImportKind } from './columns.ts';
 import { templateCsv, templateXlsx } from './sheet.ts';
 import * as svc from './service.ts';
+import { FEED_SENDERS } from '../surveillance/feeds.ts';
 
 /** Who may import: institution staff who record care, and the district administrator. */
 export const IMPORTERS: readonly Role[] = ['institution_admin', 'family_doctor', 'nurse', 'specialist', 'referral_desk', 'district_admin'];
+/** Feeds have their own senders (surveillance/feeds.ts), the CDC among them. */
+const importersOf = (kind: ImportKind): readonly Role[] => (kind === 'feeds' ? FEED_SENDERS : IMPORTERS);
+const ANY_IMPORTER: readonly Role[] = [...new Set([...IMPORTERS, ...FEED_SENDERS])];
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 const CSV_TYPE = 'text/csv; charset=utf-8';
@@ -46,8 +50,8 @@ export async function importRoutes(fastify: FastifyInstance, ctx: AppContext) {
 
     app.get('/imports/templates/:file', {
       schema: {
-        tags, summary: 'Import template (就诊记录 encounters / 检查检验结果 results) as .xlsx (with instructions sheet) or .csv',
-        params: z.object({ file: z.string().regex(/^(encounters|results)\.(csv|xlsx)$/, 'encounters|results . csv|xlsx') }),
+        tags, summary: 'Import template (就诊记录 encounters / 检查检验结果 results / 监测数据 feeds) as .xlsx (with instructions sheet) or .csv',
+        params: z.object({ file: z.string().regex(/^(encounters|results|feeds)\.(csv|xlsx)$/, 'encounters|results|feeds . csv|xlsx') }),
       },
     }, async (req, reply) => {
       requirePrincipal(req);
@@ -61,14 +65,17 @@ export async function importRoutes(fastify: FastifyInstance, ctx: AppContext) {
       schema: {
         tags, summary: 'Import a filled template: the file is the raw body (text/csv or .xlsx). Rows are checked and written one by one',
         params: z.object({ kind: z.enum(IMPORT_KINDS) }),
-        querystring: z.object({ fileName: z.string().max(200).optional() }),
+        querystring: z.object({
+          fileName: z.string().max(200).optional(),
+          institutionId: z.coerce.number().int().positive().optional().describe('feeds: report as this institution (CDC and district administrator only)'),
+        }),
         response: { 200: ImportResultSchema, ...errorResponses },
       },
     }, async (req) => {
-      const p = requireRole(req, ...IMPORTERS);
+      const p = requireRole(req, ...importersOf(req.params.kind));
       if (!Buffer.isBuffer(req.body)) throw new AppError('UNSUPPORTED_MEDIA_TYPE');
       return svc.runImport(ctx, p, auditContext(req), {
-        kind: req.params.kind, file: req.body, fileName: req.query.fileName ?? null, locale: req.locale,
+        kind: req.params.kind, file: req.body, fileName: req.query.fileName ?? null, locale: req.locale, institutionId: req.query.institutionId ?? null,
         base: `${req.protocol}://${req.host}/fhir/R4`,
         logFailure: (info) => req.log.error({ importRow: info }, 'import row failed'),
       });
@@ -77,14 +84,14 @@ export async function importRoutes(fastify: FastifyInstance, ctx: AppContext) {
     app.get('/imports', {
       schema: { tags, summary: 'Import batches of the caller’s institution (all institutions for the district administrator), newest first', querystring: PageQuery, response: { 200: pageResponse(BatchSchema), ...errorResponses } },
     }, async (req) => {
-      const p = requireRole(req, ...IMPORTERS);
+      const p = requireRole(req, ...ANY_IMPORTER);
       return svc.listImports(ctx, p, req.query.page, req.query.pageSize);
     });
 
     app.get('/imports/:id', {
       schema: { tags, summary: 'One import batch with its row errors', params: IdParam, response: { 200: BatchSchema.extend({ errors: z.array(RowErrorSchema) }), ...errorResponses } },
     }, async (req) => {
-      const p = requireRole(req, ...IMPORTERS);
+      const p = requireRole(req, ...ANY_IMPORTER);
       return svc.getImport(ctx, p, req.params.id, req.locale);
     });
 
@@ -94,7 +101,7 @@ export async function importRoutes(fastify: FastifyInstance, ctx: AppContext) {
         params: IdParam.extend({ file: z.enum(['errors.csv', 'errors.xlsx']) }),
       },
     }, async (req, reply) => {
-      const p = requireRole(req, ...IMPORTERS);
+      const p = requireRole(req, ...ANY_IMPORTER);
       const format = req.params.file === 'errors.csv' ? 'csv' : 'xlsx';
       const { body, kind } = await svc.errorReport(ctx, p, auditContext(req), req.params.id, format, req.locale);
       return attachment(reply, format, `caregrid-${kind}-import-${req.params.id}-errors.${format}`, `${KIND_LABELS[kind].zh}导入错误报告-${req.params.id}.${format}`).send(body);

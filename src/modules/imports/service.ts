@@ -20,6 +20,7 @@ import { COLUMNS, REPORT_COLUMNS, VITALS, headerText, type ImportKind } from './
 import { checkEncounterRow, checkResultRow, type CellError, type EncounterRow, type PatientCells, type ResultRow } from './rows.ts';
 import { cellText, keyOfHeader as keyOf, readSheet, reportCsv, reportXlsx, type Cell, type ReportRow, type Sheet } from './sheet.ts';
 import * as sql from './queries.ts';
+import { importFeedSheet } from '../surveillance/feed-import.ts';
 
 export const MAX_ROWS = 10_000;
 
@@ -50,7 +51,7 @@ interface StoredError {
   params: Record<string, Param>;
 }
 
-type Outcome = 'created' | 'updated' | 'unchanged';
+export type Outcome = 'created' | 'updated' | 'unchanged';
 
 // ── identifiers ──
 
@@ -280,6 +281,8 @@ export interface ImportInput {
   base: string;
   /** Logs a failure without personal data: error type and code only. */
   logFailure(info: { row: number; type: string; code: string | undefined }): void;
+  /** Feeds: report as this institution (CDC and district administrator only). */
+  institutionId?: number | null;
 }
 
 function assertColumns(kind: ImportKind, sheet: Sheet) {
@@ -294,24 +297,26 @@ async function recordingInstitution(ctx: AppContext, rc: Omit<repo.RequestContex
   });
 }
 
-export async function runImport(ctx: AppContext, p: Principal, auditCtx: AuditContext, input: ImportInput): Promise<ImportResult> {
+/** What a kind's importer gives back: the institution recorded, the outcomes, and each failed row with its problems. */
+export interface RowsImported {
+  institutionId: number;
+  counts: Record<Outcome, number>;
+  failures: { row: number; cells: Cell[]; errors: CellError[] }[];
+}
+
+/** A cell of a row by column key (null when the sheet lacks the column). */
+export type CellOf = (cells: Cell[], key: string) => Cell;
+
+/** Encounters and results: each row its own transaction through the FHIR repository. */
+async function importRecordRows(ctx: AppContext, p: Principal, auditCtx: AuditContext, input: ImportInput, sheet: Sheet, cellOf: CellOf): Promise<RowsImported> {
   const { kind } = input;
-  const sheet = await readSheet(kind, input.file);
-  assertColumns(kind, sheet);
-  if (sheet.rows.length === 0) throw new AppError('IMPORT_BAD_FILE', { detail: { zh: '没有数据行', en: 'no data rows' } });
-  if (sheet.rows.length > MAX_ROWS) throw new AppError('IMPORT_TOO_MANY_ROWS', { max: MAX_ROWS });
   const rcBase = { keys: ctx.keys, principal: p, audit: auditCtx, base: input.base };
   const inst = await recordingInstitution(ctx, rcBase);
-  const index = new Map<string, number>();
-  sheet.keys.forEach((k, i) => k && !index.has(k) && index.set(k, i));
-  const columnName = (key: string) => (index.has(key) ? cellText(sheet.header[index.get(key)!]) : null) || headerText(COLUMNS[kind].find((c) => c.key === key) ?? { key, zh: key });
-
   const counts = { created: 0, updated: 0, unchanged: 0 };
-  const errors: StoredError[] = [];
-  const failedRows: { row: number; cells: Cell[] }[] = [];
+  const failures: RowsImported['failures'] = [];
   const seen = new Map<string, number>();
   for (const { row, cells } of sheet.rows) {
-    const get = (key: string): Cell => (index.has(key) ? cells[index.get(key)!] ?? null : null);
+    const get = (key: string): Cell => cellOf(cells, key);
     const checked = kind === 'encounters' ? checkEncounterRow(get) : checkResultRow(get);
     let rowErrors: CellError[] = checked.errors;
     const id = checked.row?.sourceId;
@@ -334,13 +339,32 @@ export async function runImport(ctx: AppContext, p: Principal, auditCtx: AuditCo
         rowErrors = [f];
       }
     }
-    for (const e of rowErrors) errors.push({ row, field: e.key, column: columnName(e.key), code: e.code, params: e.params });
-    failedRows.push({ row, cells });
+    failures.push({ row, cells, errors: rowErrors });
   }
+  return { institutionId: inst.id, counts, failures };
+}
+
+export async function runImport(ctx: AppContext, p: Principal, auditCtx: AuditContext, input: ImportInput): Promise<ImportResult> {
+  const { kind } = input;
+  const sheet = await readSheet(kind, input.file);
+  assertColumns(kind, sheet);
+  if (sheet.rows.length === 0) throw new AppError('IMPORT_BAD_FILE', { detail: { zh: '没有数据行', en: 'no data rows' } });
+  if (sheet.rows.length > MAX_ROWS) throw new AppError('IMPORT_TOO_MANY_ROWS', { max: MAX_ROWS });
+  const index = new Map<string, number>();
+  sheet.keys.forEach((k, i) => k && !index.has(k) && index.set(k, i));
+  const columnName = (key: string) => (index.has(key) ? cellText(sheet.header[index.get(key)!]) : null) || headerText(COLUMNS[kind].find((c) => c.key === key) ?? { key, zh: key });
+  const cellOf: CellOf = (cells, key) => (index.has(key) ? cells[index.get(key)!] ?? null : null);
+
+  const done = kind === 'feeds'
+    ? await importFeedSheet(ctx, p, auditCtx, { sheet, cellOf, institutionId: input.institutionId ?? null })
+    : await importRecordRows(ctx, p, auditCtx, input, sheet, cellOf);
+  const errors: StoredError[] = done.failures.flatMap((f) => f.errors.map((e) => ({ row: f.row, field: e.key, column: columnName(e.key), code: e.code, params: e.params })));
+  const failedRows = done.failures.map((f) => ({ row: f.row, cells: f.cells }));
+  const counts = done.counts;
 
   const importId = await ctx.db.tx(async (q) => {
     const id = await sql.insertBatch(q, {
-      institutionId: inst.id, userId: p.userId, username: p.username, kind, format: sheet.format, fileName: input.fileName,
+      institutionId: done.institutionId, userId: p.userId, username: p.username, kind, format: sheet.format, fileName: input.fileName,
       total: sheet.rows.length, ...counts, failed: failedRows.length, errors, header: sheet.header,
       // the failed rows hold identity numbers and phones as typed: kept encrypted like every identifier
       failedRows: failedRows.length ? encryptField(ctx.keys, JSON.stringify(failedRows)) : null,
@@ -383,7 +407,8 @@ async function loadBatch(ctx: AppContext, p: Principal, id: number) {
   const row = await sql.getBatch(ctx.db, id);
   const inst = visibleInstitution(p);
   // another institution's batch is as unknown as a missing one: its existence is not revealed
-  if (!row || (inst !== null && Number(row.institution_id) !== inst)) throw new AppError('NOT_FOUND', { noun: 'importBatch' });
+  // the uploader sees a batch sent on behalf of another institution (the CDC keying in a school's return)
+  if (!row || (inst !== null && Number(row.institution_id) !== inst && Number(row.user_id) !== p.userId)) throw new AppError('NOT_FOUND', { noun: 'importBatch' });
   return row;
 }
 

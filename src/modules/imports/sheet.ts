@@ -62,9 +62,10 @@ function decodeText(buf: Buffer): string {
 }
 
 function headerIndex(kind: ImportKind, rows: Cell[][]): number {
-  // the header is the first row that names the record id column; anything above it (a title line) is skipped
+  // the header is the first row that names the kind's first column (the record id); anything above it is skipped
+  const anchor = COLUMNS[kind][0].key;
   for (let i = 0; i < Math.min(rows.length, 10); i++) {
-    if (rows[i].some((c) => keyOfHeader(kind, c) === 'sourceId')) return i;
+    if (rows[i].some((c) => keyOfHeader(kind, c) === anchor)) return i;
   }
   return -1;
 }

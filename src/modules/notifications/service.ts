@@ -3,6 +3,7 @@
 // identity numbers (a resident is named by name only, which the recipient may see through the case itself).
 import type { Queryable } from '../../db/engine.ts';
 import type { Role } from '../../platform/roles.ts';
+import { Params } from '../../platform/sql.ts';
 
 export type Priority = 'normal' | 'high' | 'urgent';
 
@@ -42,13 +43,21 @@ export function render(kind: string, params: Record<string, unknown>, locale: 'z
 
 /** Sends to the active users of an institution who hold one of `roles` (and, when given, belong to `teamId`). */
 export async function notifyInstitution(q: Queryable, institutionId: number, roles: Role[], n: Notice, teamId?: number | null): Promise<number> {
-  const { rowCount } = await q.query(
-    `INSERT INTO notification (user_id, kind, priority, referral_id, params)
-     SELECT u.id, $3, $4, $5, $6::jsonb FROM app_user u
-      WHERE u.institution_id = $1 AND u.roles && $2::text[] AND u.active AND ($7::bigint IS NULL OR u.team_id = $7 OR NOT ('family_doctor' = ANY(u.roles) OR 'nurse' = ANY(u.roles)))`,
-    [institutionId, roles, n.kind, n.priority ?? 'normal', n.referralId ?? null, JSON.stringify(n.params ?? {}), teamId ?? null],
-  );
+  const v = new Params();
+  const { rowCount } = await q.query(notifyInstitutionSql(v, institutionId, roles, n, teamId), v.values);
   return rowCount;
+}
+
+/**
+ * notifyInstitution as SQL text, for a caller that folds it into a larger statement (a data-modifying CTE). `when`
+ * is a condition the insert also needs, e.g. `EXISTS (SELECT 1 FROM gate)`.
+ */
+export function notifyInstitutionSql(v: Params, institutionId: number, roles: Role[], n: Notice, teamId?: number | null, when = 'TRUE'): string {
+  const team = v.add(teamId ?? null);
+  return `INSERT INTO notification (user_id, kind, priority, referral_id, params)
+     SELECT u.id, ${v.add(n.kind)}, ${v.add(n.priority ?? 'normal')}, ${v.add(n.referralId ?? null)}::bigint, ${v.add(JSON.stringify(n.params ?? {}))}::jsonb FROM app_user u
+      WHERE u.institution_id = ${v.add(institutionId)} AND u.roles && ${v.add(roles)}::text[] AND u.active
+        AND (${team}::bigint IS NULL OR u.team_id = ${team} OR NOT ('family_doctor' = ANY(u.roles) OR 'nurse' = ANY(u.roles))) AND ${when}`;
 }
 
 export async function notifyUser(q: Queryable, userId: number, n: Notice): Promise<void> {

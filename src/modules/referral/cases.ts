@@ -13,17 +13,17 @@ import { AppError, notFound } from '../../platform/errors.ts';
 import { PRIMARY_CARE, hasRole, type Principal } from '../../platform/principal.ts';
 import type { Role } from '../../platform/roles.ts';
 import { residentScopeSql } from '../../platform/access.ts';
-import { audit, auditResidents } from '../../platform/audit.ts';
+import { audit, auditCte, auditManySql, type AuditEntry } from '../../platform/audit.ts';
 import { Params } from '../../platform/sql.ts';
 import type { RequestContext } from '../../fhir/repository.ts';
 import { SYSTEM } from '../../fhir/datatypes.ts';
 import type { WriteContext } from '../../fhir/types.ts';
-import { registerTaskWriteHook } from '../../fhir/resources/workflow.ts';
+import { registerAppointmentWriteHook, registerTaskWriteHook } from '../../fhir/resources/workflow.ts';
 import { icd10Valid } from '../../fhir/resources/observation.ts';
-import { bookSlot, localTime } from '../../fhir/resources/booking.ts';
+import { bookSlot, isPrimaryCare, localTime, reservationInForceSql } from '../../fhir/resources/booking.ts';
 import { toAppError } from '../../platform/error-mapping.ts';
-import { notifyInstitution, notifyUser, type Notice } from '../notifications/service.ts';
-import { enqueue, type WebhookEvent } from '../webhooks/service.ts';
+import { notifyInstitution, notifyInstitutionSql, type Notice } from '../notifications/service.ts';
+import { enqueue, enqueueSql, noteQueued, type WebhookEvent } from '../webhooks/service.ts';
 import { HOSPITAL_TYPES } from './service.ts';
 import {
   OPEN_STATES, PRIORITY, STATE_LABELS, TASK_STATUS, actionForTaskStatus, allowedActions, next, serviceRequestStatus,
@@ -172,17 +172,19 @@ async function institutionRow(q: Queryable, id: number, field: string): Promise<
  * team covering their grid; the receiving institution is that team's community health centre.
  */
 export async function communityTeamOf(q: Queryable, residentId: number, gridId: number | null): Promise<{ teamId: number; institutionId: number } | null> {
-  const { rows } = await q.query(
-    `SELECT t.id, t.institution_id FROM (
+  const { rows } = await q.query(`${communityTeamSql('$1', '$2::bigint')}`, [residentId, gridId]);
+  return rows[0] ? { teamId: Number(rows[0].team_id), institutionId: Number(rows[0].institution_id) } : null;
+}
+
+/** communityTeamOf's query (team_id, institution_id) for a resident and grid given as SQL expressions. */
+function communityTeamSql(resident: string, grid: string): string {
+  return `SELECT t.id AS team_id, t.institution_id FROM (
         SELECT cr.team_id AS id, 0 AS pref FROM care_relationship cr
-         WHERE cr.resident_id = $1 AND cr.kind = 'contract' AND cr.team_id IS NOT NULL AND cr.valid_from <= current_date AND (cr.valid_to IS NULL OR cr.valid_to >= current_date)
+         WHERE cr.resident_id = ${resident} AND cr.kind = 'contract' AND cr.team_id IS NOT NULL AND cr.valid_from <= current_date AND (cr.valid_to IS NULL OR cr.valid_to >= current_date)
         UNION ALL
-        SELECT tg.team_id, 1 FROM team_grid tg WHERE tg.grid_id = $2
+        SELECT tg.team_id, 1 FROM team_grid tg WHERE tg.grid_id = ${grid}
      ) c JOIN team t ON t.id = c.id AND t.kind = 'family_doctor'
-     ORDER BY c.pref, t.id LIMIT 1`,
-    [residentId, gridId],
-  );
-  return rows[0] ? { teamId: Number(rows[0].id), institutionId: Number(rows[0].institution_id) } : null;
+     ORDER BY c.pref, t.id LIMIT 1`;
 }
 
 async function checkAttachments(q: Queryable, residentId: number, list: { type: string; id: number }[]): Promise<void> {
@@ -194,97 +196,199 @@ async function checkAttachments(q: Queryable, residentId: number, list: { type: 
   }
 }
 
-/** Creates a referral (upward or downward), its ServiceRequest and Task, and tells the receiving side. */
+/** What a creation reads before it writes: the resident and the caller's scope over them, both institutions, the
+ * deadline rule, the slot, the downward team, and ids for the rows it will write — one statement. */
+interface Facts {
+  existingId: number | null;
+  resident: (Resident & { status: string; inScope: boolean; sex: string; birth_date: unknown; id_number_mask: string | null }) | null;
+  source: { id: number; name: string; type: string } | null;
+  target: { id: number; name: string; type: string } | null;
+  team: { teamId: number; institutionId: number } | null;
+  rule: { due: number | null; expire: number | null } | null;
+  slot: { institution_id: number; start_at: string; end_at: string } | null;
+  ids: { serviceRequest: number; task: number; referral: number; appointment: number | null };
+}
+
+type Inst = { id: number; name: string; type: string };
+
+async function creationFacts(rc: Ctx, input: CreateInput, own: number, urgency: Urgency): Promise<Facts> {
+  const v = new Params();
+  const res = v.add(input.residentId);
+  const scope = residentScopeSql(rc.principal, v, 'r');
+  const down = input.direction === 'down';
+  const inst = (id: string) => `(SELECT json_build_object('id', i.id, 'name', i.name, 'type', i.type) FROM institution i WHERE i.id = ${id} AND i.active)`;
+  const seq = (table: string) => `nextval(pg_get_serial_sequence('${table}', 'id'))`;
+  const { rows } = await rc.q.query(
+    `SELECT ${input.sourceId ? `(SELECT id FROM referral WHERE source_institution_id = ${v.add(own)} AND source_id = ${v.add(input.sourceId)})` : 'NULL::bigint'} AS existing_id,
+            r.id AS resident_id, r.name, r.grid_id, r.community_id, r.status, r.sex, r.birth_date, r.id_number_mask, ${scope} AS in_scope,
+            ${inst(v.add(own))} AS source,
+            ${inst(`coalesce(${v.add(input.targetInstitutionId ?? null)}::bigint, tm.institution_id)`)} AS target,
+            tm.team_id, tm.institution_id AS team_institution_id,
+            (SELECT json_build_object('due', due_hours::float8, 'expire', expire_hours::float8) FROM referral_deadline_rule
+              WHERE direction = ${v.add(input.direction)} AND urgency = ${v.add(urgency)} AND state = 'requested') AS rule,
+            ${input.slotId ? `(SELECT json_build_object('institution_id', s.institution_id, 'start_at', s.start_at, 'end_at', s.end_at) FROM slot s WHERE s.id = ${v.add(input.slotId)})` : 'NULL::json'} AS slot,
+            ${seq('service_request')} AS sr_id, ${seq('task')} AS task_id, ${seq('referral')} AS referral_id, ${input.slotId ? seq('appointment') : 'NULL::bigint'} AS appointment_id
+       FROM (SELECT 1) one
+       LEFT JOIN resident r ON r.id = ${res}
+       LEFT JOIN LATERAL (${communityTeamSql('r.id', 'r.grid_id')}) tm ON ${v.add(down)}::boolean`,
+    v.values,
+  );
+  const x = rows[0];
+  const num = (n: unknown) => (n === null || n === undefined ? null : Number(n));
+  return {
+    existingId: num(x.existing_id),
+    resident: x.resident_id === null ? null : {
+      id: Number(x.resident_id), name: x.name, grid_id: num(x.grid_id), community_id: num(x.community_id), status: x.status, inScope: !!x.in_scope,
+      sex: x.sex, birth_date: x.birth_date, id_number_mask: x.id_number_mask,
+    },
+    source: x.source ? { ...x.source, id: Number(x.source.id) } : null,
+    target: x.target ? { ...x.target, id: Number(x.target.id) } : null,
+    team: x.team_id === null ? null : { teamId: Number(x.team_id), institutionId: Number(x.team_institution_id) },
+    rule: x.rule,
+    slot: x.slot,
+    ids: { serviceRequest: Number(x.sr_id), task: Number(x.task_id), referral: Number(x.referral_id), appointment: num(x.appointment_id) },
+  };
+}
+
+/**
+ * Creates a referral (upward or downward), its ServiceRequest and Task, books its slot when one is given, and tells
+ * the receiving side. Two statements: the reads (creationFacts), then every write — the order, the work item, the
+ * case and its first event, the appointment and its slot, the receiving side's access (调阅 on a referral
+ * relationship), the audit records, the notifications and the webhook outbox — as one statement, which is atomic on
+ * its own. The slot is locked inside it: when it is no longer free (or reserved for primary care against this
+ * caller), the statement writes nothing and the caller gets SLOT_TAKEN / SLOT_RESERVED.
+ */
 export async function createReferral(rc: Ctx, input: CreateInput): Promise<{ referral: ReferralView; created: boolean }> {
   const { q, principal: p } = rc;
   const own = ownInstitution(p);
   const senders = input.direction === 'up' ? SENDERS_UP : SENDERS_DOWN;
   if (own === null || !hasRole(p, ...senders)) throw new AppError('FORBIDDEN');
-  if (input.sourceId) {
-    const same = await q.query('SELECT id FROM referral WHERE source_institution_id = $1 AND source_id = $2', [own, input.sourceId]);
-    if (same.rows[0]) return { referral: await getReferral(rc, Number(same.rows[0].id)), created: false };
-  }
-  const resident = await residentInScope(rc, input.residentId);
-  const source = await institutionRow(q, own, 'sourceInstitutionId');
   const urgency = input.urgency ?? 'routine';
+  const facts = await creationFacts(rc, input, own, urgency);
+  if (facts.existingId !== null) return { referral: await getReferral(rc, facts.existingId), created: false };
+
+  const resident = facts.resident;
+  if (!resident || resident.status === 'merged') throw notFound('resident');
+  if (!resident.inScope) {
+    await audit(q, rc.audit, { action: 'create', resourceType: 'Referral', residentId: resident.id, outcome: 'denied' });
+    throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: 'residentId' });
+  }
+  if (resident.status === 'deceased') throw new AppError('UNPROCESSABLE', { detail: 'the resident is recorded as deceased' }, 'residentId');
+  const source = facts.source;
+  if (!source) throw Object.assign(notFound('institution'), { field: 'sourceInstitutionId' });
   if (input.diagnosis && !icd10Valid(input.diagnosis.code)) throw new AppError('VALIDATION_FAILED', { detail: `"${input.diagnosis.code}" is not an ICD-10 code` }, 'diagnosis.code');
   const attachments = input.attachments ?? [];
   await checkAttachments(q, resident.id, attachments);
 
-  let target: { id: number; name: string; type: string };
-  let teamId: number | null = null;
-  if (input.direction === 'up') {
-    if (!input.targetInstitutionId) throw new AppError('VALIDATION_FAILED', { detail: 'targetInstitutionId is required' }, 'targetInstitutionId');
-    target = await institutionRow(q, input.targetInstitutionId, 'targetInstitutionId');
-    if (!HOSPITAL_TYPES.includes(target.type)) throw new AppError('VALIDATION_FAILED', { detail: 'an upward referral goes to a hospital' }, 'targetInstitutionId');
-    if (target.id === own) throw new AppError('VALIDATION_FAILED', { detail: 'the referral goes to another institution' }, 'targetInstitutionId');
-    if (input.medications || input.followUpPlan || input.followUpDays) throw new AppError('VALIDATION_FAILED', { detail: 'follow-up fields are for downward referrals' }, 'followUpPlan');
-  } else {
-    if (!HOSPITAL_TYPES.includes(source.type)) throw new AppError('VALIDATION_FAILED', { detail: 'a downward referral comes from a hospital' }, 'direction');
-    if (input.slotId) throw new AppError('VALIDATION_FAILED', { detail: 'a downward referral books no specialist slot' }, 'slotId');
-    const team = await communityTeamOf(q, resident.id, resident.grid_id);
-    if (input.targetInstitutionId) {
-      target = await institutionRow(q, input.targetInstitutionId, 'targetInstitutionId');
-      if (team && team.institutionId === target.id) teamId = team.teamId;
-    } else {
-      if (!team) throw new AppError('VALIDATION_FAILED', { detail: 'no family-doctor team covers the resident’s grid; name the community health centre' }, 'targetInstitutionId');
-      target = await institutionRow(q, team.institutionId, 'targetInstitutionId');
-      teamId = team.teamId;
-    }
-    if (!PRIMARY_CARE.includes(target.type)) throw new AppError('VALIDATION_FAILED', { detail: 'a downward referral goes to a primary-care institution' }, 'targetInstitutionId');
-  }
+  const target = checkTarget(input, facts, own, source);
+  const teamId = input.direction === 'down' && facts.team && facts.team.institutionId === target.id ? facts.team.teamId : null;
+  if (input.slotId && !facts.slot) throw Object.assign(notFound('slot'), { field: 'slotId' });
 
   const now = new Date();
   const followUpDays = input.direction === 'down' ? (input.followUpDays ?? DEFAULT_FOLLOW_UP_DAYS) : null;
   const followUpDue = followUpDays === null ? null : new Date(now.getTime() + followUpDays * 86_400_000);
-  const dl = input.direction === 'down' ? { dueAt: followUpDue, expiresAt: null } : await deadlineFor(q, 'up', urgency, 'requested', now);
+  const hours = (h: number | null | undefined) => (h === null || h === undefined ? null : new Date(now.getTime() + h * 3_600_000));
+  const dl = input.direction === 'down' ? { dueAt: followUpDue, expiresAt: null } : { dueAt: hours(facts.rule?.due), expiresAt: hours(facts.rule?.expire) };
   const practitionerId = p.practitionerId ?? null;
+  const { ids } = facts;
 
-  // the order, the work item, the case, its first event and the receiving side's access (调阅 on a referral
-  // relationship) in one statement: every write of a creation costs one round trip
   const v = new Params();
   const res = v.add(resident.id), src = v.add(own), tgt = v.add(target.id), team = v.add(teamId), at = v.add(now), due = v.add(dl.dueAt);
-  const ins = await q.query(
-    `WITH sr AS (
-       INSERT INTO service_request (resident_id, institution_id, status, intent, category, code_system, code, display, authored_at, practitioner_id, performer_institution_id, extra)
-       VALUES (${res}, ${src}, 'active', 'order', 'referral', ${v.add(SYSTEM.snomed)}, ${v.add(REFERRAL_CODE)}, 'Patient referral', ${at}, ${v.add(practitionerId)}, ${tgt}, ${v.add(JSON.stringify(serviceRequestExtra(input, urgency)))}::jsonb)
-       RETURNING id
-     ), t AS (
-       INSERT INTO task (resident_id, institution_id, status, intent, priority, code, description, focus_type, focus_id, owner_institution_id, owner_team_id, authored_at, due_at, extra)
-       SELECT ${res}, ${src}, 'requested', 'order', ${v.add(PRIORITY[urgency])}, ${v.add(input.direction === 'up' ? 'referral' : 'discharge-follow-up')}, ${v.add(input.reason)}, 'ServiceRequest', sr.id,
-              ${tgt}, ${team}::bigint, ${at}, ${due}::timestamptz, ${v.add(JSON.stringify(taskExtra('requested', null)))}::jsonb FROM sr
-       RETURNING id
-     ), f AS (
-       INSERT INTO referral (resident_id, direction, urgency, state, source_institution_id, source_practitioner_id, source_user_id, target_institution_id, target_department,
-          target_team_id, reason, diagnosis_code, diagnosis_display, summary, attachments, medications, follow_up_plan, service_request_id, task_id, due_at, expires_at,
-          requested_at, follow_up_task_id, follow_up_due_at, source_id)
-       SELECT ${res}, ${v.add(input.direction)}, ${v.add(urgency)}, 'requested', ${src}, ${v.add(practitionerId)}::bigint, ${v.add(p.kind === 'person' ? p.userId : null)}::bigint, ${tgt},
-              ${v.add(input.targetDepartment ?? null)}, ${team}::bigint, ${v.add(input.reason)}, ${v.add(input.diagnosis?.code ?? null)}, ${v.add(input.diagnosis?.display ?? null)},
-              ${v.add(input.summary ?? null)}, ${v.add(JSON.stringify(attachments))}::jsonb, ${v.add(input.medications ? JSON.stringify(input.medications) : null)}::jsonb,
-              ${v.add(input.followUpPlan ?? null)}, sr.id, t.id, ${due}::timestamptz, ${v.add(dl.expiresAt)}::timestamptz, ${at},
-              CASE WHEN ${v.add(input.direction === 'down')}::boolean THEN t.id END, ${v.add(followUpDue)}::timestamptz, ${v.add(input.sourceId ?? null)}
-         FROM sr, t
-       RETURNING id
-     ), e AS (
-       INSERT INTO referral_event (referral_id, action, from_state, to_state, user_id, institution_id) SELECT f.id, 'create', NULL, 'requested', ${v.add(p.userId)}::bigint, ${src} FROM f
-     ), c AS (
-       INSERT INTO care_relationship (resident_id, kind, institution_id, team_id, valid_from, valid_to, source_ref)
-       SELECT ${res}, 'referral', ${tgt}, ${team}::bigint, current_date, current_date + ${v.add(ACCESS_DAYS)}::int, 'Referral/' || f.id FROM f
-     )
-     SELECT f.id, sr.id AS service_request_id FROM f, sr`,
-    v.values,
-  );
-  const id = Number(ins.rows[0].id);
-  await audit(q, rc.audit, { action: 'create', resourceType: 'Referral', resourceId: id, residentId: resident.id });
-
-  if (input.slotId) await book(rc, { id, resident_id: resident.id, service_request_id: ins.rows[0].service_request_id, appointment_id: null }, input.slotId);
-  const r = await caseRow(q, id);
-  const kind: WebhookEvent = input.direction === 'up' ? 'referral.requested' : 'referral.discharged';
-  await tell(q, r, kind, 'target', {
+  const srId = v.add(ids.serviceRequest), taskId = v.add(ids.task), refId = v.add(ids.referral);
+  const slotP = input.slotId ? v.add(input.slotId) : null;
+  const apptId = slotP === null ? 'NULL' : v.add(ids.appointment);
+  // the gate: a one-row relation when the writes may go ahead (the slot is free for this caller, or there is no slot)
+  const gate = slotP === null ? 'SELECT 1 AS go' : `SELECT 1 AS go FROM s WHERE s.status = 'free' AND (NOT (${reservationInForceSql('s')}) OR ${v.add(await mayUseReserved(q, p, source))}::boolean)`;
+  const when = 'EXISTS (SELECT 1 FROM gate)';
+  const row: Row = {
+    id: ids.referral, version: 1, direction: input.direction, urgency, state: 'requested', source_institution_id: own, target_institution_id: target.id, target_team_id: teamId,
+    resident_id: resident.id, task_id: ids.task, service_request_id: ids.serviceRequest, due_at: dl.dueAt, source_user_id: p.kind === 'person' ? p.userId : null,
+  };
+  const told = tellPlan(row, { resident: resident.name, source: source.name, target: target.name }, input.direction === 'up' ? 'referral.requested' : 'referral.discharged', 'target', {
     priority: urgency === 'green_channel' ? 'urgent' : urgency === 'urgent' ? 'high' : 'normal',
     params: { source: source.name, reason: input.reason, urgency: urgencyLabel(urgency), due: followUpDue ? localTime(followUpDue) : null },
   });
-  return { referral: toView(p, r), created: true };
+  const audited: AuditEntry[] = [{ action: 'create', resourceType: 'Referral', resourceId: ids.referral, residentId: resident.id }];
+  if (ids.appointment !== null) audited.push({ action: 'create', resourceType: 'Appointment', resourceId: ids.appointment, residentId: resident.id });
+  const { rows } = await q.query(
+    `WITH ${slotP === null ? `gate AS (${gate}),` : `s AS (SELECT id, status, reserved_for, release_at, released_at FROM slot WHERE id = ${slotP} FOR UPDATE),
+     gate AS (${gate}),
+     su AS (UPDATE slot SET status = 'busy', released_at = CASE WHEN slot.reserved_for IS NOT NULL AND slot.released_at IS NULL AND slot.release_at <= now() THEN slot.release_at ELSE slot.released_at END
+             WHERE slot.id = ${slotP} AND EXISTS (SELECT 1 FROM gate)),
+     a AS (INSERT INTO appointment (id, resident_id, institution_id, slot_id, service_request_id, status, start_at, end_at)
+           SELECT ${apptId}, ${res}, ${v.add(facts.slot!.institution_id)}, ${slotP}, ${srId}, 'booked', ${v.add(facts.slot!.start_at)}::timestamptz, ${v.add(facts.slot!.end_at)}::timestamptz FROM gate),`}
+     sr AS (
+       INSERT INTO service_request (id, resident_id, institution_id, status, intent, category, code_system, code, display, authored_at, practitioner_id, performer_institution_id, extra)
+       SELECT ${srId}, ${res}, ${src}, 'active', 'order', 'referral', ${v.add(SYSTEM.snomed)}, ${v.add(REFERRAL_CODE)}, 'Patient referral', ${at}, ${v.add(practitionerId)}::bigint, ${tgt},
+              ${v.add(JSON.stringify(serviceRequestExtra(input, urgency)))}::jsonb FROM gate
+     ), t AS (
+       INSERT INTO task (id, resident_id, institution_id, status, intent, priority, code, description, focus_type, focus_id, owner_institution_id, owner_team_id, authored_at, due_at, extra)
+       SELECT ${taskId}, ${res}, ${src}, 'requested', 'order', ${v.add(PRIORITY[urgency])}, ${v.add(input.direction === 'up' ? 'referral' : 'discharge-follow-up')}, ${v.add(input.reason)}, 'ServiceRequest', ${srId},
+              ${tgt}, ${team}::bigint, ${at}, ${due}::timestamptz, ${v.add(JSON.stringify(taskExtra('requested', null)))}::jsonb FROM gate
+     ), f AS (
+       INSERT INTO referral (id, resident_id, direction, urgency, state, source_institution_id, source_practitioner_id, source_user_id, target_institution_id, target_department,
+          target_team_id, reason, diagnosis_code, diagnosis_display, summary, attachments, medications, follow_up_plan, service_request_id, task_id, due_at, expires_at,
+          requested_at, follow_up_task_id, follow_up_due_at, source_id, appointment_id)
+       SELECT ${refId}, ${res}, ${v.add(input.direction)}, ${v.add(urgency)}, 'requested', ${src}, ${v.add(practitionerId)}::bigint, ${v.add(row.source_user_id)}::bigint, ${tgt},
+              ${v.add(input.targetDepartment ?? null)}, ${team}::bigint, ${v.add(input.reason)}, ${v.add(input.diagnosis?.code ?? null)}, ${v.add(input.diagnosis?.display ?? null)},
+              ${v.add(input.summary ?? null)}, ${v.add(JSON.stringify(attachments))}::jsonb, ${v.add(input.medications ? JSON.stringify(input.medications) : null)}::jsonb,
+              ${v.add(input.followUpPlan ?? null)}, ${srId}, ${taskId}, ${due}::timestamptz, ${v.add(dl.expiresAt)}::timestamptz, ${at},
+              ${input.direction === 'down' ? taskId : 'NULL'}::bigint, ${v.add(followUpDue)}::timestamptz, ${v.add(input.sourceId ?? null)}, ${slotP === null ? 'NULL' : apptId}::bigint
+         FROM gate
+       RETURNING *
+     ), e AS (
+       INSERT INTO referral_event (referral_id, action, from_state, to_state, user_id, institution_id) SELECT ${refId}, 'create', NULL, 'requested', ${v.add(p.userId)}::bigint, ${src} FROM gate
+     ), c AS (
+       INSERT INTO care_relationship (resident_id, kind, institution_id, team_id, valid_from, valid_to, source_ref)
+       SELECT ${res}, 'referral', ${tgt}, ${team}::bigint, current_date, current_date + ${v.add(ACCESS_DAYS)}::int, ${v.add(`Referral/${ids.referral}`)} FROM gate
+     ), au AS (${auditManySql(v, rc.audit, audited, when)}
+     ), n AS (${notifySql(v, told, when)}
+     ), w AS (${enqueueSql(v, told.institutions, told.event, told.payload, when)})
+     SELECT f.*, (SELECT count(*) FROM w)::int AS queued,
+            (SELECT name FROM practitioner WHERE id = f.source_practitioner_id) AS practitioner_name, (SELECT name FROM team WHERE id = f.target_team_id) AS team_name
+            ${slotP === null ? '' : `, (SELECT status FROM s) AS slot_status, (SELECT ${reservationInForceSql('s')} FROM s) AS slot_reserved, (SELECT release_at FROM s) AS slot_release_at`}
+       FROM (SELECT 1) one LEFT JOIN f ON true`,
+    v.values,
+  );
+  const out = rows[0];
+  if (out.id === null) {
+    if (out.slot_status === null) throw Object.assign(notFound('slot'), { field: 'slotId' });
+    if (out.slot_status !== 'free') throw new AppError('SLOT_TAKEN', {}, 'slotId');
+    throw new AppError('SLOT_RESERVED', { releaseAt: localTime(out.slot_release_at) }, 'slotId');
+  }
+  noteQueued(Number(out.queued));
+  const view: Row = {
+    ...out, resident_name: resident.name, resident_sex: resident.sex, resident_birth_date: resident.birth_date, id_number_mask: resident.id_number_mask,
+    source_name: source.name, target_name: target.name,
+    appointment_slot_id: input.slotId ?? null, appointment_start: facts.slot?.start_at ?? null, appointment_status: input.slotId ? 'booked' : null,
+  };
+  return { referral: toView(p, view), created: true };
+}
+
+/** The receiving institution of a new case, checked against the direction's rules. */
+function checkTarget(input: CreateInput, facts: Facts, own: number, source: Inst): Inst {
+  const field = 'targetInstitutionId';
+  if (input.direction === 'up') {
+    if (!input.targetInstitutionId) throw new AppError('VALIDATION_FAILED', { detail: 'targetInstitutionId is required' }, field);
+    const target = facts.target;
+    if (!target) throw Object.assign(notFound('institution'), { field });
+    if (!HOSPITAL_TYPES.includes(target.type)) throw new AppError('VALIDATION_FAILED', { detail: 'an upward referral goes to a hospital' }, field);
+    if (target.id === own) throw new AppError('VALIDATION_FAILED', { detail: 'the referral goes to another institution' }, field);
+    if (input.medications || input.followUpPlan || input.followUpDays) throw new AppError('VALIDATION_FAILED', { detail: 'follow-up fields are for downward referrals' }, 'followUpPlan');
+    return target;
+  }
+  if (!HOSPITAL_TYPES.includes(source.type)) throw new AppError('VALIDATION_FAILED', { detail: 'a downward referral comes from a hospital' }, 'direction');
+  if (input.slotId) throw new AppError('VALIDATION_FAILED', { detail: 'a downward referral books no specialist slot' }, 'slotId');
+  if (!input.targetInstitutionId && !facts.team) throw new AppError('VALIDATION_FAILED', { detail: 'no family-doctor team covers the resident’s grid; name the community health centre' }, field);
+  const target = facts.target;
+  if (!target) throw Object.assign(notFound('institution'), { field });
+  if (!PRIMARY_CARE.includes(target.type)) throw new AppError('VALIDATION_FAILED', { detail: 'a downward referral goes to a primary-care institution' }, field);
+  return target;
+}
+
+/** Whether a referral from this caller may take a place reserved for primary care (booking.ts's rule for a referral's order). */
+async function mayUseReserved(q: Queryable, p: Principal, source: Inst): Promise<boolean> {
+  return PRIMARY_CARE.includes(source.type) || (await isPrimaryCare(q, p));
 }
 
 function serviceRequestExtra(input: CreateInput, urgency: Urgency): Json {
@@ -372,7 +476,7 @@ const ACTION_REQUIRES: Partial<Record<Action, (i: ActInput) => string | null>> =
  * `version` gets STALE_VERSION. With `opts.fromTask` the case's Task row is being written by a FHIR client, who
  * writes its status itself.
  */
-export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: Side; fromTask?: boolean } = {}): Promise<ReferralView> {
+export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: Side; fromTask?: boolean; appointmentId?: number } = {}): Promise<ReferralView> {
   const { q, principal: p } = rc;
   const r = await loadCase(q, id, true);
   if (opts.side !== 'system' && !canRead(p, r, await residentVisible(rc, Number(r.resident_id)))) throw notFound('referral');
@@ -380,7 +484,7 @@ export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: S
   if (!side) throw new AppError('FORBIDDEN');
   if (input.version !== undefined && input.version !== r.version) throw new AppError('STALE_VERSION', {}, 'version');
   const from = r.state as ReferralState;
-  const verdict = next(from, input.action, side, r.direction, { hasAppointment: !!r.appointment_id || !!input.slotId });
+  const verdict = next(from, input.action, side, r.direction, { hasAppointment: !!r.appointment_id || !!input.slotId || !!opts.appointmentId });
   if (!verdict.ok) {
     const detail = verdict.reason === 'state'
       ? { zh: `转诊单为「${STATE_LABELS[from].zh}」，不能执行 ${input.action}`, en: `a referral that is ${from} cannot take ${input.action}` }
@@ -389,7 +493,7 @@ export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: S
         : { zh: `${side === 'source' ? '转出方' : '接收方'}不能执行 ${input.action}`, en: `the ${side === 'source' ? 'referring' : 'receiving'} side cannot take ${input.action}` };
     throw new AppError(verdict.reason === 'side' ? 'FORBIDDEN' : 'INVALID_STATE', { detail }, 'action');
   }
-  const missing = ACTION_REQUIRES[input.action]?.(input);
+  const missing = opts.appointmentId ? null : ACTION_REQUIRES[input.action]?.(input);
   if (missing) throw new AppError('VALIDATION_FAILED', { detail: `${missing} is required to ${input.action}` }, missing);
 
   let to = verdict.to;
@@ -406,7 +510,11 @@ export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: S
       if (to === 'scheduled') set.scheduled_at = now;
       break;
     case 'schedule':
-      await book(rc, r, input.slotId!);
+      if (opts.appointmentId) {
+        // an institution system booked the appointment itself over FHIR: the case takes it, and lets go of an earlier one
+        if (r.appointment_id && Number(r.appointment_id) !== opts.appointmentId) await cancelAppointment(q, Number(r.appointment_id), 'cancelled');
+        await q.query('UPDATE referral SET appointment_id = $2 WHERE id = $1', [id, opts.appointmentId]);
+      } else await book(rc, r, input.slotId!);
       if (to === 'scheduled') set.scheduled_at = now;
       break;
     case 'reject':
@@ -557,26 +665,57 @@ async function announce(q: Queryable, r: Row, action: Action, to: ReferralState,
   }
 }
 
+/** What telling one side of a case sends: the notification and its recipients, and the webhook to both institutions. */
+interface TellPlan {
+  notice: Notice;
+  /** the referring user, else the institution's staff in these roles (and the case's team) */
+  userId: number | null;
+  institutionId: number;
+  roles: Role[];
+  teamId: number | null;
+  event: WebhookEvent;
+  institutions: number[];
+  payload: Record<string, unknown>;
+}
+
+function tellPlan(r: Row, names: { resident: string; source: string; target: string }, kind: WebhookEvent, side: 'source' | 'target', n: Omit<Notice, 'kind' | 'referralId'>): TellPlan {
+  const params = { ...names, state: STATE_LABELS[r.state as ReferralState].zh, due: r.due_at ? localTime(r.due_at) : null, ...n.params };
+  const toSource = side === 'source';
+  return {
+    notice: { kind, referralId: Number(r.id), priority: n.priority, params },
+    userId: toSource && r.source_user_id ? Number(r.source_user_id) : null,
+    institutionId: Number(toSource ? r.source_institution_id : r.target_institution_id),
+    roles: toSource ? (r.direction === 'up' ? SENDERS_UP : SENDERS_DOWN) : r.direction === 'up' ? RECEIVERS_UP : RECEIVERS_DOWN,
+    teamId: toSource || r.target_team_id === null || r.target_team_id === undefined ? null : Number(r.target_team_id),
+    event: kind,
+    institutions: [Number(r.source_institution_id), Number(r.target_institution_id)],
+    // webhooks carry no names: the case, the resident's FHIR id and the state
+    payload: {
+      referral: { id: Number(r.id), direction: r.direction, urgency: r.urgency, state: r.state, version: r.version },
+      task: `Task/${r.task_id}`, serviceRequest: `ServiceRequest/${r.service_request_id}`, patient: `Patient/${r.resident_id}`,
+      sourceInstitution: `Organization/${r.source_institution_id}`, targetInstitution: `Organization/${r.target_institution_id}`,
+    },
+  };
+}
+
+/** The plan's notification as SQL text (see notifyInstitutionSql). */
+function notifySql(v: Params, t: TellPlan, when: string): string {
+  if (t.userId === null) return notifyInstitutionSql(v, t.institutionId, t.roles, t.notice, t.teamId, when);
+  return `INSERT INTO notification (user_id, kind, priority, referral_id, params)
+     SELECT u.id, ${v.add(t.notice.kind)}, ${v.add(t.notice.priority ?? 'normal')}, ${v.add(t.notice.referralId ?? null)}::bigint, ${v.add(JSON.stringify(t.notice.params ?? {}))}::jsonb
+       FROM app_user u WHERE u.id = ${v.add(t.userId)} AND u.active AND ${when}`;
+}
+
 /** A notification to one side of the case (the referring user, else the institution's staff) and a webhook to both institutions. */
 async function tell(q: Queryable, r: Row, kind: WebhookEvent, side: 'source' | 'target', n: Omit<Notice, 'kind' | 'referralId'>) {
   const names = r.resident_name !== undefined ? { resident: r.resident_name, source: r.source_name, target: r.target_name } : (await q.query(
     `SELECT (SELECT name FROM resident WHERE id = $1) AS resident, (SELECT name FROM institution WHERE id = $2) AS source, (SELECT name FROM institution WHERE id = $3) AS target`,
     [r.resident_id, r.source_institution_id, r.target_institution_id],
-  )).rows[0];
-  const params = { ...names, state: STATE_LABELS[r.state as ReferralState].zh, due: r.due_at ? localTime(r.due_at) : null, ...n.params };
-  const notice: Notice = { kind, referralId: Number(r.id), priority: n.priority, params };
-  if (side === 'source') {
-    if (r.source_user_id) await notifyUser(q, Number(r.source_user_id), notice);
-    else await notifyInstitution(q, Number(r.source_institution_id), r.direction === 'up' ? SENDERS_UP : SENDERS_DOWN, notice);
-  } else {
-    await notifyInstitution(q, Number(r.target_institution_id), r.direction === 'up' ? RECEIVERS_UP : RECEIVERS_DOWN, notice, r.target_team_id);
-  }
-  // webhooks carry no names: the case, the resident's FHIR id and the state
-  await enqueue(q, [Number(r.source_institution_id), Number(r.target_institution_id)], kind, {
-    referral: { id: Number(r.id), direction: r.direction, urgency: r.urgency, state: r.state, version: r.version },
-    task: `Task/${r.task_id}`, serviceRequest: `ServiceRequest/${r.service_request_id}`, patient: `Patient/${r.resident_id}`,
-    sourceInstitution: `Organization/${r.source_institution_id}`, targetInstitution: `Organization/${r.target_institution_id}`,
-  });
+  )).rows[0] as { resident: string; source: string; target: string };
+  const t = tellPlan(r, names, kind, side, n);
+  const v = new Params();
+  const { rows } = await q.query(`WITH n AS (${notifySql(v, t, 'TRUE')}), w AS (${enqueueSql(v, t.institutions, t.event, t.payload)}) SELECT count(*)::int AS queued FROM w`, v.values);
+  noteQueued(Number(rows[0].queued));
 }
 
 // ── FHIR clients driving a case through its Task ──
@@ -605,6 +744,23 @@ export async function applyTaskWrite(values: Record<string, unknown>, ctx: Write
   values.extra = { ...((values.extra as Json | null) ?? {}), ...taskExtra(fresh.state, fresh.state_reason) };
 }
 registerTaskWriteHook(applyTaskWrite);
+
+/** Appointment statuses that hold a place for the patient. */
+const HOLDING = ['booked', 'pending', 'arrived', 'checked-in'];
+
+/**
+ * Appointment's onWritten hook: an appointment booked over FHIR for an upward referral's ServiceRequest
+ * (Appointment.basedOn) schedules the case, as POST /referrals/{id}/schedule would — the same state machine, side
+ * rules, deadlines, notifications and webhooks. A case that cannot be scheduled any more refuses the appointment.
+ */
+export async function applyAppointmentWrite(id: number, values: Record<string, unknown>, ctx: WriteContext): Promise<void> {
+  if (!values.service_request_id || !HOLDING.includes(values.status as string)) return;
+  const { rows } = await ctx.q.query("SELECT id, appointment_id FROM referral WHERE service_request_id = $1 AND direction = 'up'", [values.service_request_id]);
+  if (!rows[0] || Number(rows[0].appointment_id) === id) return;
+  const rc: Ctx = { q: ctx.q, keys: ctx.keys, principal: ctx.principal, audit: ctx.audit, base: '' };
+  await act(rc, Number(rows[0].id), { action: 'schedule' }, { appointmentId: id });
+}
+registerAppointmentWriteHook(applyAppointmentWrite);
 
 // ── the deadline job ──
 
@@ -761,21 +917,23 @@ export async function listReferrals(rc: Ctx, f: ListFilter): Promise<{ items: Re
   if (f.from) where.push(`f.requested_at >= ${params.add(`${f.from}T00:00:00+08:00`)}::timestamptz`);
   if (f.to) where.push(`f.requested_at < ${params.add(`${f.to}T00:00:00+08:00`)}::timestamptz + interval '1 day'`);
   const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const countParams = [...params.values];
-  // green channel first among open cases, then newest
+  const from = `FROM referral f${personalScope(p) ? ' JOIN resident r ON r.id = f.resident_id' : ''} ${w}`;
+  // One statement: the page (its ids first, so names are looked up for its rows only, not for every row OFFSET
+  // skips), the capped count, and the audit of the residents shown. Green channel first among open cases, then newest.
   const { rows } = await rc.q.query(
-    // the page's ids first, so the names are looked up for its rows only, not for every row OFFSET skips
-    `${LIST_SQL} WHERE f.id IN (SELECT f.id FROM referral f${personalScope(p) ? ' JOIN resident r ON r.id = f.resident_id' : ''} ${w} ORDER BY ${LIST_ORDER}
-       LIMIT ${params.add(f.pageSize)} OFFSET ${params.add((f.page - 1) * f.pageSize)})
-     ORDER BY ${LIST_ORDER}`,
+    `WITH page AS (
+       ${LIST_SQL} WHERE f.id IN (SELECT f.id ${from} ORDER BY ${LIST_ORDER} LIMIT ${params.add(f.pageSize)} OFFSET ${params.add((f.page - 1) * f.pageSize)})
+     ), shown AS (SELECT DISTINCT resident_id AS id FROM page),
+     au AS (${auditCte(params, rc.audit, 'list', 'shown', 'Referral')})
+     SELECT t.total_n, f.* FROM (SELECT count(*)::int AS total_n FROM (SELECT 1 ${from} LIMIT ${COUNT_CAP + 1}) x) t
+       LEFT JOIN page f ON true
+      ORDER BY ${LIST_ORDER}`,
     params.values,
   );
-  const total = await rc.q.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM (SELECT 1 FROM referral f${personalScope(p) ? ' JOIN resident r ON r.id = f.resident_id' : ''} ${w} LIMIT ${COUNT_CAP + 1}) x`, countParams);
-  await auditResidents(rc.q, rc.audit, 'list', [...new Set(rows.map((r) => Number(r.resident_id)))], 'Referral');
   const now = new Date();
-  const n = total.rows[0].n;
-  return { items: rows.map((r) => toView(p, r, now)), total: Math.min(n, COUNT_CAP), totalCapped: n > COUNT_CAP, page: f.page, pageSize: f.pageSize };
+  const n = rows[0].total_n;
+  const items = rows.filter((r) => r.id !== null);
+  return { items: items.map((r) => toView(p, r, now)), total: Math.min(n, COUNT_CAP), totalCapped: n > COUNT_CAP, page: f.page, pageSize: f.pageSize };
 }
 
 /** Hospitals a resident may be referred to: those of the consortium covering their grid first, with free reserved places. */

@@ -84,7 +84,8 @@ export async function referralRoutes(fastify: FastifyInstance, ctx: AppContext) 
       response: { 200: ReferralItem, 201: ReferralItem, ...errorResponses },
     },
   }, async (req, reply) => {
-    const out = await withRetry(() => db.tx((q) => cases.createReferral(fhirContext(req, q), req.body)));
+    // no transaction around it: a creation is one read and one atomic write (see createReferral)
+    const out = await withRetry(() => cases.createReferral(fhirContext(req, db), req.body));
     ctx.jobs.kickWebhooks();
     return reply.status(out.created ? 201 : 200).send(out.referral);
   });
@@ -105,7 +106,7 @@ export async function referralRoutes(fastify: FastifyInstance, ctx: AppContext) 
       }),
       response: { 200: pageResponse(ReferralItem).extend({ totalCapped: z.boolean().describe(`true when there are more than ${cases.COUNT_CAP} (total is then ${cases.COUNT_CAP})`) }), ...errorResponses },
     },
-  }, async (req) => db.tx((q) => cases.listReferrals(fhirContext(req, q), req.query)));
+  }, async (req) => cases.listReferrals(fhirContext(req, db), req.query)); // one statement: no transaction needed
 
   app.get('/referrals/:id', {
     schema: { tags, summary: 'One referral with its history and the actions open to me', params: IdParam, response: { 200: ReferralDetail, ...errorResponses } },

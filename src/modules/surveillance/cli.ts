@@ -2,6 +2,7 @@
 // results as JSON on standard output. A bad job is reported on standard error, exit code 2.
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
+import type { Db } from '../../db/engine.ts';
 import { AppError, formatMessage } from '../../platform/errors.ts';
 import { detect } from './detect.ts';
 
@@ -20,6 +21,23 @@ export async function detectCommand(file: string | undefined): Promise<number> {
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
     process.stderr.write(`caregrid detect: ${formatMessage(err.code, err.params, 'en')}\n`);
+    return 2;
+  }
+}
+
+/** `caregrid surveillance run [--as-of DATE] [--threads N]`: one on-demand run; the run as JSON on standard output. */
+export async function runCommand(db: Db, opts: { asOf?: string; threads?: number }): Promise<number> {
+  const { runSurveillance } = await import('./run.ts');
+  const { todayBeijing } = await import('./feeds.ts');
+  const { dateOfDay, dayNumber } = await import('./algorithms/dates.ts');
+  const asOf = opts.asOf ?? dateOfDay(dayNumber(todayBeijing())! - 1);
+  try {
+    const run = await runSurveillance(db, { asOf, kind: 'on_demand', threads: opts.threads });
+    process.stdout.write(`${JSON.stringify(run)}\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    process.stderr.write(`caregrid surveillance run: ${formatMessage(err.code, err.params, 'en')}\n`);
     return 2;
   }
 }

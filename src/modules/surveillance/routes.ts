@@ -7,6 +7,7 @@ import { errorResponses, requirePrincipal } from '../../platform/http.ts';
 import { DetectBody, DetectResponse, detect } from './detect.ts';
 import { feedRoutes } from './feed-routes.ts';
 import { caseReportRoutes } from './case-report-routes.ts';
+import { runRoutes } from './run-routes.ts';
 
 export async function surveillanceRoutes(fastify: FastifyInstance, ctx: AppContext) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -27,4 +28,6 @@ export async function surveillanceRoutes(fastify: FastifyInstance, ctx: AppConte
     requirePrincipal(req);
     return detect(req.body);
   });
+
+  await runRoutes(fastify, ctx);
 }

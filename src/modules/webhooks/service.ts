@@ -8,6 +8,7 @@ import type { Db, Queryable } from '../../db/engine.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { decryptField, encryptField, type Keys } from '../../platform/crypto.ts';
 import { hasRole, type Principal } from '../../platform/principal.ts';
+import { Params } from '../../platform/sql.ts';
 
 export const EVENTS = [
   'referral.requested', 'referral.accepted', 'referral.rejected', 'referral.redirected', 'referral.scheduled', 'referral.arrived',
@@ -139,14 +140,27 @@ let queuedSinceKick = false;
 
 /** Queues `event` for the active webhooks of these institutions that want it (in the caller's transaction). */
 export async function enqueue(q: Queryable, institutionIds: number[], event: WebhookEvent, payload: Record<string, unknown>): Promise<number> {
-  const { rowCount } = await q.query(
-    `INSERT INTO webhook_delivery (webhook_id, event, payload)
-     SELECT w.id, $2, $3::jsonb FROM webhook w
-      WHERE w.active AND w.institution_id = ANY($1::bigint[]) AND (cardinality(w.events) = 0 OR $2 = ANY(w.events))`,
-    [[...new Set(institutionIds)], event, JSON.stringify({ event, occurredAt: new Date().toISOString(), ...payload })],
-  );
-  if (rowCount > 0) queuedSinceKick = true;
+  const v = new Params();
+  const { rowCount } = await q.query(enqueueSql(v, institutionIds, event, payload), v.values);
+  noteQueued(rowCount);
   return rowCount;
+}
+
+/**
+ * enqueue as SQL text (`INSERT … RETURNING 1`), for a caller that folds it into a larger statement; the caller
+ * passes the number of rows it inserted to noteQueued. `when` is a condition the insert also needs.
+ */
+export function enqueueSql(v: Params, institutionIds: number[], event: WebhookEvent, payload: Record<string, unknown>, when = 'TRUE'): string {
+  const ev = v.add(event);
+  return `INSERT INTO webhook_delivery (webhook_id, event, payload)
+     SELECT w.id, ${ev}, ${v.add(JSON.stringify({ event, occurredAt: new Date().toISOString(), ...payload }))}::jsonb FROM webhook w
+      WHERE w.active AND w.institution_id = ANY(${v.add([...new Set(institutionIds)])}::bigint[]) AND (cardinality(w.events) = 0 OR ${ev} = ANY(w.events)) AND ${when}
+     RETURNING 1`;
+}
+
+/** Deliveries were queued: the next kick sends them. */
+export function noteQueued(count: number): void {
+  if (count > 0) queuedSinceKick = true;
 }
 
 /**

@@ -483,7 +483,7 @@ const en: Messages<typeof zhCN> = {
     templates: 'Download a template',
     templatesHint: 'Fill in encounters or results on the template (headers read “Chinese name (English key)”; the Excel template has an instructions sheet), save as .xlsx or .csv and upload. Uploading the same id again updates the record instead of duplicating it.',
     templateFile: '{{kind}} template ({{format}})',
-    kinds: { encounters: 'Encounters', results: 'Results' },
+    kinds: { encounters: 'Encounters', results: 'Results', feeds: 'Surveillance feeds' },
     kind: 'Kind',
     upload: 'Upload a file',
     uploadHint: 'Click or drop a file here to import {{kind}}',

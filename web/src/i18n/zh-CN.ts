@@ -479,7 +479,7 @@ const zhCN = {
     templates: '下载导入模板',
     templatesHint: '按模板填写就诊记录或检查检验结果（表头为“中文名 (英文键)”，说明见 Excel 模板的“填写说明”页），保存为 .xlsx 或 .csv 后上传。同一编号再次上传时更新原记录，不会重复。',
     templateFile: '{{kind}}模板 ({{format}})',
-    kinds: { encounters: '就诊记录', results: '检查检验结果' },
+    kinds: { encounters: '就诊记录', results: '检查检验结果', feeds: '监测数据' },
     kind: '类型',
     upload: '上传文件',
     uploadHint: '点击或拖拽文件到此处，导入{{kind}}',

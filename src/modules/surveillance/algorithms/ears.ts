@@ -84,13 +84,18 @@ export function earsC(series: Series, control: Partial<EarsControl> = {}, range:
     }
     const w = window(counts, t, c.baseline, lag);
     let ub: number;
+    // the score: C1/C2 (y − mean)/σ, C3 the sum Σ max(0, C2 − 1) over the last three points
+    let statistic: number;
+    const score = (counts[t] - w.mean) / sigma(w.sd);
     if (c.method === 'C3') {
       const past = Math.max(0, c2(t - 2) - 1) + Math.max(0, c2(t - 1) - 1);
       ub = Math.max(0, counts[t] + sigma(w.sd) * (z - past));
+      statistic = past + Math.max(0, score - 1);
     } else {
       ub = w.mean + z * sigma(w.sd);
+      statistic = score;
     }
-    points.push(Number.isNaN(ub) ? { upperbound: null, alarm: null } : { upperbound: ub, alarm: counts[t] > ub });
+    points.push(Number.isNaN(ub) ? { upperbound: null, alarm: null } : { upperbound: ub, alarm: counts[t] > ub, expected: w.mean, statistic: Number.isFinite(statistic) ? statistic : null });
   }
   return { points, control: c };
 }

@@ -428,7 +428,8 @@ function evaluate(counts: readonly number[], cal: Calendar, t: number, c: Farrin
   if (!(recent >= cases)) return { upperbound: null, alarm: false };
   const y = counts[t];
   const score = Number.isNaN(upper) ? NaN : (y - pred.fit) / (upper - pred.fit);
-  return { upperbound: Number.isFinite(upper) ? upper : null, alarm: !Number.isNaN(score) && score > 1 && y !== 0 };
+  const expected = typePred === 'response' ? pred.fit : Math.exp(pred.fit);
+  return { upperbound: Number.isFinite(upper) ? upper : null, alarm: !Number.isNaN(score) && score > 1 && y !== 0, expected, statistic: Number.isFinite(score) ? score : null };
 }
 
 /** Evaluates farringtonFlexible on `range` (default: the whole series) of `series`. */

@@ -23,6 +23,9 @@ export interface Range {
 export interface PointResult {
   readonly upperbound: number | null;
   readonly alarm: boolean | null;
+  /** diagnostics for signals (not part of R's comparison): the baseline's expected count and the method's score */
+  readonly expected?: number | null;
+  readonly statistic?: number | null;
 }
 
 /** What an algorithm function returns: the points of the range, in order, and the control it actually used. */

@@ -12,7 +12,7 @@ import { QueryError } from '../../components/query-state.tsx';
 import type { Page as Paged } from '../../types.ts';
 
 // The server's import kinds (src/modules/imports/columns.ts).
-const KINDS = ['encounters', 'results'] as const;
+const KINDS = ['encounters', 'results', 'feeds'] as const;
 type Kind = (typeof KINDS)[number];
 
 interface RowError {
