@@ -59,6 +59,11 @@ const USAGE = `usage: npm run bench -- <name> [options]
              --residents N                   residents seeded (default 50000; the run reads none)
              --threads N                     threads of the parallel runs (default: the cores)
              --profile NAME                  seed profile (default dongcheng; test checks the benchmark quickly)
+  detection-power  sensitivity, false alarms per 100 series-years and median days to detection of every algorithm
+           and of the fused multi-source alerts, on synthetic outbreaks injected into the synthetic dongcheng feeds
+             --outbreaks N                   outbreaks injected one at a time (default 40)
+             --replications N                Monte Carlo replications of the scan (default 99)
+             --min-sigma X                   EARS minSigma (default 1; 0 is R's default)
 
 PostgreSQL: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the maintenance database used to
 create and drop the per-run databases.`;
@@ -90,6 +95,9 @@ const { values, positionals } = parseArgs({
     history: { type: 'string' },
     threads: { type: 'string' },
     profile: { type: 'string' },
+    outbreaks: { type: 'string' },
+    replications: { type: 'string' },
+    'min-sigma': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -140,6 +148,9 @@ async function main() {
   } else if (name === 'surveillance') {
     const { runSurveillanceBench } = await import('./surveillance.ts');
     output = await runSurveillanceBench({ engine: values.engine, residents: num(values.residents), threads: num(values.threads), profile: values.profile });
+  } else if (name === 'detection-power') {
+    const { runDetectionPowerBench } = await import('./detection-power.ts');
+    output = await runDetectionPowerBench({ outbreaks: num(values.outbreaks), replications: num(values.replications), minSigma: values['min-sigma'] === undefined ? undefined : Number(values['min-sigma']) });
   } else {
     process.stderr.write(`unknown benchmark "${name}"\n\n${USAGE}\n`);
     process.exit(2);
