@@ -52,6 +52,19 @@ const USAGE = `usage: npm run bench -- <name> [options]
            farringtonFlexible on the same jobs; every point compared (needs Rscript with surveillance, jsonlite)
              --runs N                        runs of caregrid detect, median reported (default 5)
 
+  surveillance  the daily detection run for dongcheng (168 communities × every source × category, 168 weeks of feeds):
+           EARS on daily series, Farrington on weekly aggregates, the space-time scan with 999 replications; worker
+           threads vs one thread
+             --engine pglite|postgres|both   (default both)
+             --residents N                   residents seeded (default 50000; the run reads none)
+             --threads N                     threads of the parallel runs (default: the cores)
+             --profile NAME                  seed profile (default dongcheng; test checks the benchmark quickly)
+  detection-power  sensitivity, false alarms per 100 series-years and median days to detection of every algorithm
+           and of the fused multi-source alerts, on synthetic outbreaks injected into the synthetic dongcheng feeds
+             --outbreaks N                   outbreaks injected one at a time (default 40)
+             --replications N                Monte Carlo replications of the scan (default 99)
+             --min-sigma X                   EARS minSigma (default 1; 0 is R's default)
+
 PostgreSQL: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the maintenance database used to
 create and drop the per-run databases.`;
 
@@ -80,6 +93,11 @@ const { values, positionals } = parseArgs({
     pools: { type: 'string' },
     capacity: { type: 'string' },
     history: { type: 'string' },
+    threads: { type: 'string' },
+    profile: { type: 'string' },
+    outbreaks: { type: 'string' },
+    replications: { type: 'string' },
+    'min-sigma': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -127,6 +145,12 @@ async function main() {
   } else if (name === 'detect') {
     const { runDetectBench } = await import('./detect.ts');
     output = await runDetectBench({ runs: num(values.runs) });
+  } else if (name === 'surveillance') {
+    const { runSurveillanceBench } = await import('./surveillance.ts');
+    output = await runSurveillanceBench({ engine: values.engine, residents: num(values.residents), threads: num(values.threads), profile: values.profile });
+  } else if (name === 'detection-power') {
+    const { runDetectionPowerBench } = await import('./detection-power.ts');
+    output = await runDetectionPowerBench({ outbreaks: num(values.outbreaks), replications: num(values.replications), minSigma: values['min-sigma'] === undefined ? undefined : Number(values['min-sigma']) });
   } else {
     process.stderr.write(`unknown benchmark "${name}"\n\n${USAGE}\n`);
     process.exit(2);

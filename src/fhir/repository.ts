@@ -411,6 +411,7 @@ async function afterRecordWrite(ctx: WriteContext, kind: ResourceKind, id: numbe
   else if (kind.residentColumn && !kind.isResident && values.resident_id && values.institution_id) {
     await treatmentRelationship(ctx.q, batch, values.resident_id as number, values.institution_id as number, 'consultation', new Date());
   }
+  await kind.onWritten?.(id, values, ctx);
 }
 
 /**

@@ -77,6 +77,8 @@ export interface ResourceKind {
   beforeWrite?(values: Record<string, unknown>, ctx: WriteContext, existing: Row | null): Promise<void>;
   /** Institutions besides the owning one that may update a stored row (a Task's owner updates its status). */
   coWriters?(existing: Row): number[];
-  /** Runs in the write's transaction after a table-backed create or update. */
+  /** Runs in the write's transaction after a table-backed create or update (instead of the default care relationship). */
   afterWrite?(id: number, values: Record<string, unknown>, ctx: WriteContext): Promise<void>;
+  /** Runs in the write's transaction after a REST create or update, besides afterWrite or the default care relationship. */
+  onWritten?(id: number, values: Record<string, unknown>, ctx: WriteContext): Promise<void>;
 }

@@ -305,6 +305,28 @@ describe('institution systems drive the case over FHIR', () => {
     expect(ok.json()).toMatchObject({ status: 'accepted', businessStatus: { coding: [{ code: 'accepted' }] } });
     expect((await get(`/api/v1/referrals/${ref.id}`, desk)).json().state).toBe('accepted');
   });
+
+  test('an Appointment booked over FHIR for the referral’s ServiceRequest schedules the case', async () => {
+    const ref = await refer({ residentId: residents[11] });
+    expect((await post(`/api/v1/referrals/${ref.id}/accept`, desk)).json().state).toBe('accepted');
+    const slotId = (await reservedFreeSlots())[0];
+    const appointment = (status = 'booked') => ({
+      resourceType: 'Appointment', status, slot: [{ reference: `Slot/${slotId}` }], basedOn: [{ reference: `ServiceRequest/${ref.serviceRequestId}` }],
+      participant: [{ actor: { reference: `Patient/${residents[11]}` }, status: 'accepted' }],
+    });
+    const created = await s.app.inject({ method: 'POST', url: '/fhir/R4/Appointment', headers: { cookie: desk, ...FHIR_JSON }, payload: JSON.stringify(appointment()) });
+    expect(created.statusCode, created.body).toBe(201);
+    const after = (await get(`/api/v1/referrals/${ref.id}`, desk)).json();
+    expect(after).toMatchObject({ state: 'scheduled', appointment: { id: Number(created.json().id), slotId, status: 'booked' }, scheduledAt: expect.any(String) });
+    expect((await get(`/fhir/R4/Task/${ref.taskId}`, desk)).json().businessStatus.coding[0].code).toBe('scheduled');
+    // a closed case takes no appointment: the write is refused and leaves the slot free
+    await post(`/api/v1/referrals/${ref.id}/cancel`, doctor, { note: '患者改期' });
+    const other = (await reservedFreeSlots())[0];
+    const refused = await s.app.inject({ method: 'POST', url: '/fhir/R4/Appointment', headers: { cookie: desk, ...FHIR_JSON }, payload: JSON.stringify({ ...appointment(), slot: [{ reference: `Slot/${other}` }] }) });
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json()).toMatchObject({ resourceType: 'OperationOutcome' });
+    expect((await db().query('SELECT status FROM slot WHERE id = $1', [other])).rows[0].status).toBe('free');
+  });
 });
 
 describe('webhooks', () => {

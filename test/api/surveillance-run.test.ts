@@ -165,6 +165,25 @@ describe('who may run and read', () => {
   });
 });
 
+describe('run settings', () => {
+  test('the district administrator changes the EARS method; the next run uses it; bad settings name the field', async () => {
+    const admin = await s.login('admin');
+    const put = (cookie: string, payload: unknown) => s.app.inject({ method: 'PUT', url: '/api/v1/surveillance/run-settings', headers: { cookie }, payload: payload as never });
+    expect((await put(cdc, { ears: { method: 'earsC1' } })).statusCode).toBe(403);
+    const bad = await put(admin, { ears: { method: 'earsC1', params: { alpah: 0.01 } } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'config.ears.params.alpah' });
+    const ok = await put(admin, { ears: { method: 'earsC1' }, scan: { enabled: false } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ ears: { method: 'earsC1', params: { baseline: 7, alpha: 0.001 } }, scan: { enabled: false } });
+    const got = await s.app.inject({ method: 'GET', url: '/api/v1/surveillance/run-settings', headers: { cookie: cdc } });
+    expect(got.json()).toEqual(ok.json());
+    const r = await run(cdc, { asOf: '2026-03-16' });
+    expect(r.json()).toMatchObject({ status: 'succeeded', config: { ears: { method: 'earsC1' } }, timings: { scans: 0 } });
+    expect((await put(admin, {})).statusCode).toBe(200);
+  });
+});
+
 describe('the daily job', () => {
   /** starts the job at a given instant, lets its first check run, and stops it (stop waits for a run in progress) */
   const tick = async (at: string, hour = 6) => {

@@ -39,6 +39,13 @@ export function registerTaskWriteHook(hook: TaskWriteHook): void {
   if (!taskWriteHooks.includes(hook)) taskWriteHooks.push(hook);
 }
 
+type AppointmentWriteHook = (id: number, values: Record<string, unknown>, ctx: WriteContext) => Promise<void>;
+const appointmentWriteHooks: AppointmentWriteHook[] = [];
+/** Lets a module follow appointments (booking one for a referral's ServiceRequest schedules the case): hooks run after every REST Appointment write. */
+export function registerAppointmentWriteHook(hook: AppointmentWriteHook): void {
+  if (!appointmentWriteHooks.includes(hook)) appointmentWriteHooks.push(hook);
+}
+
 export const taskKind: ResourceKind = {
   type: 'Task',
   table: 'task',
@@ -384,4 +391,7 @@ export const appointmentKind: ResourceKind = {
   },
   // booking: lock the slot, refuse one that is taken or reserved, mark it busy; a cancellation frees it (booking.ts)
   beforeWrite: bookSlot,
+  async onWritten(id, values, ctx) {
+    for (const hook of appointmentWriteHooks) await hook(id, values, ctx);
+  },
 };

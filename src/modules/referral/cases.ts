@@ -18,7 +18,7 @@ import { Params } from '../../platform/sql.ts';
 import type { RequestContext } from '../../fhir/repository.ts';
 import { SYSTEM } from '../../fhir/datatypes.ts';
 import type { WriteContext } from '../../fhir/types.ts';
-import { registerTaskWriteHook } from '../../fhir/resources/workflow.ts';
+import { registerAppointmentWriteHook, registerTaskWriteHook } from '../../fhir/resources/workflow.ts';
 import { icd10Valid } from '../../fhir/resources/observation.ts';
 import { bookSlot, isPrimaryCare, localTime, reservationInForceSql } from '../../fhir/resources/booking.ts';
 import { toAppError } from '../../platform/error-mapping.ts';
@@ -476,7 +476,7 @@ const ACTION_REQUIRES: Partial<Record<Action, (i: ActInput) => string | null>> =
  * `version` gets STALE_VERSION. With `opts.fromTask` the case's Task row is being written by a FHIR client, who
  * writes its status itself.
  */
-export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: Side; fromTask?: boolean } = {}): Promise<ReferralView> {
+export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: Side; fromTask?: boolean; appointmentId?: number } = {}): Promise<ReferralView> {
   const { q, principal: p } = rc;
   const r = await loadCase(q, id, true);
   if (opts.side !== 'system' && !canRead(p, r, await residentVisible(rc, Number(r.resident_id)))) throw notFound('referral');
@@ -484,7 +484,7 @@ export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: S
   if (!side) throw new AppError('FORBIDDEN');
   if (input.version !== undefined && input.version !== r.version) throw new AppError('STALE_VERSION', {}, 'version');
   const from = r.state as ReferralState;
-  const verdict = next(from, input.action, side, r.direction, { hasAppointment: !!r.appointment_id || !!input.slotId });
+  const verdict = next(from, input.action, side, r.direction, { hasAppointment: !!r.appointment_id || !!input.slotId || !!opts.appointmentId });
   if (!verdict.ok) {
     const detail = verdict.reason === 'state'
       ? { zh: `转诊单为「${STATE_LABELS[from].zh}」，不能执行 ${input.action}`, en: `a referral that is ${from} cannot take ${input.action}` }
@@ -493,7 +493,7 @@ export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: S
         : { zh: `${side === 'source' ? '转出方' : '接收方'}不能执行 ${input.action}`, en: `the ${side === 'source' ? 'referring' : 'receiving'} side cannot take ${input.action}` };
     throw new AppError(verdict.reason === 'side' ? 'FORBIDDEN' : 'INVALID_STATE', { detail }, 'action');
   }
-  const missing = ACTION_REQUIRES[input.action]?.(input);
+  const missing = opts.appointmentId ? null : ACTION_REQUIRES[input.action]?.(input);
   if (missing) throw new AppError('VALIDATION_FAILED', { detail: `${missing} is required to ${input.action}` }, missing);
 
   let to = verdict.to;
@@ -510,7 +510,11 @@ export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: S
       if (to === 'scheduled') set.scheduled_at = now;
       break;
     case 'schedule':
-      await book(rc, r, input.slotId!);
+      if (opts.appointmentId) {
+        // an institution system booked the appointment itself over FHIR: the case takes it, and lets go of an earlier one
+        if (r.appointment_id && Number(r.appointment_id) !== opts.appointmentId) await cancelAppointment(q, Number(r.appointment_id), 'cancelled');
+        await q.query('UPDATE referral SET appointment_id = $2 WHERE id = $1', [id, opts.appointmentId]);
+      } else await book(rc, r, input.slotId!);
       if (to === 'scheduled') set.scheduled_at = now;
       break;
     case 'reject':
@@ -740,6 +744,23 @@ export async function applyTaskWrite(values: Record<string, unknown>, ctx: Write
   values.extra = { ...((values.extra as Json | null) ?? {}), ...taskExtra(fresh.state, fresh.state_reason) };
 }
 registerTaskWriteHook(applyTaskWrite);
+
+/** Appointment statuses that hold a place for the patient. */
+const HOLDING = ['booked', 'pending', 'arrived', 'checked-in'];
+
+/**
+ * Appointment's onWritten hook: an appointment booked over FHIR for an upward referral's ServiceRequest
+ * (Appointment.basedOn) schedules the case, as POST /referrals/{id}/schedule would — the same state machine, side
+ * rules, deadlines, notifications and webhooks. A case that cannot be scheduled any more refuses the appointment.
+ */
+export async function applyAppointmentWrite(id: number, values: Record<string, unknown>, ctx: WriteContext): Promise<void> {
+  if (!values.service_request_id || !HOLDING.includes(values.status as string)) return;
+  const { rows } = await ctx.q.query("SELECT id, appointment_id FROM referral WHERE service_request_id = $1 AND direction = 'up'", [values.service_request_id]);
+  if (!rows[0] || Number(rows[0].appointment_id) === id) return;
+  const rc: Ctx = { q: ctx.q, keys: ctx.keys, principal: ctx.principal, audit: ctx.audit, base: '' };
+  await act(rc, Number(rows[0].id), { action: 'schedule' }, { appointmentId: id });
+}
+registerAppointmentWriteHook(applyAppointmentWrite);
 
 // ── the deadline job ──
 

@@ -105,6 +105,10 @@ export async function storedConfig(q: Queryable): Promise<unknown> {
   return rows[0]?.config ?? {};
 }
 
+export async function saveConfig(q: Queryable, config: unknown, userId: number | null) {
+  await q.query('UPDATE surveillance_run_setting SET config = $1, updated_by = $2, updated_at = now()', [JSON.stringify(config), userId]);
+}
+
 export async function listRuns(q: Queryable, page: number, pageSize: number) {
   const { rows } = await q.query(
     `SELECT ${RUN_COLUMNS}, count(*) OVER ()::int AS total FROM surveillance_run ORDER BY started_at DESC, id DESC LIMIT $1 OFFSET $2`,

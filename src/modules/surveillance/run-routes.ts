@@ -7,7 +7,7 @@ import type { AppContext } from '../../context.ts';
 import { PageQuery, errorResponses, pageResponse, requireRole } from '../../platform/http.ts';
 import type { Role } from '../../platform/roles.ts';
 import { todayBeijing } from './feeds.ts';
-import { listRuns, listSignals, runSurveillance } from './run.ts';
+import { listRuns, listSignals, runConfigOf, runSurveillance, saveRunConfig } from './run.ts';
 
 /** Who may start a run, and who may read runs and signals. */
 export const RUN_STARTERS: Role[] = ['cdc_epidemiologist', 'district_admin'];
@@ -50,6 +50,25 @@ export async function runRoutes(fastify: FastifyInstance, ctx: AppContext) {
   }, async (req) => {
     requireRole(req, ...SIGNAL_READERS);
     return listRuns(ctx.db, req.query.page, req.query.pageSize);
+  });
+
+  app.get('/surveillance/run-settings', {
+    schema: { tags, summary: 'The detection run’s settings, defaults filled in (EARS method and params, Farrington params, scan params)', response: { 200: z.unknown(), ...errorResponses } },
+  }, async (req) => {
+    requireRole(req, ...SIGNAL_READERS);
+    return runConfigOf(ctx.db);
+  });
+
+  app.put('/surveillance/run-settings', {
+    schema: {
+      tags,
+      summary: 'Replace the detection run’s settings ({} = the defaults); R’s control names for EARS and Farrington, unknown keys refused',
+      body: z.record(z.string(), z.unknown()),
+      response: { 200: z.unknown(), ...errorResponses },
+    },
+  }, async (req) => {
+    const p = requireRole(req, 'district_admin');
+    return saveRunConfig(ctx.db, req.body, p.kind === 'person' ? p.userId : null);
   });
 
   app.get('/surveillance/signals', {

@@ -99,6 +99,9 @@ export interface RunTimings {
   total: number;
   threads: number;
   scans: number;
+  /** points computed (a series observed at 0 cannot alarm and is not computed) */
+  earsPoints: number;
+  farringtonPoints: number;
 }
 
 const BATCH = 250;
@@ -117,6 +120,16 @@ export async function runConfigOf(db: Db, given?: unknown): Promise<RunConfig> {
     if (err instanceof ControlError) throw new AppError('VALIDATION_FAILED', { detail: err.message }, err.field);
     throw err;
   }
+}
+
+/**
+ * Replaces the stored settings after checking them; returns them with the defaults filled in. What is stored is
+ * what was given, so a default changed in a later version applies to the keys the district did not set.
+ */
+export async function saveRunConfig(db: Db, raw: unknown, userId: number | null): Promise<RunConfig> {
+  const config = await runConfigOf(db, raw ?? {});
+  await sql.saveConfig(db, raw ?? {}, userId);
+  return config;
 }
 
 /** One run for `asOf`: reads, evaluates, writes signals, calls the hooks. Returns the finished run. */
@@ -148,6 +161,8 @@ export async function runSurveillance(db: Db, opts: RunOptions): Promise<RunView
 
     // EARS and Farrington, in batches over the threads
     const evaluated = data.series.filter((s) => s.daily || s.weekly);
+    t.earsPoints = evaluated.filter((s) => s.daily).length;
+    t.farringtonPoints = evaluated.filter((s) => s.weekly).length;
     const batches: SeriesRef[][] = [];
     for (let i = 0; i < evaluated.length; i += BATCH) batches.push(evaluated.slice(i, i + BATCH));
     const results = await Promise.all(batches.map((b) => pool.run({
