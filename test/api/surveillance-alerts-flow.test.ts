@@ -75,8 +75,8 @@ describe('feeds → run → alert', () => {
 
   test('the detail charts each contributing signal’s series from the feeds, with its threshold', async () => {
     const d = await ok(get(`/api/v1/surveillance/alerts/${alert.id}`));
-    const clinic = d.signals.find((x: Json) => x.sourceCode === 'fever_clinic' && x.algorithm === 'earsC2');
-    expect(clinic).toMatchObject({ regionId: spiked, onDate: AS_OF, observed: 40 });
+    const clinic = d.signals.find((x: Json) => x.source.code === 'fever_clinic' && x.algorithm === 'earsC2');
+    expect(clinic).toMatchObject({ communityId: spiked, date: AS_OF, observed: 40 });
     expect(clinic.threshold).toBeLessThan(40);
     expect(clinic.series.points).toHaveLength(56);
     expect(clinic.series.points.at(-1)).toEqual({ date: AS_OF, value: 40 });

@@ -161,11 +161,11 @@ describe('fusion of a run’s signals', () => {
     );
     const d = await ok(get(`/api/v1/surveillance/alerts/${alert.id}`, investigator));
     expect(d.rule).toMatchObject({ code: 'multi_source', version: 1, params: { minSources: 2, windowDays: 3, adjacency: 'adjacent' }, riskLevel: 'high' });
-    expect(d.signals.map((x: Json) => [x.id, x.sourceCode, x.algorithm])).toEqual([
+    expect(d.signals.map((x: Json) => [x.id, x.source.code, x.algorithm])).toEqual([
       [ids[0], 'fever_clinic', 'earsC1'], [ids[1], 'fever_clinic', 'earsC2'], [ids[2], 'pharmacy', 'earsC1'], [ids[3], 'laboratory', 'earsC1'],
     ]);
     const first = d.signals[0];
-    expect(first).toMatchObject({ sourceName: '发热门诊', sourceNameEn: 'Fever clinics', categoryCode: 'visits', categoryName: '发热门诊就诊', regionId: c[0], regionIds: [c[0]], onDate: AS_OF, observed: 14, threshold: 9, expected: 4.5, high: false });
+    expect(first).toMatchObject({ source: { name: '发热门诊' }, category: { code: 'visits', name: '发热门诊就诊' }, communityId: c[0], date: AS_OF, observed: 14, threshold: 9, expected: 4.5, high: false });
     expect(first.series.frequency).toBe('daily');
     expect(first.series.points).toHaveLength(56);
     expect(first.series.points[0]).toEqual({ date: addDays(AS_OF, -55), value: 3 });

@@ -8,7 +8,6 @@ import { withRetry } from '../../db/engine.ts';
 import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal } from '../../platform/http.ts';
 import { ALERT_ACTIONS, ALERT_STATES, act, alertMetrics, assertCanRead, getAlert, listAlerts, listRules, putRule, registerAlertHooks } from './alerts.ts';
 import { RISK_LEVELS, RULE_KINDS } from './fusion.ts';
-import { Signal } from './run-routes.ts';
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
 /** `a,b` or a single value, each from `values`. */
@@ -28,10 +27,13 @@ const AlertItem = z.object({
   assignee: Named.nullable(), createdAt: z.string(), updatedAt: z.string(), reviewedAt: z.string().nullable(), investigatingAt: z.string().nullable(), closedAt: z.string().nullable(),
   actions: z.array(z.enum(ALERT_ACTIONS)),
 });
+const Coded = z.object({ code: z.string(), name: z.string(), nameEn: z.string() });
 const AlertDetail = AlertItem.extend({
   rule: AlertItem.shape.rule.extend({ params: z.unknown(), riskLevel: z.enum(RISK_LEVELS) }),
-  signals: z.array(Signal.extend({
-    sourceName: z.string(), sourceNameEn: z.string(), categoryName: z.string(), categoryNameEn: z.string(),
+  signals: z.array(z.object({
+    id: z.number(), algorithm: z.string(), source: Coded, category: Coded, syndrome: z.string(), communityId: z.number(), communityIds: z.array(z.number()),
+    startDate: z.string(), date: z.string(), observed: z.number(), expected: z.number().nullable(), threshold: z.number().nullable(), statistic: z.number().nullable(),
+    pValue: z.number().nullable(), high: z.boolean(),
     series: z.object({
       frequency: z.enum(['daily', 'weekly']), points: z.array(z.object({ date: z.string(), value: z.number() })),
       alarms: z.array(z.object({ date: z.string(), algorithm: z.string(), observed: z.number(), threshold: z.number().nullable() })),

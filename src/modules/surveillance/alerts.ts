@@ -23,7 +23,7 @@ import { notifyInstitutionType, notifyUser, type Priority } from '../notificatio
 import { enqueue, type WebhookEvent } from '../webhooks/service.ts';
 import { onCaseReport } from './case-reports.ts';
 import { loadSeries } from './feeds.ts';
-import { onRunComplete, viewSignal, type SignalView } from './run.ts';
+import { onRunComplete } from './run.ts';
 import {
   PARAMS_SCHEMA, RISK_LEVELS, RULE_KINDS, adjacencyOf, addDays, extensionMode, fuse, highSignalIds, matchOpenAlert, maxRisk,
   type Adjacency, type AlertCandidate, type FusionCaseReport, type FusionRule, type FusionSignal, type OpenAlert, type RiskLevel, type RuleKind,
@@ -499,19 +499,29 @@ export async function listAlerts(q: Queryable, p: Principal, f: AlertFilter): Pr
 }
 
 export interface SeriesPoint { date: string; value: number }
-/** A contributing signal as the run's API shows it, with its source's and category's names and its series. */
-export interface AlertSignalView extends SignalView {
-  sourceName: string;
-  sourceNameEn: string;
-  categoryName: string;
-  categoryNameEn: string;
+export interface SignalView {
+  id: number;
+  algorithm: string;
+  source: { code: string; name: string; nameEn: string };
+  category: { code: string; name: string; nameEn: string };
+  syndrome: string;
+  communityId: number;
+  communityIds: number[];
+  startDate: string;
+  date: string;
+  observed: number;
+  expected: number | null;
+  threshold: number | null;
+  statistic: number | null;
+  pValue: number | null;
+  high: boolean;
   /** the series (summed over the signal's communities) over the 8 weeks up to the signal, daily or weekly */
   series: { frequency: 'daily' | 'weekly'; points: SeriesPoint[]; alarms: { date: string; algorithm: string; observed: number; threshold: number | null }[] };
 }
 
 export interface AlertDetail extends AlertView {
   rule: AlertView['rule'] & { params: unknown; riskLevel: RiskLevel };
-  signals: AlertSignalView[];
+  signals: SignalView[];
   caseReports: { id: number; disease: { code: string; name: string; nameEn: string; class: string; managedAsA: boolean }; communityId: number; caseClass: string; diagnosedAt: string; reportedAt: string; late: boolean }[];
   events: { id: number; action: string; fromState: string | null; toState: string | null; at: string; note: string | null; user: { id: number; name: string } | null }[];
 }
@@ -541,7 +551,7 @@ async function dailySeries(q: Queryable, source: string, category: string, commu
   return out;
 }
 
-async function seriesOf(q: Queryable, s: Row): Promise<AlertSignalView['series']> {
+async function seriesOf(q: Queryable, s: Row): Promise<SignalView['series']> {
   const communities = (s.region_ids as unknown[]).map(Number);
   const weekly = s.algorithm === 'farringtonFlexible' || (s.algorithm !== 'stscan' && s.start_date !== s.on_date);
   const first = weekly ? addDays(s.start_date, -7 * (SERIES_WEEKS - 1)) : addDays(s.on_date, -(7 * SERIES_WEEKS - 1));
@@ -584,11 +594,14 @@ export async function getAlert(q: Queryable, p: Principal, id: number, audit: Au
       WHERE l.alert_id = $1 ORDER BY s.on_date, s.source_code, s.category_code, s.region_id, s.algorithm`,
     [id],
   );
-  const signals: AlertSignalView[] = [];
+  const signals: SignalView[] = [];
   for (const s of sig.rows) {
     signals.push({
-      ...viewSignal(s), sourceName: s.source_name ?? s.source_code, sourceNameEn: s.source_name_en ?? s.source_code,
-      categoryName: s.category_name ?? s.category_code, categoryNameEn: s.category_name_en ?? s.category_code, series: await seriesOf(q, s),
+      id: Number(s.id), algorithm: s.algorithm, source: { code: s.source_code, name: s.source_name ?? s.source_code, nameEn: s.source_name_en ?? s.source_code },
+      category: { code: s.category_code, name: s.category_name ?? s.category_code, nameEn: s.category_name_en ?? s.category_code }, syndrome: s.syndrome,
+      communityId: Number(s.region_id), communityIds: (s.region_ids as unknown[]).map(Number), startDate: s.start_date, date: s.on_date,
+      observed: Number(s.observed), expected: num(s.expected), threshold: num(s.threshold), statistic: num(s.statistic), pValue: num(s.p_value), high: s.high,
+      series: await seriesOf(q, s),
     });
   }
   const cr = await q.query(

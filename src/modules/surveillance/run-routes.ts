@@ -22,7 +22,7 @@ const Run = z.object({
   config: z.unknown(),
 });
 
-export const Signal = z.object({
+const Signal = z.object({
   id: z.number(), runId: z.number().nullable(), algorithm: z.string(), sourceCode: z.string(), categoryCode: z.string(), syndrome: z.string(),
   regionId: z.number(), regionIds: z.array(z.number()), startDate: z.string(), onDate: z.string(), observed: z.number(),
   expected: z.number().nullable(), threshold: z.number().nullable(), statistic: z.number().nullable(), pValue: z.number().nullable(),
