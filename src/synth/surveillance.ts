@@ -45,8 +45,11 @@ export function feedCommunities(d: District, profile: Profile): FeedCommunity[] 
 
 /**
  * The seeded outbreak: norovirus (gastrointestinal) in a community and two of its neighbours that also touch each
- * other, onsets over nine days ending four days before today; pharmacy and wastewater see it first, the laboratory
- * last (up to yesterday).
+ * other, 200 ill with onsets over the six days up to yesterday, so that it is still emerging when the daily run
+ * evaluates yesterday: pharmacy and wastewater see it first, the sentinels a day or more after onset, the laboratory
+ * three to six days after. (The daily run looks at its as-of day — EARS against the week before, the scan over windows
+ * ending that day — so an outbreak that ended days before the seed's today would have been found only by the runs of
+ * those days, which a freshly seeded district never had.)
  */
 export function demoOutbreak(d: District, today: string, seed: number): OutbreakSpec {
   const rng = new Rng(seed, 41);
@@ -58,8 +61,8 @@ export function demoOutbreak(d: District, today: string, seed: number): Outbreak
     for (const b of mine) for (const e of mine) if (b < e && neighbours.get(b)?.has(e)) triangles.push([c.id, b, e]);
   }
   const communities = triangles.length ? rng.pick(triangles) : d.communities.slice(0, 3).map((c) => c.id);
-  const days = 9;
-  return { syndrome: 'gastrointestinal', communities, start: dateOfDay(dayNumber(today)! - 4 - days), days, size: 150 };
+  const days = 6;
+  return { syndrome: 'gastrointestinal', communities, start: dateOfDay(dayNumber(today)! - days), days, size: 200 };
 }
 
 /** Who reports a community's series of each source: the nearest fever clinic, pharmacy and school, the street's health centre, the CDC. */
