@@ -61,9 +61,11 @@ const USAGE = `usage: npm run bench -- <name> [options]
              --profile NAME                  seed profile (default dongcheng; test checks the benchmark quickly)
   detection-power  sensitivity, false alarms per 100 series-years and median days to detection of every algorithm
            and of the fused multi-source alerts, on synthetic outbreaks injected into the synthetic dongcheng feeds
-             --outbreaks N                   outbreaks injected one at a time (default 40)
+             --outbreaks N                   outbreaks injected one at a time (default 48)
              --replications N                Monte Carlo replications of the scan (default 99)
-             --min-sigma X                   EARS minSigma (default 1; 0 is R's default)
+             --days N                        days of baseline daily runs evaluated (default 364)
+             --threads N                     worker threads (default 2)
+             --config JSON                   run settings instead of the defaults (as PUT /surveillance/run-settings)
 
 PostgreSQL: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the maintenance database used to
 create and drop the per-run databases.`;
@@ -97,7 +99,8 @@ const { values, positionals } = parseArgs({
     profile: { type: 'string' },
     outbreaks: { type: 'string' },
     replications: { type: 'string' },
-    'min-sigma': { type: 'string' },
+    days: { type: 'string' },
+    config: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -150,7 +153,7 @@ async function main() {
     output = await runSurveillanceBench({ engine: values.engine, residents: num(values.residents), threads: num(values.threads), profile: values.profile });
   } else if (name === 'detection-power') {
     const { runDetectionPowerBench } = await import('./detection-power.ts');
-    output = await runDetectionPowerBench({ outbreaks: num(values.outbreaks), replications: num(values.replications), minSigma: values['min-sigma'] === undefined ? undefined : Number(values['min-sigma']) });
+    output = await runDetectionPowerBench({ outbreaks: num(values.outbreaks), replications: num(values.replications), evalDays: num(values.days), threads: num(values.threads), config: values.config === undefined ? undefined : JSON.parse(values.config) });
   } else {
     process.stderr.write(`unknown benchmark "${name}"\n\n${USAGE}\n`);
     process.exit(2);
