@@ -145,6 +145,8 @@ export interface SimSignal {
   pValue: number | null;
   /** EARS: alarms at levels[0 … level − 1] of the EARS alpha grid; Farrington likewise on its grid; the scan: 1 */
   level: number;
+  /** an EARS variant the run does not use (for the per-algorithm table only; never fused) */
+  extra?: boolean;
 }
 
 export interface Levels {
@@ -196,7 +198,7 @@ export function earsSignals(w: World, valuesOf: Values, seriesList: Iterable<num
   for (const m of levels.otherEars) {
     if (m === method) continue;
     runAt(m, w.config.ears.params.alpha as number).forEach((p, i) => {
-      if (p?.alarm) out.push(signalOf(w, refs[i].k, m, t, t, refs[i].observed, p.upperbound, 1));
+      if (p?.alarm) out.push({ ...signalOf(w, refs[i].k, m, t, t, refs[i].observed, p.upperbound, 1), extra: true });
     });
   }
   return out;
@@ -289,7 +291,7 @@ export interface Selection {
 }
 
 export const selected = (s: SimSignal, sel: Selection) =>
-  s.algorithm === 'stscan' ? sel.scan : s.algorithm === 'farringtonFlexible' ? s.level >= sel.farringtonLevel && sel.farringtonLevel > 0 : s.level >= sel.earsLevel && sel.earsLevel > 0;
+  s.extra ? false : s.algorithm === 'stscan' ? sel.scan : s.algorithm === 'farringtonFlexible' ? s.level >= sel.farringtonLevel && sel.farringtonLevel > 0 : s.level >= sel.earsLevel && sel.earsLevel > 0;
 
 /** The days on which a signal is in the table and seen by a run's fusion as fresh (written by that run). */
 function freshDays(s: SimSignal): [number, number] {
