@@ -85,8 +85,9 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
   }
   if ((!f.kind || f.kind === 'renewal') && f.priority !== 'urgent') {
     const day = `(${v.add(dayStart)}::timestamptz AT TIME ZONE 'Asia/Shanghai')::date`;
-    parts.push(`SELECT 'contract', NULL::bigint, 'contract-renewal', 'routine', c.status, (c.end_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai', NULL::text, c.resident_id, c.institution_id,
-        'Contract', c.id, c.team_id, NULL::jsonb, c.end_date, c.id
+    parts.push(`SELECT 'contract' AS src, NULL::bigint AS id, 'contract-renewal' AS code, 'routine' AS priority, c.status, (c.end_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' AS due_at,
+        NULL::text AS description, c.resident_id, c.institution_id AS source_institution_id, 'Contract' AS focus_type, c.id AS focus_id, c.team_id AS owner_team_id,
+        NULL::jsonb AS extra, c.end_date, c.id AS contract_id
       FROM contract c JOIN resident r ON r.id = c.resident_id
      WHERE c.status = 'active' AND c.end_date >= ${day} AND c.end_date < ${day} + ${v.add(s.renewalNoticeDays)}::int
        AND ${contractOwner()} AND ${residentFilter()}`);
