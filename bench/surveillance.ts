@@ -76,7 +76,8 @@ export async function runSurveillanceBench(opts: SurveillanceBenchOptions = {}):
   const t = (m: Measured, k: string) => fmt.s(m.run.timings[k] ?? NaN);
   const rows = measured.map((m) => [
     m.engine, m.threads, `**${fmt.s(m.wall)}** ${m.wall < 60 ? '✓' : '✗'}`, t(m, 'read'), t(m, 'series'), `${t(m, 'ears')} / ${t(m, 'farrington')}`,
-    t(m, 'scan'), `${m.run.timings.scans} / ${t(m, 'scanReplications')}`, t(m, 'write'), fmt.int(m.run.seriesCount ?? 0), fmt.int(m.run.signalCount ?? 0), m.load,
+    t(m, 'scan'), `${m.run.timings.scans} / ${t(m, 'scanReplications')}`, t(m, 'write'),
+    `${fmt.int(m.run.seriesCount ?? 0)} (${fmt.int(m.run.timings.earsPoints)} / ${fmt.int(m.run.timings.farringtonPoints)})`, fmt.int(m.run.signalCount ?? 0), m.load,
   ]);
   return [
     `### surveillance — the daily run for dongcheng (${new Date().toISOString().slice(0, 10)})`,
@@ -85,6 +86,6 @@ export async function runSurveillanceBench(opts: SurveillanceBenchOptions = {}):
     '',
     ...facts.map((f) => `${f}  `),
     '',
-    table(['engine', 'threads', 'end to end s (< 60)', 'read s', 'EARS + Farrington s', 'of which EARS / Farrington CPU s', 'scan s', 'scans / replication CPU s', 'write s', 'series', 'signals', 'load average before → after'], rows),
+    table(['engine', 'threads', 'end to end s (< 60)', 'read s', 'EARS + Farrington s', 'of which EARS / Farrington CPU s', 'scan s', 'scans / replication CPU s', 'write s', 'series (EARS / Farrington points computed)', 'signals', 'load average before → after'], rows),
   ].join('\n');
 }

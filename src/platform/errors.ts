@@ -122,6 +122,8 @@ export const NOUNS: Record<string, { zh: string; en: string }> = {
   referral: { zh: '转诊单', en: 'Referral' },
   webhook: { zh: 'Webhook', en: 'Webhook' },
   caseReport: { zh: '传染病报告卡', en: 'Case report' },
+  alert: { zh: '预警', en: 'Alert' },
+  fusionRule: { zh: '预警融合规则', en: 'Fusion rule' },
   contract: { zh: '签约记录', en: 'Contract' },
   servicePackage: { zh: '服务包', en: 'Service package' },
   programme: { zh: '慢病管理项目', en: 'Programme' },

@@ -99,6 +99,9 @@ export interface RunTimings {
   total: number;
   threads: number;
   scans: number;
+  /** points computed (a series observed at 0 cannot alarm and is not computed) */
+  earsPoints: number;
+  farringtonPoints: number;
 }
 
 const BATCH = 250;
@@ -158,6 +161,8 @@ export async function runSurveillance(db: Db, opts: RunOptions): Promise<RunView
 
     // EARS and Farrington, in batches over the threads
     const evaluated = data.series.filter((s) => s.daily || s.weekly);
+    t.earsPoints = evaluated.filter((s) => s.daily).length;
+    t.farringtonPoints = evaluated.filter((s) => s.weekly).length;
     const batches: SeriesRef[][] = [];
     for (let i = 0; i < evaluated.length; i += BATCH) batches.push(evaluated.slice(i, i + BATCH));
     const results = await Promise.all(batches.map((b) => pool.run({
