@@ -16,7 +16,7 @@ import { Page } from '../../components/page.tsx';
 import { QueryView } from '../../components/query-state.tsx';
 import { ACTION_FORMS, AlertActionModal, MAIN_ACTIONS } from './AlertActionModal.tsx';
 import { SignalChart } from './SignalChart.tsx';
-import { AlertStateTag, RiskTag, useLocalName, useSourceName, useSyndromeLabel } from './surveillance-format.tsx';
+import { AlertStateTag, RiskTag, useCommunities, useLocalName, useSourceName, useSyndromeLabel } from './surveillance-format.tsx';
 import type { AlertAction, AlertDetail, AlertEvent, AlertState } from './surveillance-types.ts';
 
 const PATH: readonly AlertState[] = ['new', 'under_review', 'investigating'];
@@ -67,8 +67,9 @@ function AlertBody({ alert: a }: { alert: AlertDetail }) {
   const sourceName = useSourceName();
   const syndrome = useSyndromeLabel();
   const none = t('common:none');
+  const regions = useCommunities();
   const communityName = (id: number) => {
-    const c = a.communities.find((x) => x.id === id);
+    const c = a.communities.find((x) => x.id === id) ?? regions.data?.communities.find((x) => x.id === id);
     return c ? name(c) : `#${id}`;
   };
 
@@ -132,7 +133,7 @@ function AlertBody({ alert: a }: { alert: AlertDetail }) {
                 <Flex vertical gap={24}>
                   {a.signals.map((s) => (
                     <Flex key={s.id} vertical gap={4}>
-                      <Typography.Text type="secondary">{s.communityIds.map(communityName).join('、')}</Typography.Text>
+                      <Typography.Text type="secondary">{(s.regionIds.length ? s.regionIds : [s.regionId]).map(communityName).join('、')}</Typography.Text>
                       <SignalChart signal={s} />
                     </Flex>
                   ))}

@@ -52,7 +52,7 @@ function useThresholdLine(signal: AlertSignal) {
     retry: false,
   });
   if (!line.data) return null;
-  const at = line.data.points.find((p) => p.date === signal.date);
+  const at = line.data.points.find((p) => p.date === signal.onDate);
   if (signal.threshold !== null && (at?.upperbound == null || !sameNumber(at.upperbound, signal.threshold))) return null;
   return new Map(line.data.points.map((p) => [p.date, p.upperbound]));
 }
@@ -64,7 +64,7 @@ export function SignalChart({ signal }: { signal: AlertSignal }) {
   const { points, alarms, frequency } = signal.series;
   const dates = points.map((p) => p.date);
   const round = (v: number | null | undefined) => (v === null || v === undefined ? null : Math.round(v * 100) / 100);
-  const title = `${name(signal.source)} · ${name(signal.category)}`;
+  const title = `${name({ name: signal.sourceName, nameEn: signal.sourceNameEn })} · ${name({ name: signal.categoryName, nameEn: signal.categoryNameEn })}`;
   const label = t('signalChartLabel', { series: title, algorithm: t(`algorithms.${signal.algorithm}`, { defaultValue: signal.algorithm }) });
 
   const series: object[] = [
@@ -148,7 +148,7 @@ export function SignalChart({ signal }: { signal: AlertSignal }) {
         size="small"
         column={{ xs: 2, md: 4 }}
         items={[
-          { key: 'date', label: t('signalDate'), children: signal.startDate === signal.date ? signal.date : `${signal.startDate} ~ ${signal.date}` },
+          { key: 'date', label: t('signalDate'), children: signal.startDate === signal.onDate ? signal.onDate : `${signal.startDate} ~ ${signal.onDate}` },
           { key: 'observed', label: t('observed'), children: signal.observed },
           { key: 'threshold', label: t('threshold'), children: round(signal.threshold) ?? t('common:none') },
           { key: 'expected', label: t('expected'), children: round(signal.expected) ?? t('common:none') },
