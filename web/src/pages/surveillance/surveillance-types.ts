@@ -59,12 +59,23 @@ export interface AlarmPoint {
   threshold: number | null;
 }
 
-/** A contributing signal of an alert: the run's signal with its source and category named, and its series. */
-export interface AlertSignal extends Signal {
-  sourceName: string;
-  sourceNameEn: string;
-  categoryName: string;
-  categoryNameEn: string;
+/** A contributing signal of an alert, its source and category named, with its series. */
+export interface AlertSignal {
+  id: number;
+  algorithm: string;
+  source: Coded;
+  category: Coded;
+  syndrome: string;
+  communityId: number;
+  communityIds: number[];
+  startDate: string;
+  date: string;
+  observed: number;
+  expected: number | null;
+  threshold: number | null;
+  statistic: number | null;
+  pValue: number | null;
+  high: boolean;
   series: { frequency: 'daily' | 'weekly'; points: SeriesPoint[]; alarms: AlarmPoint[] };
 }
 
