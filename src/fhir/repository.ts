@@ -36,7 +36,7 @@ function scopeJoin(kind: ResourceKind): string {
 }
 
 function scopePredicate(kind: ResourceKind, p: Principal, params: Params): string {
-  if (!kind.residentColumn) return 'TRUE';
+  if (!kind.residentColumn) return kind.rowScope?.(p, params) ?? 'TRUE';
   if (kind.isResident) return residentScopeSql(p, params, 't');
   const s = residentScopeSql(p, params, 'r');
   return s === 'TRUE' ? s : `(r.id IS NULL OR ${s})`;
