@@ -11,7 +11,7 @@ import { IdParam, auditContext, errorResponses, requirePrincipal, requireRole } 
 import './fusion.ts'; // registers the hooks that enrol residents and create tasks from what institutions record
 import { enrolmentsOf, recordDiagnosis } from './enrolments.ts';
 import { ADHERENCE, MODES, SALT, followUpsOf, recordFollowUp } from './follow-ups.ts';
-import { currentProgrammes, ruleVersions, setRules } from './programmes.ts';
+import { currentProgrammes, invalidateProgrammes, ruleVersions, setRules } from './programmes.ts';
 import { CLASSIFICATIONS } from './rules.ts';
 
 const Reading = z.object({ value: z.number(), at: z.string(), institutionId: z.number(), institutionName: z.string().nullable() }).nullable();
@@ -61,6 +61,7 @@ export async function chronicRoutes(fastify: FastifyInstance, ctx: AppContext) {
   }, async (req) => {
     const p = requireRole(req, 'district_admin');
     const version = await db.tx((q) => setRules(q, req.params.code, req.body.rules, req.body.note ?? null, p.userId));
+    invalidateProgrammes(); // again after the commit: a read in between may have cached the old version
     return { programme: req.params.code, version };
   });
 
