@@ -218,3 +218,35 @@ describe('service packages are data', () => {
     await sign({ residentId: grid1[4], packages: ['rehab'] });
   });
 });
+
+describe('merging a duplicate resident', () => {
+  test('the duplicate’s contract and enrolment follow the survivor; with two active contracts the survivor’s stays; undo restores', async () => {
+    const survivor = grid1[10];
+    // a record registered without an identity number, in the same grid: the duplicate
+    const gridId = (await get(`/api/v1/residents/${survivor}`, admin)).json().gridId;
+    const reg = await post('/api/v1/residents', admin, { name: '重复建档', sex: 'female', birthDate: '1950-03-04', gridId });
+    expect(reg.statusCode, reg.body).toBe(201);
+    const duplicate = reg.json().residentId as number;
+    const kept = await sign({ residentId: survivor });
+    const dupContract = await sign({ residentId: duplicate, packages: ['basic', 'chronic'] });
+    const dx = await post('/api/v1/chronic/enrolments', doctor1, { residentId: duplicate, code: 'I10' });
+    expect(dx.statusCode, dx.body).toBe(201);
+    const enrolmentId = dx.json().enrolments[0].id;
+    const m = await post(`/api/v1/residents/${survivor}/merge`, admin, { duplicateId: duplicate, reason: '同一人重复建档' });
+    expect(m.statusCode, m.body).toBe(200);
+    const contracts = (await get(`/api/v1/contracts?residentId=${survivor}&pageSize=10`, admin)).json().items;
+    expect(contracts.map((c: Json) => [c.id, c.status]).sort()).toEqual([[kept.id, 'active'], [dupContract.id, 'cancelled']].sort());
+    const enrolments = (await get(`/api/v1/chronic/enrolments?residentId=${survivor}`, doctor1)).json().items;
+    expect(enrolments.map((e: Json) => [e.id, e.status])).toEqual([[enrolmentId, 'active']]);
+    const undo = await post(`/api/v1/merges/${m.json().id}/undo`, admin, {});
+    expect(undo.statusCode, undo.body).toBe(200);
+    expect((await get(`/api/v1/contracts?residentId=${duplicate}`, admin)).json().items.map((c: Json) => [c.id, c.status])).toEqual([[dupContract.id, 'active']]);
+    expect((await get(`/api/v1/contracts?residentId=${survivor}`, admin)).json().items.map((c: Json) => c.id)).toEqual([kept.id]);
+    expect((await get(`/api/v1/chronic/enrolments?residentId=${duplicate}`, doctor1)).json().items.map((e: Json) => e.id)).toEqual([enrolmentId]);
+    // the restored contract still manages its own care relationship
+    const cancel = await post(`/api/v1/contracts/${dupContract.id}/cancel`, doctor1, { reason: 'test' });
+    expect(cancel.statusCode, cancel.body).toBe(200);
+    const { rows } = await db().query("SELECT valid_to < current_date AS ended FROM care_relationship WHERE resident_id = $1 AND kind = 'contract' AND source_ref = $2", [duplicate, `contract:${dupContract.id}`]);
+    expect(rows).toEqual([{ ended: true }]);
+  });
+});

@@ -9,7 +9,8 @@ import { residentScopeSql } from '../../platform/access.ts';
 import { audit, auditResidents } from '../../platform/audit.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { Params } from '../../platform/sql.ts';
-import { ICD10_SYSTEMS } from './fusion.ts';
+import { ICD10_SYSTEMS, OPEN_TASK_STATUSES } from './fusion.ts';
+import { onResidentMerge } from '../residents/service.ts';
 import { currentProgrammes } from './programmes.ts';
 
 function toEnrolment(r: Row) {
@@ -87,3 +88,39 @@ export async function recordDiagnosis(rc: repo.RequestContext, input: { resident
     enrolments: all.filter((e) => e.status === 'active' && names.has(e.programme)).map((e) => ({ ...e, created: !had.has(e.programme) })),
   };
 }
+
+// ── merges of duplicate residents ──
+
+/**
+ * A merge moves the duplicate's enrolments and follow-ups to the survivor. An enrolment in a programme the survivor is
+ * already enrolled in is cancelled (one active enrolment per programme), with its open tasks; an undo restores both.
+ */
+onResidentMerge({
+  name: 'chronic',
+  async move(q, fromId, toId) {
+    const clash = await q.query(
+      `UPDATE chronic_enrolment d SET status = 'cancelled', ended_at = now(), end_reason = 'merged duplicate record'
+        WHERE d.resident_id = $1 AND d.status = 'active'
+          AND EXISTS (SELECT 1 FROM chronic_enrolment s WHERE s.resident_id = $2 AND s.programme_code = d.programme_code AND s.status = 'active')
+        RETURNING d.id`,
+      [fromId, toId],
+    );
+    const cancelled = clash.rows.map((r) => Number(r.id));
+    const tasks = cancelled.length
+      ? (await q.query(
+          `UPDATE task SET status = 'cancelled' WHERE focus_type = 'EpisodeOfCare' AND focus_id = ANY($1::bigint[]) AND status = ANY($2::text[]) RETURNING id, status`,
+          [cancelled, OPEN_TASK_STATUSES],
+        )).rows.map((r) => Number(r.id))
+      : [];
+    const enrolments = (await q.query('UPDATE chronic_enrolment SET resident_id = $2 WHERE resident_id = $1 RETURNING id', [fromId, toId])).rows.map((r) => Number(r.id));
+    const followUps = (await q.query('UPDATE chronic_follow_up SET resident_id = $2 WHERE resident_id = $1 RETURNING id', [fromId, toId])).rows.map((r) => Number(r.id));
+    return { enrolments, followUps, cancelled, tasks };
+  },
+  async restore(q, moved, toId) {
+    const m = moved as { enrolments: number[]; followUps: number[]; cancelled: number[]; tasks: number[] };
+    if (m.enrolments.length) await q.query('UPDATE chronic_enrolment SET resident_id = $2 WHERE id = ANY($1::bigint[])', [m.enrolments, toId]);
+    if (m.followUps.length) await q.query('UPDATE chronic_follow_up SET resident_id = $2 WHERE id = ANY($1::bigint[])', [m.followUps, toId]);
+    if (m.cancelled.length) await q.query("UPDATE chronic_enrolment SET status = 'active', ended_at = NULL, end_reason = NULL WHERE id = ANY($1::bigint[])", [m.cancelled]);
+    if (m.tasks.length) await q.query("UPDATE task SET status = 'requested' WHERE id = ANY($1::bigint[])", [m.tasks]);
+  },
+});

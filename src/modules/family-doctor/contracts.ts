@@ -13,7 +13,7 @@ import { residentScopeSql } from '../../platform/access.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { hasRole, type Principal } from '../../platform/principal.ts';
 import { Params } from '../../platform/sql.ts';
-import { ageOn } from '../residents/service.ts';
+import { ageOn, onResidentMerge } from '../residents/service.ts';
 import { settings } from '../chronic/programmes.ts';
 
 export interface Ctx {
@@ -356,3 +356,42 @@ export async function putPackage(q: Queryable, p: Principal, x: { code: string; 
   );
   return toPackage(rows[0]);
 }
+
+// ── merges of duplicate residents ──
+
+/**
+ * A merge moves the duplicate's contracts to the survivor, each pointing at its care relationship's copy on the
+ * survivor. When both had an active contract the survivor's stays and the duplicate's is cancelled (one active
+ * contract per resident), its copied relationship ended; an undo puts everything back.
+ */
+onResidentMerge({
+  name: 'contracts',
+  async move(q, fromId, toId) {
+    const { rows } = await q.query('SELECT id, status, care_relationship_id FROM contract WHERE resident_id = $1 ORDER BY id', [fromId]);
+    if (!rows.length) return { contracts: [], cancelled: null };
+    const survivorActive = await q.query("SELECT 1 FROM contract WHERE resident_id = $1 AND status = 'active'", [toId]);
+    const dupActive = rows.find((r) => r.status === 'active');
+    let cancelled: number | null = null;
+    if (dupActive && survivorActive.rows.length) {
+      cancelled = Number(dupActive.id);
+      await q.query("UPDATE contract SET status = 'cancelled', end_reason = 'merged duplicate record', ended_at = now() WHERE id = $1", [cancelled]);
+      await q.query("UPDATE care_relationship SET valid_to = current_date - 1 WHERE resident_id = $1 AND source_ref = 'merge:' || $2::text", [toId, dupActive.care_relationship_id]);
+      await q.query("INSERT INTO contract_event (contract_id, action, detail) VALUES ($1, 'cancelled', $2::jsonb)", [cancelled, JSON.stringify({ reason: 'merge', survivor: toId })]);
+    }
+    await q.query(
+      `UPDATE contract c SET resident_id = $2,
+              care_relationship_id = coalesce((SELECT cr.id FROM care_relationship cr WHERE cr.resident_id = $2 AND cr.source_ref = 'merge:' || c.care_relationship_id::text), c.care_relationship_id)
+        WHERE c.resident_id = $1`,
+      [fromId, toId],
+    );
+    return { contracts: rows.map((r) => [Number(r.id), r.care_relationship_id === null ? null : Number(r.care_relationship_id)]), cancelled };
+  },
+  async restore(q, moved, toId) {
+    const m = moved as { contracts: [number, number | null][]; cancelled: number | null };
+    for (const [id, cr] of m.contracts) await q.query('UPDATE contract SET resident_id = $2, care_relationship_id = $3 WHERE id = $1', [id, toId, cr]);
+    if (m.cancelled !== null) {
+      await q.query("UPDATE contract SET status = 'active', end_reason = NULL, ended_at = NULL WHERE id = $1", [m.cancelled]);
+      await q.query("INSERT INTO contract_event (contract_id, action, detail) VALUES ($1, 'signed', $2::jsonb)", [m.cancelled, JSON.stringify({ reason: 'merge undone' })]);
+    }
+  },
+});
