@@ -28,16 +28,16 @@ const SOURCE = 'urn:caregrid:chronic';
  * their grid. Columns team_id, institution_id.
  */
 export const OWNER_SQL = `LATERAL (
-    SELECT ct.team_id, coalesce(ct.institution_id, chc.id, gt.institution_id) AS institution_id
+    SELECT ct.team_id,
+           -- COALESCE evaluates its arguments lazily: the fallbacks are looked up only for residents without a contract
+           coalesce(ct.institution_id,
+             (SELECT i.id FROM institution i WHERE i.region_id = r.street_id AND i.type IN ('community_health_centre', 'township_health_centre') AND i.active ORDER BY i.id LIMIT 1),
+             (SELECT tm.institution_id FROM team_grid tg JOIN team tm ON tm.id = tg.team_id WHERE tg.grid_id = r.grid_id AND tm.kind = 'family_doctor' ORDER BY tm.id LIMIT 1)) AS institution_id
       FROM (SELECT 1) one
       LEFT JOIN LATERAL (SELECT cr.team_id, tm.institution_id FROM care_relationship cr JOIN team tm ON tm.id = cr.team_id
                           WHERE cr.resident_id = r.id AND cr.kind = 'contract' AND cr.team_id IS NOT NULL
                             AND cr.valid_from <= current_date AND (cr.valid_to IS NULL OR cr.valid_to >= current_date)
-                          ORDER BY cr.id DESC LIMIT 1) ct ON TRUE
-      LEFT JOIN LATERAL (SELECT i.id FROM institution i WHERE i.region_id = r.street_id AND i.type IN ('community_health_centre', 'township_health_centre') AND i.active
-                          ORDER BY i.id LIMIT 1) chc ON ct.team_id IS NULL
-      LEFT JOIN LATERAL (SELECT tm.institution_id FROM team_grid tg JOIN team tm ON tm.id = tg.team_id WHERE tg.grid_id = r.grid_id AND tm.kind = 'family_doctor'
-                          ORDER BY tm.id LIMIT 1) gt ON ct.team_id IS NULL AND chc.id IS NULL) o`;
+                          ORDER BY cr.id DESC LIMIT 1) ct ON TRUE) o`;
 
 /** Task.extra (FHIR elements kept verbatim): the programme as reasonCode (with the rule version), the lead flag. */
 export const TASK_EXTRA_SQL = (programme: string, version: string, display: string) => `jsonb_strip_nulls(jsonb_build_object(
@@ -89,8 +89,9 @@ export async function enrol(q: Queryable, list: Diagnosis[], source: 'diagnosis'
                     ${v.add(col((d) => d.programme.rules.intervalDays.enrolment))}::int[], ${v.add(col((d) => d.programme.version))}::int[], ${v.add(col((d) => d.programme.name))}::text[])
              AS x(resident_id, programme, condition_id, system, code, institution_id, due_days, version, name)
         JOIN resident r ON r.id = x.resident_id AND r.status IN ('active', 'provisional')
-       WHERE NOT EXISTS (SELECT 1 FROM chronic_enrolment e WHERE e.resident_id = x.resident_id AND e.programme_code = x.programme AND e.status = 'active')
        ORDER BY x.resident_id, x.programme, x.condition_id),
+    -- the unique index decides who is enrolled already (a probe per row whatever the table's statistics say: a
+    -- NOT EXISTS here was planned as a sequential scan per row on a table that grew during a bulk load)
     ins AS (
       INSERT INTO chronic_enrolment (resident_id, programme_code, status, source, condition_id, diagnosis_system, diagnosis_code, institution_id, started_at, next_task_id, next_due_at)
       SELECT resident_id, programme, 'active', ${v.add(source)}, condition_id, system, code, institution_id, now(), nextval(pg_get_serial_sequence('task', 'id')), now() + make_interval(days => due_days)
@@ -99,9 +100,11 @@ export async function enrol(q: Queryable, list: Diagnosis[], source: 'diagnosis'
       RETURNING id, resident_id, programme_code, institution_id, next_task_id, next_due_at)
     INSERT INTO task (id, resident_id, institution_id, source_id, status, intent, priority, code, description, focus_type, focus_id, owner_institution_id, owner_team_id, authored_at, due_at, extra)
     SELECT ins.next_task_id, ins.resident_id, ins.institution_id, '${SOURCE}:enrolment|' || ins.id, 'requested', 'order', 'routine', '${TASK_CODES.enrolment}',
-           d.name || '：新纳入管理，首次随访', 'EpisodeOfCare', ins.id, o.institution_id, o.team_id, now(), ins.next_due_at,
-           ${TASK_EXTRA_SQL('ins.programme_code', 'd.version', 'd.name')}
-      FROM ins JOIN d ON d.resident_id = ins.resident_id AND d.programme = ins.programme_code
+           pv.name || '：新纳入管理，首次随访', 'EpisodeOfCare', ins.id, o.institution_id, o.team_id, now(), ins.next_due_at,
+           ${TASK_EXTRA_SQL('ins.programme_code', 'pv.version', 'pv.name')}
+      -- names and versions per programme (a row or two), not a join of the batch with itself: the bulk import's
+      -- transaction turns hash and merge joins off, and a nested loop over two 5,000-row lists cost seconds
+      FROM ins JOIN (SELECT DISTINCT programme, version, name FROM d) pv ON pv.programme = ins.programme_code
       JOIN resident r ON r.id = ins.resident_id, ${OWNER_SQL}
     RETURNING focus_id AS enrolment_id, resident_id, id AS task_id, (extra->'reasonCode'->'coding'->0->>'code') AS programme`;
   const { rows } = await q.query(sql, v.values);

@@ -97,12 +97,18 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
   const countValues = [...v.values];
   const startP = v.add(dayStart);
   const order = `(w.priority IN ('urgent', 'asap', 'stat')) DESC, (w.due_at < ${startP}::timestamptz) DESC, w.due_at NULLS LAST, w.id NULLS LAST, w.contract_id`;
+  // A team's open tasks are a few thousand rows reached through the owner indexes, each checked against its resident
+  // by primary key: the planner, seeing the resident scope's OR, would rather scan every resident of the district
+  // (a merge join in resident order) — so hash and merge joins are off for this transaction. The page is cut before
+  // the names are joined.
+  await c.q.query("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)");
   const list = await c.q.query(
     `SELECT w.*, rr.name, rr.sex, rr.birth_date, rr.grid_id, g.name AS grid_name, i.name AS source_name, tm.name AS team_name,
             (SELECT array_agg(e.programme_code ORDER BY e.programme_code) FROM chronic_enrolment e WHERE e.resident_id = w.resident_id AND e.status = 'active') AS programmes
-       FROM (${union}) w JOIN resident rr ON rr.id = w.resident_id LEFT JOIN region g ON g.id = rr.grid_id
+       FROM (SELECT * FROM (${union}) w ORDER BY ${order} LIMIT ${v.add(f.pageSize)} OFFSET ${v.add((f.page - 1) * f.pageSize)}) w
+       JOIN resident rr ON rr.id = w.resident_id LEFT JOIN region g ON g.id = rr.grid_id
        LEFT JOIN institution i ON i.id = w.source_institution_id LEFT JOIN team tm ON tm.id = w.owner_team_id
-      ORDER BY ${order} LIMIT ${v.add(f.pageSize)} OFFSET ${v.add((f.page - 1) * f.pageSize)}`,
+      ORDER BY ${order}`,
     v.values,
   );
   const total = await c.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${union}) w`, countValues);
