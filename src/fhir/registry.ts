@@ -9,12 +9,13 @@ import { organizationKind, locationKind, practitionerKind, practitionerRoleKind,
 import { diagnosticReportKind, medicationRequestKind, allergyIntoleranceKind, immunizationKind, documentReferenceKind, serviceRequestKind } from './resources/clinical.ts';
 import { taskKind, scheduleKind, slotKind, appointmentKind } from './resources/workflow.ts';
 import { measureReportKind } from './resources/measure-report.ts';
+import { episodeOfCareKind } from './resources/episode.ts';
 
 export const KINDS: ReadonlyMap<string, ResourceKind> = new Map(
   [
     patientKind, organizationKind, locationKind, practitionerKind, practitionerRoleKind, careTeamKind,
     encounterKind, conditionKind, observationKind, diagnosticReportKind, medicationRequestKind, allergyIntoleranceKind, immunizationKind,
-    serviceRequestKind, taskKind, scheduleKind, slotKind, appointmentKind, documentReferenceKind, measureReportKind,
+    serviceRequestKind, taskKind, scheduleKind, slotKind, appointmentKind, documentReferenceKind, measureReportKind, episodeOfCareKind,
   ].map((k) => [k.type, k]),
 );
 
