@@ -119,6 +119,8 @@ export const NOUNS: Record<string, { zh: string; en: string }> = {
   referral: { zh: '转诊单', en: 'Referral' },
   webhook: { zh: 'Webhook', en: 'Webhook' },
   caseReport: { zh: '传染病报告卡', en: 'Case report' },
+  alert: { zh: '预警', en: 'Alert' },
+  fusionRule: { zh: '预警融合规则', en: 'Fusion rule' },
 };
 
 export function notFound(noun: string): AppError {

@@ -31,6 +31,12 @@ const ReferralList = lazy(() => import('./pages/referrals/List.tsx'));
 const ReferralNew = lazy(() => import('./pages/referrals/New.tsx'));
 const ReferralShow = lazy(() => import('./pages/referrals/Show.tsx'));
 const ReferralKpiShow = lazy(() => import('./pages/referral-kpis/Show.tsx'));
+const AlertList = lazy(() => import('./pages/surveillance/AlertList.tsx'));
+const AlertShow = lazy(() => import('./pages/surveillance/AlertShow.tsx'));
+const RunList = lazy(() => import('./pages/surveillance/Runs.tsx'));
+const CommunityMap = lazy(() => import('./pages/surveillance/CommunityMap.tsx'));
+const Epicurve = lazy(() => import('./pages/surveillance/Epicurve.tsx'));
+const Timeliness = lazy(() => import('./pages/surveillance/Timeliness.tsx'));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -82,6 +88,13 @@ const router = createBrowserRouter([
       { path: 'referrals/new', element: <ReferralNew /> },
       { path: 'referrals/:id', element: <ReferralShow /> },
       { path: 'referral-kpis', element: <ReferralKpiShow /> },
+      { path: 'surveillance', element: <Navigate to="/surveillance/alerts" replace /> },
+      { path: 'surveillance/alerts', element: <AlertList /> },
+      { path: 'surveillance/alerts/:id', element: <AlertShow /> },
+      { path: 'surveillance/runs', element: <RunList /> },
+      { path: 'surveillance/map', element: <CommunityMap /> },
+      { path: 'surveillance/epicurve', element: <Epicurve /> },
+      { path: 'surveillance/timeliness', element: <Timeliness /> },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -6,9 +6,11 @@ import {
   BankOutlined,
   BarChartOutlined,
   ClusterOutlined,
+  FundOutlined,
   HomeOutlined,
   ImportOutlined,
   MergeCellsOutlined,
+  RadarChartOutlined,
   SafetyCertificateOutlined,
   SwapOutlined,
   TeamOutlined,
@@ -83,6 +85,30 @@ export const sections: readonly Section[] = [
     label: 'recognition',
     icon: SafetyCertificateOutlined,
     roles: ['district_admin', 'institution_admin'],
+  },
+  {
+    key: 'surveillance',
+    path: '/surveillance/alerts',
+    label: 'surveillance',
+    icon: RadarChartOutlined,
+    roles: ['cdc_epidemiologist', 'investigator', 'district_admin'],
+    children: [
+      { key: 'surveillance-alerts', path: '/surveillance/alerts', label: 'alertInbox' },
+      { key: 'surveillance-runs', path: '/surveillance/runs', label: 'surveillanceRuns' },
+    ],
+  },
+  {
+    // feeds, series and case reports are read district-wide by the CDC and the district administrator only
+    key: 'surveillance-analysis',
+    path: '/surveillance/map',
+    label: 'surveillanceAnalysis',
+    icon: FundOutlined,
+    roles: ['cdc_epidemiologist', 'district_admin'],
+    children: [
+      { key: 'surveillance-map', path: '/surveillance/map', label: 'surveillanceMap' },
+      { key: 'surveillance-epicurve', path: '/surveillance/epicurve', label: 'epicurve' },
+      { key: 'surveillance-timeliness', path: '/surveillance/timeliness', label: 'reportTimeliness' },
+    ],
   },
   { key: 'break-glass', path: '/break-glass', label: 'breakGlass', icon: AlertOutlined, roles: ['district_admin'] },
   {

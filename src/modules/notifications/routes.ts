@@ -7,7 +7,7 @@ import { PageQuery, errorResponses, localeOf, requirePrincipal } from '../../pla
 import * as svc from './service.ts';
 
 const Item = z.object({
-  id: z.number(), kind: z.string(), priority: z.enum(['normal', 'high', 'urgent']), referralId: z.number().nullable(), message: z.string(), createdAt: z.string(), readAt: z.string().nullable(),
+  id: z.number(), kind: z.string(), priority: z.enum(['normal', 'high', 'urgent']), referralId: z.number().nullable(), alertId: z.number().nullable(), message: z.string(), createdAt: z.string(), readAt: z.string().nullable(),
 });
 
 export async function notificationRoutes(fastify: FastifyInstance, ctx: AppContext) {

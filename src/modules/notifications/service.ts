@@ -11,6 +11,7 @@ export interface Notice {
   kind: string;
   priority?: Priority;
   referralId?: number | null;
+  alertId?: number | null;
   params?: Record<string, string | number | null | { zh: string; en: string }>;
 }
 
@@ -27,6 +28,9 @@ const MESSAGES: Record<string, { zh: string; en: string }> = {
   'referral.expired': { zh: '{resident}的转诊已过期：{note}', en: 'The referral of {resident} expired: {note}' },
   'referral.discharged': { zh: '{source}下转出院患者{resident}，请于 {due} 前完成随访', en: '{source} discharged {resident} to your care; follow up by {due}' },
   'referral.followed_up': { zh: '{target}已完成{resident}的出院随访', en: '{target} followed up {resident} after discharge' },
+  'alert.created': { zh: '新{risk}预警 #{alertId}（{rule}）：{communities}，{syndrome}', en: 'New {risk} alert #{alertId} ({rule}): {syndrome} in {communities}' },
+  'alert.escalated': { zh: '预警 #{alertId} 升级为{risk}（{rule}）：{communities}，{syndrome}', en: 'Alert #{alertId} rose to {risk} ({rule}): {syndrome} in {communities}' },
+  'alert.assigned': { zh: '{by}将预警 #{alertId}（{risk}，{syndrome}）交由您处理', en: '{by} assigned alert #{alertId} ({risk}, {syndrome}) to you' },
   'referral.overdue': { zh: '{resident}的转诊已超时（{state}，期限 {due}），请督办', en: 'The referral of {resident} is overdue ({state}, due {due}); please see to it' },
 };
 
@@ -48,22 +52,33 @@ export async function notifyInstitution(q: Queryable, institutionId: number, rol
   return rowCount;
 }
 
+/** Sends to the active users holding one of `roles` in the active institutions of a type (e.g. the district's CDC). */
+export async function notifyInstitutionType(q: Queryable, institutionType: string, roles: Role[], n: Notice): Promise<number> {
+  const { rowCount } = await q.query(
+    `INSERT INTO notification (user_id, kind, priority, referral_id, alert_id, params)
+     SELECT u.id, $3, $4, $5, $6, $7::jsonb FROM app_user u JOIN institution i ON i.id = u.institution_id
+      WHERE i.type = $1 AND i.active AND u.roles && $2::text[] AND u.active`,
+    [institutionType, roles, n.kind, n.priority ?? 'normal', n.referralId ?? null, n.alertId ?? null, JSON.stringify(n.params ?? {})],
+  );
+  return rowCount;
+}
+
 /**
  * notifyInstitution as SQL text, for a caller that folds it into a larger statement (a data-modifying CTE). `when`
  * is a condition the insert also needs, e.g. `EXISTS (SELECT 1 FROM gate)`.
  */
 export function notifyInstitutionSql(v: Params, institutionId: number, roles: Role[], n: Notice, teamId?: number | null, when = 'TRUE'): string {
   const team = v.add(teamId ?? null);
-  return `INSERT INTO notification (user_id, kind, priority, referral_id, params)
-     SELECT u.id, ${v.add(n.kind)}, ${v.add(n.priority ?? 'normal')}, ${v.add(n.referralId ?? null)}::bigint, ${v.add(JSON.stringify(n.params ?? {}))}::jsonb FROM app_user u
+  return `INSERT INTO notification (user_id, kind, priority, referral_id, alert_id, params)
+     SELECT u.id, ${v.add(n.kind)}, ${v.add(n.priority ?? 'normal')}, ${v.add(n.referralId ?? null)}::bigint, ${v.add(n.alertId ?? null)}::bigint, ${v.add(JSON.stringify(n.params ?? {}))}::jsonb FROM app_user u
       WHERE u.institution_id = ${v.add(institutionId)} AND u.roles && ${v.add(roles)}::text[] AND u.active
         AND (${team}::bigint IS NULL OR u.team_id = ${team} OR NOT ('family_doctor' = ANY(u.roles) OR 'nurse' = ANY(u.roles))) AND ${when}`;
 }
 
 export async function notifyUser(q: Queryable, userId: number, n: Notice): Promise<void> {
   await q.query(
-    'INSERT INTO notification (user_id, kind, priority, referral_id, params) SELECT $1, $2, $3, $4, $5::jsonb WHERE EXISTS (SELECT 1 FROM app_user WHERE id = $1 AND active)',
-    [userId, n.kind, n.priority ?? 'normal', n.referralId ?? null, JSON.stringify(n.params ?? {})],
+    'INSERT INTO notification (user_id, kind, priority, referral_id, alert_id, params) SELECT $1, $2, $3, $4, $6, $5::jsonb WHERE EXISTS (SELECT 1 FROM app_user WHERE id = $1 AND active)',
+    [userId, n.kind, n.priority ?? 'normal', n.referralId ?? null, JSON.stringify(n.params ?? {}), n.alertId ?? null],
   );
 }
 
@@ -72,6 +87,7 @@ export interface NotificationView {
   kind: string;
   priority: Priority;
   referralId: number | null;
+  alertId: number | null;
   message: string;
   createdAt: string;
   readAt: string | null;
@@ -80,7 +96,7 @@ export interface NotificationView {
 export async function listNotifications(q: Queryable, userId: number, opts: { unread?: boolean; page: number; pageSize: number; locale: 'zh-CN' | 'en' }) {
   const where = `user_id = $1${opts.unread ? ' AND read_at IS NULL' : ''}`;
   const { rows } = await q.query(
-    `SELECT id, kind, priority, referral_id, params, created_at, read_at FROM notification WHERE ${where} ORDER BY id DESC LIMIT $2 OFFSET $3`,
+    `SELECT id, kind, priority, referral_id, alert_id, params, created_at, read_at FROM notification WHERE ${where} ORDER BY id DESC LIMIT $2 OFFSET $3`,
     [userId, opts.pageSize, (opts.page - 1) * opts.pageSize],
   );
   const counts = await q.query<{ total: number; unread: number }>(
@@ -88,7 +104,7 @@ export async function listNotifications(q: Queryable, userId: number, opts: { un
     [userId],
   );
   const items: NotificationView[] = rows.map((r) => ({
-    id: Number(r.id), kind: r.kind, priority: r.priority, referralId: r.referral_id === null ? null : Number(r.referral_id),
+    id: Number(r.id), kind: r.kind, priority: r.priority, referralId: r.referral_id === null ? null : Number(r.referral_id), alertId: r.alert_id === null ? null : Number(r.alert_id),
     message: render(r.kind, r.params ?? {}, opts.locale), createdAt: new Date(r.created_at).toISOString(), readAt: r.read_at ? new Date(r.read_at).toISOString() : null,
   }));
   return { items, total: counts.rows[0].total, unread: counts.rows[0].unread, page: opts.page, pageSize: opts.pageSize };

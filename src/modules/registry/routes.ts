@@ -7,7 +7,8 @@ import type { AppContext } from '../../context.ts';
 import { IdParam, PageQuery, errorResponses, pageResponse, requirePrincipal, requireRole } from '../../platform/http.ts';
 import * as svc from './service.ts';
 
-const Region = z.object({ id: z.number(), code: z.string(), name: z.string(), nameEn: z.string().nullable(), level: z.enum(svc.REGION_LEVELS), parentId: z.number().nullable(), kind: z.string().nullable(), population: z.number().nullable(), childCount: z.number() });
+const Region = z.object({ id: z.number(), code: z.string(), name: z.string(), nameEn: z.string().nullable(), level: z.enum(svc.REGION_LEVELS), parentId: z.number().nullable(), kind: z.string().nullable(), population: z.number().nullable(), childCount: z.number(),
+  lon: z.number().nullable().describe('centroid longitude (WGS84), communities'), lat: z.number().nullable().describe('centroid latitude') });
 const RegionWithPath = Region.extend({ path: z.array(z.object({ id: z.number(), code: z.string(), name: z.string(), nameEn: z.string().nullable(), level: z.string() })) });
 const Institution = z.object({ id: z.number(), code: z.string(), name: z.string(), nameEn: z.string().nullable(), type: z.string(), level: z.string().nullable(), grade: z.string().nullable(), capabilities: z.array(z.string()), regionId: z.number(), regionName: z.string(), parentId: z.number().nullable(), address: z.string().nullable(), beds: z.number().nullable(), active: z.boolean() });
 const InstitutionBody = z.object({

@@ -9,9 +9,9 @@ export { REGION_LEVELS, INSTITUTION_TYPES, CAPABILITIES, type RegionLevel } from
 const CHILD_LEVEL: Record<RegionLevel, RegionLevel | null> = { district: 'street', street: 'community', community: 'grid', grid: null };
 
 // ── Regions ──
-const REGION_SELECT = `SELECT r.id, r.code, r.name, r.name_en, r.level, r.parent_id, r.kind, r.population,
+const REGION_SELECT = `SELECT r.id, r.code, r.name, r.name_en, r.level, r.parent_id, r.kind, r.population, r.lon, r.lat,
   (SELECT count(*)::int FROM region c WHERE c.parent_id = r.id) AS child_count FROM region r`;
-const regionView = (r: any) => ({ id: r.id, code: r.code, name: r.name, nameEn: r.name_en, level: r.level, parentId: r.parent_id, kind: r.kind, population: r.population, childCount: r.child_count });
+const regionView = (r: any) => ({ id: r.id, code: r.code, name: r.name, nameEn: r.name_en, level: r.level, parentId: r.parent_id, kind: r.kind, population: r.population, childCount: r.child_count, lon: r.lon, lat: r.lat });
 
 export async function listRegions(q: Queryable, f: { parentId?: number; level?: RegionLevel }) {
   const params = new Params();

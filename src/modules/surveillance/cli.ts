@@ -28,6 +28,7 @@ export async function detectCommand(file: string | undefined): Promise<number> {
 /** `caregrid surveillance run [--as-of DATE] [--threads N]`: one on-demand run; the run as JSON on standard output. */
 export async function runCommand(db: Db, opts: { asOf?: string; threads?: number }): Promise<number> {
   const { runSurveillance } = await import('./run.ts');
+  (await import('./alerts.ts')).registerAlertHooks(); // fusion into alerts after the run
   const { todayBeijing } = await import('./feeds.ts');
   const { dateOfDay, dayNumber } = await import('./algorithms/dates.ts');
   const asOf = opts.asOf ?? dateOfDay(dayNumber(todayBeijing())! - 1);

@@ -8,6 +8,8 @@ import { DetectBody, DetectResponse, detect } from './detect.ts';
 import { feedRoutes } from './feed-routes.ts';
 import { caseReportRoutes } from './case-report-routes.ts';
 import { runRoutes } from './run-routes.ts';
+import { alertRoutes } from './alert-routes.ts';
+import { assigneeRoutes } from './assignee-routes.ts';
 
 export async function surveillanceRoutes(fastify: FastifyInstance, ctx: AppContext) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -30,4 +32,6 @@ export async function surveillanceRoutes(fastify: FastifyInstance, ctx: AppConte
   });
 
   await runRoutes(fastify, ctx);
+  await alertRoutes(fastify, ctx);
+  await assigneeRoutes(fastify, ctx);
 }

@@ -13,6 +13,7 @@ import { Params } from '../../platform/sql.ts';
 export const EVENTS = [
   'referral.requested', 'referral.accepted', 'referral.rejected', 'referral.redirected', 'referral.scheduled', 'referral.arrived',
   'referral.completed', 'referral.closed', 'referral.cancelled', 'referral.expired', 'referral.discharged', 'referral.followed_up', 'referral.overdue',
+  'alert.created', 'alert.updated',
 ] as const;
 export type WebhookEvent = (typeof EVENTS)[number];
 

@@ -1,4 +1,5 @@
 import type zhCN from './zh-CN.ts';
+import surveillance from './surveillance.en.ts';
 
 /** Same keys as zh-CN, every leaf a string: a missing or extra key fails the type check. */
 type Messages<T> = { [K in keyof T]: T[K] extends string ? string : Messages<T[K]> };
@@ -53,6 +54,13 @@ const en: Messages<typeof zhCN> = {
     recognition: 'Result recognition',
     referrals: 'Referrals',
     referralKpis: 'Referral KPIs',
+    surveillance: 'Surveillance alerts',
+    alertInbox: 'Alert inbox',
+    surveillanceRuns: 'Detection runs',
+    surveillanceAnalysis: 'Surveillance data',
+    surveillanceMap: 'Communities map',
+    epicurve: 'Epidemic curves',
+    reportTimeliness: 'Report timeliness',
     userMenu: 'User menu',
     logout: 'Log out',
     loggedOut: 'Logged out',
@@ -760,6 +768,7 @@ const en: Messages<typeof zhCN> = {
     markAllRead: 'Mark all read',
     priorities: { urgent: 'Urgent', high: 'Important', normal: 'Normal' },
   },
+  surveillance,
 };
 
 export default en;

@@ -1,4 +1,5 @@
 // Chinese (zh-CN) is the console's primary language; en.ts must mirror every key.
+import surveillance from './surveillance.zh-CN.ts';
 const zhCN = {
   common: {
     appName: 'CareGrid 区域医防协同平台',
@@ -49,6 +50,13 @@ const zhCN = {
     recognition: '结果互认',
     referrals: '双向转诊',
     referralKpis: '转诊指标',
+    surveillance: '疾控监测预警',
+    alertInbox: '预警收件箱',
+    surveillanceRuns: '检测运行',
+    surveillanceAnalysis: '监测分析',
+    surveillanceMap: '社区分布',
+    epicurve: '流行曲线',
+    reportTimeliness: '报告及时性',
     userMenu: '用户菜单',
     logout: '退出登录',
     loggedOut: '已退出登录',
@@ -756,6 +764,7 @@ const zhCN = {
     markAllRead: '全部标为已读',
     priorities: { urgent: '紧急', high: '重要', normal: '普通' },
   },
+  surveillance,
 };
 
 export default zhCN;

@@ -1,0 +1,200 @@
+// Fusion rules (多点触发): each kind, independence, adjacency, windows, absorption and the extension of open alerts.
+import { describe, expect, test } from 'vitest';
+import { ZodError } from 'zod';
+import { addDays, adjacencyOf, fuse, highSignalIds, matchOpenAlert, parseParams, type FusionInput, type FusionRule, type FusionSignal } from './fusion.ts';
+
+const AS_OF = '2025-03-10';
+const MULTI: FusionRule = { id: 1, code: 'multi_source', version: 1, kind: 'multi_source', params: { minSources: 2, windowDays: 3, adjacency: 'adjacent' }, riskLevel: 'high' };
+const HIGH: FusionRule = { id: 2, code: 'high_threshold', version: 1, kind: 'high_threshold', params: { factor: 3, minObserved: 10, maxP: 0.001 }, riskLevel: 'medium' };
+const CLASS_A: FusionRule = { id: 3, code: 'class_a_report', version: 1, kind: 'case_report_class', params: { classes: ['A'], managedAsA: true }, riskLevel: 'critical' };
+
+// communities 101–102–103 in a row (101 borders 102, 102 borders 103); 104 borders nobody
+const ADJ = adjacencyOf([[101, 102], [102, 103]]);
+const INDEPENDENCE = { fever_clinic: 'clinical', sentinel: 'primary_care', pharmacy: 'pharmacy', laboratory: 'laboratory', wastewater: 'environment', clinic_b: 'clinical' };
+
+let nextId = 1;
+function sig(over: Partial<FusionSignal>): FusionSignal {
+  return { id: nextId++, algorithm: 'earsC1', source: 'fever_clinic', category: 'visits', syndrome: 'fever', community: 101, date: AS_OF, observed: 12, threshold: 8, pValue: null, ...over };
+}
+function input(signals: FusionSignal[], over: Partial<FusionInput> = {}): FusionInput {
+  return { asOf: AS_OF, signals, rules: [MULTI], adjacency: ADJ, independence: INDEPENDENCE, ...over };
+}
+
+describe('multi_source: independent sources in the same or adjacent communities within the window', () => {
+  test('two independent sources in one community make one candidate with both signals', () => {
+    const a = sig({ source: 'fever_clinic' });
+    const b = sig({ source: 'pharmacy', category: 'antipyretic', date: addDays(AS_OF, -1) });
+    expect(fuse(input([a, b]))).toEqual([{
+      ruleId: 1, ruleCode: 'multi_source', ruleVersion: 1, kind: 'multi_source', riskLevel: 'high', syndrome: 'fever', communities: [101],
+      firstDate: '2025-03-09', lastDate: AS_OF, sources: ['fever_clinic', 'pharmacy'], groups: ['clinical', 'pharmacy'],
+      signalIds: [a.id, b.id].sort((x, y) => x - y), caseReportIds: [], dedupeKey: 'multi_source:fever:101',
+    }]);
+  });
+
+  test('several algorithms on one series count once', () => {
+    const series = ['earsC1', 'earsC2', 'earsC3', 'cusum'].map((algorithm) => sig({ algorithm }));
+    expect(fuse(input(series))).toEqual([]);
+  });
+
+  test('two categories of one source, and two sources of one independence group, count once', () => {
+    expect(fuse(input([sig({ source: 'sentinel', category: 'fever' }), sig({ source: 'sentinel', category: 'myalgia' })]))).toEqual([]);
+    expect(fuse(input([sig({ source: 'fever_clinic' }), sig({ source: 'clinic_b' })]))).toEqual([]);
+    // a third, independent source makes it
+    expect(fuse(input([sig({ source: 'fever_clinic' }), sig({ source: 'clinic_b' }), sig({ source: 'laboratory', category: 'influenza' })]))[0].groups).toEqual(['clinical', 'laboratory']);
+  });
+
+  test('different syndromes do not agree', () => {
+    expect(fuse(input([sig({ syndrome: 'fever' }), sig({ source: 'pharmacy', syndrome: 'respiratory', category: 'cough' })]))).toEqual([]);
+  });
+
+  test('adjacent communities agree; communities two apart or without a border do not', () => {
+    const adjacent = fuse(input([sig({ community: 101 }), sig({ source: 'pharmacy', community: 102 })]));
+    expect(adjacent.map((c) => c.communities)).toEqual([[101, 102]]);
+    expect(fuse(input([sig({ community: 101 }), sig({ source: 'pharmacy', community: 103 })]))).toEqual([]);
+    expect(fuse(input([sig({ community: 101 }), sig({ source: 'pharmacy', community: 104 })]))).toEqual([]);
+  });
+
+  test('with adjacency "same" only the same community counts', () => {
+    const same: FusionRule = { ...MULTI, params: { minSources: 2, windowDays: 3, adjacency: 'same' } };
+    expect(fuse(input([sig({ community: 101 }), sig({ source: 'pharmacy', community: 102 })], { rules: [same] }))).toEqual([]);
+    expect(fuse(input([sig({ community: 102 }), sig({ source: 'pharmacy', community: 102 })], { rules: [same] }))).toHaveLength(1);
+  });
+
+  test('a scan cluster touches every community of the cluster', () => {
+    const cluster = sig({ algorithm: 'stscan', source: 'sentinel', category: 'fever', community: 103, communities: [103, 102], threshold: null, pValue: 0.02 });
+    const c = fuse(input([cluster, sig({ source: 'pharmacy', community: 101 })]));
+    expect(c.map((x) => [x.communities, x.groups])).toEqual([[[101, 102, 103], ['pharmacy', 'primary_care']]]);
+  });
+
+  test('the window: signals up to windowDays − 1 days before asOf count, older ones do not', () => {
+    const fresh = sig({});
+    expect(fuse(input([fresh, sig({ source: 'pharmacy', date: addDays(AS_OF, -2) })]))).toHaveLength(1);
+    expect(fuse(input([fresh, sig({ source: 'pharmacy', date: addDays(AS_OF, -3) })]))).toEqual([]);
+    const wide: FusionRule = { ...MULTI, params: { minSources: 2, windowDays: 7, adjacency: 'adjacent' } };
+    expect(fuse(input([fresh, sig({ source: 'pharmacy', date: addDays(AS_OF, -6) })], { rules: [wide] }))).toHaveLength(1);
+    // a signal after asOf is not in the window either
+    expect(fuse(input([fresh, sig({ source: 'pharmacy', date: addDays(AS_OF, 1) })]))).toEqual([]);
+  });
+
+  test('old evidence alone makes no candidate: at least one signal must be fresh', () => {
+    const old = [sig({ date: addDays(AS_OF, -1) }), sig({ source: 'pharmacy', date: addDays(AS_OF, -1) })];
+    expect(fuse(input(old))).toEqual([]);
+    expect(fuse(input([{ ...old[0], fresh: true }, old[1]]))).toHaveLength(1);
+    expect(fuse(input([sig({ fresh: false }), sig({ source: 'pharmacy', fresh: false })]))).toEqual([]);
+  });
+
+  test('minSources 3 needs three groups', () => {
+    const three: FusionRule = { ...MULTI, params: { minSources: 3, windowDays: 3, adjacency: 'adjacent' } };
+    const two = [sig({}), sig({ source: 'pharmacy' })];
+    expect(fuse(input(two, { rules: [three] }))).toEqual([]);
+    expect(fuse(input([...two, sig({ source: 'wastewater', community: 102 })], { rules: [three] }))[0].sources).toEqual(['fever_clinic', 'pharmacy', 'wastewater']);
+  });
+
+  test('one outbreak across neighbouring communities is one candidate; separate areas are separate', () => {
+    const c = fuse(input([
+      sig({ community: 101 }), sig({ source: 'pharmacy', community: 102 }), sig({ source: 'laboratory', community: 103 }),
+      sig({ community: 104 }), sig({ source: 'wastewater', community: 104 }),
+    ]));
+    expect(c.map((x) => [x.dedupeKey, x.communities, x.signalIds.length])).toEqual([
+      ['multi_source:fever:101', [101, 102, 103], 3],
+      ['multi_source:fever:104', [104], 2],
+    ]);
+  });
+});
+
+describe('high_threshold: one signal far beyond its threshold', () => {
+  test.each([
+    ['at factor × threshold and minObserved', { observed: 30, threshold: 10 }, true],
+    ['below factor × threshold', { observed: 29, threshold: 10 }, false],
+    ['beyond the factor but below minObserved', { observed: 9, threshold: 2 }, false],
+    ['no threshold', { observed: 50, threshold: null }, false],
+    ['a scan cluster with p ≤ maxP', { algorithm: 'stscan', observed: 5, threshold: null, pValue: 0.001 }, true],
+    ['a scan cluster with p > maxP', { algorithm: 'stscan', observed: 500, threshold: null, pValue: 0.002 }, false],
+  ] as const)('%s', (_, over, expected) => {
+    const s = sig(over as Partial<FusionSignal>);
+    const c = fuse(input([s], { rules: [HIGH] }));
+    expect(c.length).toBe(expected ? 1 : 0);
+    if (expected) expect(c[0]).toMatchObject({ kind: 'high_threshold', riskLevel: 'medium', signalIds: [s.id], dedupeKey: 'high_threshold:fever:101' });
+    expect(highSignalIds(input([s], { rules: [HIGH] }))).toEqual(expected ? [s.id] : []);
+  });
+
+  test('several high signals of one syndrome and community make one candidate; old ones none', () => {
+    const c = fuse(input([sig({ observed: 40, threshold: 5 }), sig({ algorithm: 'earsC2', observed: 40, threshold: 6 }), sig({ observed: 40, threshold: 5, date: addDays(AS_OF, -1) })], { rules: [HIGH] }));
+    expect(c).toHaveLength(1);
+    expect(c[0].signalIds).toHaveLength(2);
+  });
+
+  test('a high signal that is also part of a multi-source candidate is absorbed by it', () => {
+    const spike = sig({ observed: 40, threshold: 5 });
+    const other = sig({ source: 'pharmacy', community: 102 });
+    const c = fuse(input([spike, other], { rules: [MULTI, HIGH] }));
+    expect(c.map((x) => x.kind)).toEqual(['multi_source']);
+    // elsewhere the spike stands alone
+    const lone = sig({ observed: 40, threshold: 5, community: 104 });
+    expect(fuse(input([spike, other, lone], { rules: [MULTI, HIGH] })).map((x) => x.dedupeKey)).toEqual(['multi_source:fever:101', 'high_threshold:fever:104']);
+  });
+});
+
+describe('case_report_class: class A or managed as class A is critical at once', () => {
+  const report = (id: number, over: Record<string, unknown> = {}) => ({ id, diseaseCode: 'A00', diseaseClass: 'A' as const, managedAsA: false, syndrome: 'gastrointestinal', community: 101, date: AS_OF, ...over });
+
+  test('class A, and class B managed as A, alert; plain class B does not', () => {
+    const c = fuse(input([], { rules: [CLASS_A], caseReports: [report(1), report(2, { diseaseCode: 'U04', diseaseClass: 'B', managedAsA: true, syndrome: 'respiratory' }), report(3, { diseaseCode: 'B05', diseaseClass: 'B', syndrome: 'rash' })] }));
+    expect(c.map((x) => [x.dedupeKey, x.riskLevel, x.caseReportIds, x.diseaseCode])).toEqual([
+      ['class_a_report:A00:101', 'critical', [1], 'A00'],
+      ['class_a_report:U04:101', 'critical', [2], 'U04'],
+    ]);
+  });
+
+  test('managedAsA false leaves managed-as-A diseases out; two reports of one disease and community make one candidate', () => {
+    const strict: FusionRule = { ...CLASS_A, params: { classes: ['A'], managedAsA: false } };
+    expect(fuse(input([], { rules: [strict], caseReports: [report(2, { diseaseCode: 'U04', diseaseClass: 'B', managedAsA: true })] }))).toEqual([]);
+    expect(fuse(input([], { rules: [CLASS_A], caseReports: [report(1), report(4, { date: addDays(AS_OF, -1) })] }))[0]).toMatchObject({ caseReportIds: [1, 4], firstDate: '2025-03-09', lastDate: AS_OF });
+  });
+});
+
+describe('extension of open alerts', () => {
+  const open = [
+    { id: 7, ruleCode: 'multi_source', syndrome: 'fever', communities: [101, 102], dedupeKey: 'multi_source:fever:101', lastDate: addDays(AS_OF, -1) },
+    { id: 8, ruleCode: 'multi_source', syndrome: 'respiratory', communities: [103], dedupeKey: 'multi_source:respiratory:103', lastDate: addDays(AS_OF, -1) },
+  ];
+
+  test('the next day’s candidate for the same syndrome and area extends the open alert, even when its area moved', () => {
+    const today = fuse(input([sig({ community: 102 }), sig({ source: 'laboratory', community: 103 })]));
+    expect(today[0].dedupeKey).toBe('multi_source:fever:102');
+    expect(matchOpenAlert(today[0], open, ADJ, 'adjacent')?.id).toBe(7);
+    expect(matchOpenAlert(today[0], open, ADJ, 'same')?.id).toBe(7);
+  });
+
+  test('a bordering area extends only when the rule counts adjacency; another syndrome or rule never', () => {
+    const c = fuse(input([sig({ community: 103 }), sig({ source: 'pharmacy', community: 103 })]))[0];
+    expect(matchOpenAlert(c, open, ADJ, 'adjacent')?.id).toBe(7);
+    expect(matchOpenAlert(c, open, ADJ, 'same')).toBeNull();
+    expect(matchOpenAlert({ ...c, syndrome: 'rash' }, open, ADJ, 'adjacent')).toBeNull();
+    expect(matchOpenAlert({ ...c, ruleCode: 'other' }, open, ADJ, 'adjacent')).toBeNull();
+  });
+
+  test('case-report candidates extend by key only', () => {
+    const c = fuse(input([], { rules: [CLASS_A], caseReports: [{ id: 1, diseaseCode: 'A00', diseaseClass: 'A', managedAsA: false, syndrome: 'fever', community: 101, date: AS_OF }] }))[0];
+    expect(matchOpenAlert(c, [{ ...open[0], ruleCode: 'class_a_report' }], ADJ)).toBeNull();
+    expect(matchOpenAlert(c, [{ ...open[0], id: 9, dedupeKey: 'class_a_report:A00:101' }], ADJ)?.id).toBe(9);
+  });
+});
+
+describe('rule parameters', () => {
+  test('defaults fill in; unknown keys and bad values are refused naming the key', () => {
+    expect(parseParams('multi_source', {})).toEqual({ minSources: 2, windowDays: 3, adjacency: 'adjacent' });
+    const issue = (kind: 'multi_source' | 'high_threshold', params: unknown) => {
+      try {
+        parseParams(kind, params);
+      } catch (e) {
+        return (e as ZodError).issues[0];
+      }
+      throw new Error('accepted');
+    };
+    expect(issue('multi_source', { minSources: 1 }).path).toEqual(['minSources']);
+    expect(issue('multi_source', { adjacency: 'near' }).path).toEqual(['adjacency']);
+    expect(issue('high_threshold', { maxP: 0 }).path).toEqual(['maxP']);
+    expect(issue('high_threshold', { factor: 3, extra: 1 }).code).toBe('unrecognized_keys');
+  });
+});

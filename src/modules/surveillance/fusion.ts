@@ -1,0 +1,342 @@
+// Multi-point triggering (多点触发): the fusion rule engine. Pure — it imports nothing from the server or the
+// database. Given the signals of a window, the communities' adjacency, the sources' independence groups, the case
+// reports and the active rules (data a district admin edits: fusion_rule), it says which alerts should exist.
+//
+// Contents
+//   1. rule parameters: one schema per kind, with the defaults visible in one place
+//   2. independence and space: what counts as independent evidence, which communities are "the same or adjacent"
+//   3. the three kinds: multiSource, highThreshold, caseReportClass
+//   4. fuse(): every active rule, then candidates covered by a stronger one are absorbed
+//   5. matchOpenAlert(): which open alert a candidate extends (so tomorrow's run does not open a second alert)
+//
+// Independence: two signals are independent evidence only when their sources belong to different independence
+// groups (surveillance_source.independence). Several algorithms on the same series (EARS C1–C3, CUSUM, Farrington,
+// the scan) are one source, so they count once; two categories of one source (a sentinel's "fever" and "myalgia")
+// count once; two sources of one group (two feeds that both see clinic patients) count once. A source without a
+// group is a group of its own.
+import { z } from 'zod';
+
+export const RISK_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
+export type RiskLevel = (typeof RISK_LEVELS)[number];
+export const RULE_KINDS = ['multi_source', 'high_threshold', 'case_report_class'] as const;
+export type RuleKind = (typeof RULE_KINDS)[number];
+
+// ── 1. rule parameters ──
+
+/** ≥ minSources independent groups of one syndrome in the same (or adjacent) communities within windowDays. */
+export const MultiSourceParams = z.object({
+  minSources: z.number().int().min(2).max(10).default(2),
+  windowDays: z.number().int().min(1).max(28).default(3),
+  adjacency: z.enum(['same', 'adjacent']).default('adjacent'),
+}).strict();
+/** A single signal with observed ≥ factor × threshold and observed ≥ minObserved, or a scan cluster with p ≤ maxP. */
+export const HighThresholdParams = z.object({
+  factor: z.number().min(1).max(100).default(3),
+  minObserved: z.number().min(0).default(10),
+  maxP: z.number().gt(0).max(1).default(0.001),
+}).strict();
+/** Any case report of a disease of these classes (and, with managedAsA, class B managed as class A: 乙类甲管). */
+export const CaseReportClassParams = z.object({
+  classes: z.array(z.enum(['A', 'B', 'C'])).max(3).default(['A']),
+  managedAsA: z.boolean().default(true),
+}).strict();
+
+export const PARAMS_SCHEMA = { multi_source: MultiSourceParams, high_threshold: HighThresholdParams, case_report_class: CaseReportClassParams } as const;
+export type MultiSourceParams = z.infer<typeof MultiSourceParams>;
+export type HighThresholdParams = z.infer<typeof HighThresholdParams>;
+export type CaseReportClassParams = z.infer<typeof CaseReportClassParams>;
+
+/** The parameters of a rule of `kind` with their defaults filled in; throws a ZodError naming the bad key. */
+export function parseParams(kind: 'multi_source', params: unknown): MultiSourceParams;
+export function parseParams(kind: 'high_threshold', params: unknown): HighThresholdParams;
+export function parseParams(kind: 'case_report_class', params: unknown): CaseReportClassParams;
+export function parseParams(kind: RuleKind, params: unknown): MultiSourceParams | HighThresholdParams | CaseReportClassParams;
+export function parseParams(kind: RuleKind, params: unknown) {
+  return PARAMS_SCHEMA[kind].parse(params ?? {});
+}
+
+// ── inputs and outputs ──
+
+export interface FusionRule {
+  id: number;
+  code: string;
+  version: number;
+  kind: RuleKind;
+  params: unknown;
+  riskLevel: RiskLevel;
+}
+
+export interface FusionSignal {
+  id: number;
+  algorithm: string;
+  source: string;
+  category: string;
+  syndrome: string;
+  /** the community (a cluster's centre) */
+  community: number;
+  /** the community, or a scan cluster's communities (default [community]) */
+  communities?: number[];
+  /** first day the signal covers (a week's Monday, a cluster's window start); default `date` */
+  startDate?: string;
+  date: string;
+  observed: number;
+  threshold: number | null;
+  pValue: number | null;
+  /** new evidence of this run (default: dated asOf); a candidate needs at least one */
+  fresh?: boolean;
+}
+
+export interface FusionCaseReport {
+  id: number;
+  diseaseCode: string;
+  diseaseClass: 'A' | 'B' | 'C';
+  managedAsA: boolean;
+  syndrome: string;
+  community: number;
+  date: string;
+}
+
+export interface FusionInput {
+  asOf: string;
+  signals: FusionSignal[];
+  caseReports?: FusionCaseReport[];
+  rules: FusionRule[];
+  /** community → its neighbours (sharing a border); symmetric pairs as region_adjacency stores them */
+  adjacency: Adjacency;
+  /** source code → independence group */
+  independence: Record<string, string>;
+}
+
+export interface AlertCandidate {
+  ruleId: number;
+  ruleCode: string;
+  ruleVersion: number;
+  kind: RuleKind;
+  riskLevel: RiskLevel;
+  syndrome: string;
+  /** communities with contributing evidence, ascending */
+  communities: number[];
+  firstDate: string;
+  lastDate: string;
+  /** source codes and independence groups of the evidence, sorted */
+  sources: string[];
+  groups: string[];
+  signalIds: number[];
+  caseReportIds: number[];
+  /** an open alert with this key is extended, not duplicated (see matchOpenAlert) */
+  dedupeKey: string;
+  /** case_report_class: the disease */
+  diseaseCode?: string;
+}
+
+// ── 2. independence and space ──
+
+export type Adjacency = Map<number, ReadonlySet<number>>;
+
+/** Builds the neighbour map from (region, neighbour) pairs; a pair given one way is taken both ways. */
+export function adjacencyOf(pairs: Iterable<readonly [number, number]>): Adjacency {
+  const m = new Map<number, Set<number>>();
+  const add = (a: number, b: number) => {
+    if (a === b) return;
+    let s = m.get(a);
+    if (!s) m.set(a, (s = new Set()));
+    s.add(b);
+  };
+  for (const [a, b] of pairs) {
+    add(a, b);
+    add(b, a);
+  }
+  return m;
+}
+
+export function groupOf(independence: Record<string, string>, source: string): string {
+  return independence[source] ?? source;
+}
+
+/** The community itself and, when adjacency counts, its neighbours. */
+function neighbourhood(c: number, adjacency: Adjacency, mode: 'same' | 'adjacent'): Set<number> {
+  const n = new Set([c]);
+  if (mode === 'adjacent') for (const x of adjacency.get(c) ?? []) n.add(x);
+  return n;
+}
+
+const communitiesOf = (s: FusionSignal) => (s.communities?.length ? s.communities : [s.community]);
+const isFresh = (s: FusionSignal, asOf: string) => s.fresh ?? s.date === asOf;
+
+/** ISO date `d` plus `n` days. */
+export function addDays(d: string, n: number): string {
+  const t = Date.UTC(Number(d.slice(0, 4)), Number(d.slice(5, 7)) - 1, Number(d.slice(8, 10))) + n * 86_400_000;
+  return new Date(t).toISOString().slice(0, 10);
+}
+
+const RANK: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+export const riskRank = (r: RiskLevel) => RANK[r];
+export const maxRisk = (a: RiskLevel, b: RiskLevel): RiskLevel => (RANK[a] >= RANK[b] ? a : b);
+
+const sortNum = (xs: Iterable<number>) => [...new Set(xs)].sort((a, b) => a - b);
+const sortStr = (xs: Iterable<string>) => [...new Set(xs)].sort();
+
+function candidateOf(rule: FusionRule, syndrome: string, signals: FusionSignal[], independence: Record<string, string>, key: string): AlertCandidate {
+  return {
+    ruleId: rule.id, ruleCode: rule.code, ruleVersion: rule.version, kind: rule.kind, riskLevel: rule.riskLevel, syndrome,
+    communities: sortNum(signals.flatMap(communitiesOf)),
+    firstDate: signals.map((s) => s.startDate ?? s.date).reduce((a, b) => (a < b ? a : b)),
+    lastDate: signals.map((s) => s.date).reduce((a, b) => (a > b ? a : b)),
+    sources: sortStr(signals.map((s) => s.source)),
+    groups: sortStr(signals.map((s) => groupOf(independence, s.source))),
+    signalIds: sortNum(signals.map((s) => s.id)),
+    caseReportIds: [],
+    dedupeKey: key,
+  };
+}
+
+// ── 3. the kinds ──
+
+/**
+ * multi_source. Each community where a signal of the syndrome falls within the window is an anchor; the signals
+ * touching the anchor's neighbourhood (the anchor, plus its neighbours when adjacency counts) are its evidence, and the
+ * anchor qualifies when that evidence spans ≥ minSources independence groups and holds at least one fresh signal. For
+ * two sources this is exactly "in the same or adjacent communities"; for more it is a community and its neighbours.
+ * Qualifying anchors that share evidence are merged, so one outbreak spanning several communities is one candidate.
+ */
+export function multiSource(rule: FusionRule, input: FusionInput): AlertCandidate[] {
+  const p = parseParams('multi_source', rule.params);
+  const from = addDays(input.asOf, -(p.windowDays - 1));
+  const inWindow = input.signals.filter((s) => s.date >= from && s.date <= input.asOf);
+  const out: AlertCandidate[] = [];
+  for (const syndrome of sortStr(inWindow.map((s) => s.syndrome))) {
+    const signals = inWindow.filter((s) => s.syndrome === syndrome);
+    const anchors = sortNum(signals.flatMap(communitiesOf));
+    const evidence = new Map<number, FusionSignal[]>();
+    for (const a of anchors) {
+      const hood = neighbourhood(a, input.adjacency, p.adjacency);
+      const ev = signals.filter((s) => communitiesOf(s).some((c) => hood.has(c)));
+      const groups = new Set(ev.map((s) => groupOf(input.independence, s.source)));
+      if (groups.size >= p.minSources && ev.some((s) => isFresh(s, input.asOf))) evidence.set(a, ev);
+    }
+    // merge anchors sharing a signal (union-find over anchors)
+    const parent = new Map<number, number>([...evidence.keys()].map((a) => [a, a]));
+    const find = (a: number): number => (parent.get(a) === a ? a : find(parent.get(a)!));
+    const holder = new Map<number, number>();
+    for (const [a, ev] of evidence) {
+      for (const s of ev) {
+        const h = holder.get(s.id);
+        if (h === undefined) holder.set(s.id, a);
+        else parent.set(find(a), find(h));
+      }
+    }
+    const components = new Map<number, Map<number, FusionSignal>>();
+    for (const [a, ev] of evidence) {
+      const root = find(a);
+      let c = components.get(root);
+      if (!c) components.set(root, (c = new Map()));
+      for (const s of ev) c.set(s.id, s);
+    }
+    for (const c of components.values()) {
+      const list = [...c.values()];
+      out.push(candidateOf(rule, syndrome, list, input.independence, `${rule.code}:${syndrome}:${Math.min(...list.flatMap(communitiesOf))}`));
+    }
+  }
+  return out;
+}
+
+/** Whether one signal is beyond the high threshold: far above its own threshold, or a scan cluster with a small p. */
+export function isHigh(s: FusionSignal, p: HighThresholdParams): boolean {
+  if (s.algorithm === 'stscan') return s.pValue !== null && s.pValue <= p.maxP;
+  return s.threshold !== null && s.observed >= p.factor * s.threshold && s.observed >= p.minObserved;
+}
+
+/** high_threshold: fresh signals beyond the high threshold, one candidate per syndrome and community. */
+export function highThreshold(rule: FusionRule, input: FusionInput): AlertCandidate[] {
+  const p = parseParams('high_threshold', rule.params);
+  const byArea = new Map<string, FusionSignal[]>();
+  for (const s of input.signals) {
+    if (!isFresh(s, input.asOf) || !isHigh(s, p)) continue;
+    const key = `${rule.code}:${s.syndrome}:${s.community}`;
+    byArea.set(key, [...(byArea.get(key) ?? []), s]);
+  }
+  return [...byArea].map(([key, list]) => candidateOf(rule, list[0].syndrome, list, input.independence, key));
+}
+
+/** case_report_class: a report of a class A (or managed-as-A) disease is an alert at once; one per disease and community. */
+export function caseReportClass(rule: FusionRule, input: FusionInput): AlertCandidate[] {
+  const p = parseParams('case_report_class', rule.params);
+  const byKey = new Map<string, FusionCaseReport[]>();
+  for (const r of input.caseReports ?? []) {
+    if (!(p.classes.includes(r.diseaseClass) || (p.managedAsA && r.managedAsA))) continue;
+    const key = `${rule.code}:${r.diseaseCode}:${r.community}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), r]);
+  }
+  return [...byKey].map(([key, list]) => ({
+    ruleId: rule.id, ruleCode: rule.code, ruleVersion: rule.version, kind: rule.kind, riskLevel: rule.riskLevel,
+    syndrome: list[0].syndrome, communities: sortNum(list.map((r) => r.community)),
+    firstDate: list.map((r) => r.date).reduce((a, b) => (a < b ? a : b)), lastDate: list.map((r) => r.date).reduce((a, b) => (a > b ? a : b)),
+    sources: ['case_report'], groups: [groupOf(input.independence, 'case_report')], signalIds: [], caseReportIds: sortNum(list.map((r) => r.id)),
+    dedupeKey: key, diseaseCode: list[0].diseaseCode,
+  }));
+}
+
+const KINDS: Record<RuleKind, (rule: FusionRule, input: FusionInput) => AlertCandidate[]> = {
+  multi_source: multiSource, high_threshold: highThreshold, case_report_class: caseReportClass,
+};
+
+// ── 4. fuse ──
+
+/**
+ * Every rule's candidates, strongest first (risk, then evidence). A signal-based candidate whose signals all belong to
+ * a stronger candidate of the same syndrome is absorbed by it: a fever-clinic spike that is also one of two agreeing
+ * sources makes one alert, not two (alert fatigue is the known failure of such systems).
+ */
+export function fuse(input: FusionInput): AlertCandidate[] {
+  const all = input.rules.flatMap((r) => KINDS[r.kind](r, input));
+  all.sort((a, b) => RANK[b.riskLevel] - RANK[a.riskLevel] || b.signalIds.length - a.signalIds.length || a.dedupeKey.localeCompare(b.dedupeKey));
+  const kept: AlertCandidate[] = [];
+  for (const c of all) {
+    const covered = c.signalIds.length > 0 && kept.some((k) => k.syndrome === c.syndrome && c.signalIds.every((id) => k.signalIds.includes(id)));
+    if (!covered) kept.push(c);
+  }
+  return kept;
+}
+
+/** The signals that the rules' high thresholds mark (signal.high). */
+export function highSignalIds(input: FusionInput): number[] {
+  const ids = new Set<number>();
+  for (const r of input.rules) {
+    if (r.kind !== 'high_threshold') continue;
+    const p = parseParams('high_threshold', r.params);
+    for (const s of input.signals) if (isHigh(s, p)) ids.add(s.id);
+  }
+  return [...ids].sort((a, b) => a - b);
+}
+
+// ── 5. extension ──
+
+export interface OpenAlert {
+  id: number;
+  ruleCode: string;
+  syndrome: string;
+  communities: number[];
+  dedupeKey: string;
+  lastDate: string;
+}
+
+/**
+ * The open alert that `c` extends: the one with its dedupe key, else — for signal rules — an open alert of the same rule
+ * code and syndrome whose communities overlap the candidate's (or border them, for a rule counting adjacency), most
+ * recent first. An open alert stays the one alert for its area until someone closes it; the rule code (not its
+ * version) is compared, so editing a rule does not split an ongoing alert.
+ */
+export function matchOpenAlert(c: AlertCandidate, open: readonly OpenAlert[], adjacency: Adjacency, mode: 'same' | 'adjacent' = 'same'): OpenAlert | null {
+  const exact = open.find((a) => a.dedupeKey === c.dedupeKey);
+  if (exact) return exact;
+  if (c.kind === 'case_report_class') return null;
+  const hood = new Set(c.communities.flatMap((x) => [...neighbourhood(x, adjacency, mode)]));
+  const matches = open.filter((a) => a.ruleCode === c.ruleCode && a.syndrome === c.syndrome && a.communities.some((x) => hood.has(x)));
+  matches.sort((a, b) => (a.lastDate < b.lastDate ? 1 : a.lastDate > b.lastDate ? -1 : b.id - a.id));
+  return matches[0] ?? null;
+}
+
+/** The adjacency mode a rule's extension uses: multi_source its own; the others their community only. */
+export function extensionMode(rule: Pick<FusionRule, 'kind' | 'params'>): 'same' | 'adjacent' {
+  return rule.kind === 'multi_source' ? parseParams('multi_source', rule.params).adjacency : 'same';
+}
