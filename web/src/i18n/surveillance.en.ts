@@ -9,6 +9,7 @@ const surveillance = {
   communities: 'Communities',
   community: 'Community',
   street: 'Subdistrict',
+  listSeparator: ', ',
   sources: 'Sources',
   source: 'Source',
   category: 'Category',

@@ -9,6 +9,7 @@ const surveillance = {
   communities: '涉及社区',
   community: '社区',
   street: '街道',
+  listSeparator: '、',
   sources: '数据来源',
   source: '数据来源',
   category: '监测类别',

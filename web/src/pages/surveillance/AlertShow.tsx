@@ -135,7 +135,7 @@ function AlertBody({ alert: a }: { alert: AlertDetail }) {
                     <Col key={group.key} xs={24} xxl={12}>
                       <Flex vertical gap={4}>
                         <Typography.Text type="secondary">
-                          {(group.latest.communityIds.length ? group.latest.communityIds : [group.latest.communityId]).map(communityName).join('、')}
+                          {(group.latest.communityIds.length ? group.latest.communityIds : [group.latest.communityId]).map(communityName).join(t('listSeparator'))}
                         </Typography.Text>
                         <SignalChart signal={group.latest} signalCount={group.signals.length} />
                       </Flex>
