@@ -26,6 +26,8 @@ import { referralRoutes } from './modules/referral/routes.ts';
 import { surveillanceRoutes } from './modules/surveillance/routes.ts';
 import { notificationRoutes } from './modules/notifications/routes.ts';
 import { webhookRoutes } from './modules/webhooks/routes.ts';
+import { familyDoctorRoutes, worklistRoutes } from './modules/family-doctor/routes.ts';
+import { chronicRoutes } from './modules/chronic/routes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PUBLIC_API = new Set(['/api/v1/health', '/api/v1/auth/login', '/fhir/R4/metadata']);
@@ -126,6 +128,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await surveillanceRoutes(api, ctx);
     await notificationRoutes(api, ctx);
     await webhookRoutes(api, ctx);
+    await familyDoctorRoutes(api, ctx);
+    await worklistRoutes(api, ctx);
+    await chronicRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await app.register(async (fhir) => fhirRoutes(fhir, ctx), { prefix: '/fhir/R4' });
 

@@ -8,12 +8,14 @@ import { observationKind, conditionKind } from './resources/observation.ts';
 import { organizationKind, locationKind, practitionerKind, practitionerRoleKind, careTeamKind } from './resources/directory.ts';
 import { diagnosticReportKind, medicationRequestKind, allergyIntoleranceKind, immunizationKind, documentReferenceKind, serviceRequestKind } from './resources/clinical.ts';
 import { taskKind, scheduleKind, slotKind, appointmentKind } from './resources/workflow.ts';
+import { measureReportKind } from './resources/measure-report.ts';
+import { episodeOfCareKind } from './resources/episode.ts';
 
 export const KINDS: ReadonlyMap<string, ResourceKind> = new Map(
   [
     patientKind, organizationKind, locationKind, practitionerKind, practitionerRoleKind, careTeamKind,
     encounterKind, conditionKind, observationKind, diagnosticReportKind, medicationRequestKind, allergyIntoleranceKind, immunizationKind,
-    serviceRequestKind, taskKind, scheduleKind, slotKind, appointmentKind, documentReferenceKind,
+    serviceRequestKind, taskKind, scheduleKind, slotKind, appointmentKind, documentReferenceKind, measureReportKind, episodeOfCareKind,
   ].map((k) => [k.type, k]),
 );
 

@@ -14,6 +14,7 @@ import { compileSearch, splitValues } from './search.ts';
 import type { ResourceKind, WriteContext, WriteResult } from './types.ts';
 import { KINDS, kindOf } from './registry.ts';
 import { ensureTreatmentRelationship } from './resources/encounter.ts';
+import { runRecordHooks } from './hooks.ts';
 
 export interface RequestContext {
   q: Queryable;
@@ -36,7 +37,7 @@ function scopeJoin(kind: ResourceKind): string {
 }
 
 function scopePredicate(kind: ResourceKind, p: Principal, params: Params): string {
-  if (!kind.residentColumn) return 'TRUE';
+  if (!kind.residentColumn) return kind.rowScope?.(p, params) ?? 'TRUE';
   if (kind.isResident) return residentScopeSql(p, params, 't');
   const s = residentScopeSql(p, params, 'r');
   return s === 'TRUE' ? s : `(r.id IS NULL OR ${s})`;
@@ -345,6 +346,8 @@ export function writeContext(rc: RequestContext, placeholders: PlaceholderMap = 
 }
 
 function assertWriter(kind: ResourceKind, p: Principal) {
+  // a view that other writes maintain (EpisodeOfCare): read and search only
+  if (!kind.toRow && !kind.create && !kind.update) throw new AppError('METHOD_NOT_ALLOWED', { type: kind.type });
   if (!hasRole(p, ...(kind.writers as any[]))) throw new AppError('FORBIDDEN');
 }
 
@@ -412,6 +415,7 @@ async function afterRecordWrite(ctx: WriteContext, kind: ResourceKind, id: numbe
     await treatmentRelationship(ctx.q, batch, values.resident_id as number, values.institution_id as number, 'consultation', new Date());
   }
   await kind.onWritten?.(id, values, ctx);
+  await runRecordHooks(kind.type, [{ id, values }], { q: ctx.q, principal: ctx.principal, audit: ctx.audit, via: 'rest' });
 }
 
 /**

@@ -54,6 +54,8 @@ export interface ResourceKind {
   select: string;
   /** Personal data: scoped by the resident (`residentColumn` of t) and audited on every read. */
   residentColumn: string | null;
+  /** For a kind without personal data that is still not everyone's to read: the caller's rows (SQL on alias t). */
+  rowScope?(p: Principal, params: Params): string;
   /** Whether the resident behind a row is `t` itself (Patient) rather than joined through `residentColumn`. */
   isResident?: boolean;
   toFhir(row: Row): Json;

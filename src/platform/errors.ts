@@ -58,6 +58,9 @@ export const ERRORS = {
   FEED_DUPLICATE_ROW: { status: 400, zh: '与本次报送的 {row} 重复', en: 'The same key as {row} of this request' },
   CASE_REPORT_NOT_ALLOWED: { status: 403, zh: '{type}类机构不能填报传染病报告卡', en: 'An institution of type {type} cannot file case reports' },
   UNKNOWN_DISEASE: { status: 400, zh: '法定传染病目录中没有启用的病种 {code}', en: 'No active notifiable disease {code}' },
+  // family-doctor contracts and chronic-disease management (modules/family-doctor, modules/chronic)
+  CONTRACT_EXISTS: { status: 409, zh: '该居民已有有效的家庭医生签约', en: 'This resident already has an active family-doctor contract' },
+  FOLLOW_UP_MISSING_READING: { status: 400, zh: '{programme}随访须记录{measures}', en: 'A {programme} follow-up must record {measures}' },
   INTERNAL: { status: 500, zh: '服务器内部错误（编号 {requestId}）', en: 'Internal server error (reference {requestId})' },
 } as const satisfies Record<string, ErrorDef>;
 
@@ -121,6 +124,10 @@ export const NOUNS: Record<string, { zh: string; en: string }> = {
   caseReport: { zh: '传染病报告卡', en: 'Case report' },
   alert: { zh: '预警', en: 'Alert' },
   fusionRule: { zh: '预警融合规则', en: 'Fusion rule' },
+  contract: { zh: '签约记录', en: 'Contract' },
+  servicePackage: { zh: '服务包', en: 'Service package' },
+  programme: { zh: '慢病管理项目', en: 'Programme' },
+  enrolment: { zh: '慢病管理档案', en: 'Enrolment' },
 };
 
 export function notFound(noun: string): AppError {
@@ -130,6 +137,7 @@ export function notFound(noun: string): AppError {
 /** Unique indexes whose violation has its own message (a race the code's own checks could not see coming). */
 const UNIQUE_ERRORS: Record<string, ErrorCode> = {
   appointment_slot_uq: 'SLOT_TAKEN',
+  contract_one_active_uq: 'CONTRACT_EXISTS',
 };
 
 /** The violated constraint: pg names it; the PGlite thread passes only the message, which quotes it. */

@@ -49,5 +49,5 @@ describe('caregrid CLI', () => {
     expect(caregrid('seed', '--profile', 'nowhere', '--reset').err).toMatch(/unknown seed profile "nowhere"/);
     // the failed command reset nothing
     expect(caregrid('seed', '--profile', 'test').err).toMatch(/already holds a district/);
-  });
+  }, 300_000); // six processes, each starting the engine and migrating: minutes on a busy machine
 });

@@ -289,6 +289,18 @@ const EXAMPLES: Example[] = [
     update: (r) => ({ ...r, status: 'superseded' }),
     changed: (r) => r.status,
   },
+  {
+    type: 'MeasureReport',
+    create: () => ({
+      resourceType: 'MeasureReport', identifier: [{ system: 'https://centre.example/sentinel', value: 'DAY-2005-01-10' }], status: 'complete', type: 'summary',
+      measure: 'https://caregrid.dev/fhir/Measure/surveillance-sentinel', subject: { reference: `Location/${ctx.community}` }, reporter: { reference: `Organization/${ctx.org}` },
+      period: { start: '2005-01-10', end: '2005-01-10' },
+      group: [{ code: { coding: [{ system: `${CS}/surveillance-category`, code: 'fever' }] }, measureScore: { value: 4 } }],
+    }),
+    searches: (r) => [`subject=Location/${ctx.community}&date=2005-01-10`, `reporter=Organization/${ctx.org}&measure=sentinel&_id=${r.id}`, 'identifier=DAY-2005-01-10&status=complete'],
+    update: (r) => ({ ...r, group: [{ ...r.group[0], measureScore: { value: 6 } }] }),
+    changed: (r) => r.group[0].measureScore.value,
+  },
 ];
 
 describe('every resource type', () => {
@@ -482,14 +494,14 @@ describe('bad input is refused with an OperationOutcome naming the element', () 
 describe('CapabilityStatement', () => {
   const TYPES = EXAMPLES.map((e) => e.type);
 
-  test('lists all 19 types with their search parameters and is valid R4', async () => {
+  test('lists all 20 writable types and the read-only EpisodeOfCare with their search parameters and is valid R4', async () => {
     const r = await fhir.get('metadata');
     expect(r.statusCode).toBe(200);
     const cs = r.json();
     expect(r4Problems(cs)).toEqual([]);
     const resources: Json[] = cs.rest[0].resource;
-    expect(resources.map((x) => x.type).sort()).toEqual([...TYPES].sort());
-    expect(TYPES).toHaveLength(19);
+    expect(resources.map((x) => x.type).sort()).toEqual([...TYPES, 'EpisodeOfCare'].sort()); // EpisodeOfCare: test/api/chronic-fusion.test.ts
+    expect(TYPES).toHaveLength(20);
     const params = Object.fromEntries(resources.map((x) => [x.type, x.searchParam.map((p: Json) => p.name)]));
     const expected: Record<string, string[]> = {
       Patient: ['identifier', 'name', 'birthdate', 'gender'], Organization: ['identifier', 'name', 'type', 'partof'], Location: ['identifier', 'name', 'partof', 'type'],

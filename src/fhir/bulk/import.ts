@@ -33,6 +33,7 @@ import { KINDS } from '../registry.ts';
 import * as repo from '../repository.ts';
 import { encounterKind, ensureTreatmentRelationships, type TreatmentGrant } from '../resources/encounter.ts';
 import type { ResourceKind, WriteContext } from '../types.ts';
+import { runRecordHooks } from '../hooks.ts';
 import { createJob, importSourceId, jobDir, ownJob, rank, setJob, writeOrder } from './jobs.ts';
 import { fileLines } from './ndjson.ts';
 
@@ -549,6 +550,8 @@ class Importer {
       changed = await db.tx(async (q) => {
         const n = existing.length ? await this.updateExisting(q, kind.table, cols, existing) : 0;
         remember = await this.relationships(q, kind, rows);
+        // modules following these records (chronic-disease enrolment, danger values) see the whole batch at once
+        await runRecordHooks(kind.type, rows.map((r) => ({ id: r.id!, values: r.values })), { q, principal: this.opts.principal, audit: this.opts.audit, via: 'bulk' });
         // the job's progress commits with the batch: what it acknowledges is written
         const done = this.summary.imported + rows.length + rows.reduce((k, r) => k + r.also.length, 0);
         await q.query('UPDATE job SET result = $2::jsonb WHERE id = $1', [this.jobId, JSON.stringify({ transactionTime: this.summary.transactionTime, imported: done, failed: this.summary.failed, lastLine: rows[rows.length - 1].item.line })]);

@@ -32,7 +32,8 @@ export function loincValid(c: string): boolean {
 
 /** ICD-10 (and its Chinese national clinical edition): letter, two digits, optional subdivision. */
 export function icd10Valid(c: string): boolean {
-  return /^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?(\+|\*)?$/.test(c) || /^[A-Z]\d{2}\.[0-9A-Z]{1,3}x\d{3}$/.test(c);
+  // the national edition writes an empty subdivision as x (I10.x00, I10.x00x002: 原发性高血压)
+  return /^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?(\+|\*)?$/.test(c) || /^[A-Z]\d{2}\.[0-9A-Zx]{1,3}(x\d{3})?$/.test(c);
 }
 
 function checkCode(c: { system: string | null; code: string }, path: string) {

@@ -14,7 +14,7 @@ import { DEFAULT_RELEASE_HOURS, RESERVATION_IN_FORCE_SQL, bookSlot, reservationI
 const SCHEDULERS = ['district_admin', 'institution_admin', 'referral_desk', 'specialist'] as const;
 
 /** Every type the facade serves: what a Task may be about. */
-const FOCUS_TYPES = ['Patient', 'Organization', 'Location', 'Practitioner', 'PractitionerRole', 'CareTeam', 'Encounter', 'Condition', 'Observation', 'DiagnosticReport', 'MedicationRequest', 'AllergyIntolerance', 'Immunization', 'ServiceRequest', 'Task', 'Schedule', 'Slot', 'Appointment', 'DocumentReference'];
+const FOCUS_TYPES = ['Patient', 'Organization', 'Location', 'Practitioner', 'PractitionerRole', 'CareTeam', 'Encounter', 'Condition', 'Observation', 'DiagnosticReport', 'MedicationRequest', 'AllergyIntolerance', 'Immunization', 'ServiceRequest', 'Task', 'Schedule', 'Slot', 'Appointment', 'DocumentReference', 'EpisodeOfCare'];
 
 // ── Task ──
 

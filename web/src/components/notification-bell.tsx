@@ -1,5 +1,5 @@
 // In-app notifications (站内通知) in the header: the unread count, asked for every 30 seconds, and the latest messages;
-// opening one marks it read and goes to its referral. Green-channel referrals arrive as urgent ones.
+// opening one marks it read and goes to its referral or alert. Green-channel referrals arrive as urgent ones.
 import { useState } from 'react';
 import { Badge, Button, Empty, Flex, Popover, Tag, Typography, theme } from 'antd';
 import { BellOutlined } from '@ant-design/icons';
@@ -41,6 +41,7 @@ export function NotificationBell() {
     if (!n.readAt) markRead.mutate({ ids: [n.id] });
     setOpen(false);
     if (n.referralId !== null) void navigate(`/referrals/${n.referralId}`);
+    else if (n.alertId) void navigate(`/surveillance/alerts/${n.alertId}`);
   };
 
   const content = (

@@ -59,6 +59,8 @@ export interface Notification {
   kind: string;
   priority: 'normal' | 'high' | 'urgent';
   referralId: Id | null;
+  /** surveillance alerts (alert.created, alert.escalated, alert.assigned) */
+  alertId?: Id | null;
   message: string;
   createdAt: string;
   readAt: string | null;

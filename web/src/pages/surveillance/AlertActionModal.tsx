@@ -126,7 +126,7 @@ export function AlertActionModal({ alert, action, onClose }: { alert: AlertDetai
               label={t(`noteLabels.${action}`)}
               rules={spec.note === 'required' ? [{ required: true, whitespace: true, message: t(`noteRequired.${action}`, { defaultValue: t('noteRequired.note') }) }] : []}
             >
-              <Input.TextArea rows={action === 'investigate' ? 5 : 3} maxLength={5000} showCount data-testid="alert-action-note" />
+              <Input.TextArea rows={action === 'investigate' ? 5 : 3} maxLength={5000} showCount data-testid="alert-note-input" />
             </Form.Item>
           )}
         </Form>

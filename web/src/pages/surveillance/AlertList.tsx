@@ -75,9 +75,9 @@ export default function AlertList() {
       title: t('communities'),
       key: 'communities',
       ellipsis: true,
-      render: (_, a) => a.communities.map((c) => name(c)).join('、') || t('common:none'),
+      render: (_, a) => a.communities.map((c) => name(c)).join(t('listSeparator')) || t('common:none'),
     },
-    { title: t('sources'), key: 'sources', ellipsis: true, render: (_, a) => a.sources.map(sourceName).join('、') },
+    { title: t('sources'), key: 'sources', ellipsis: true, render: (_, a) => a.sources.map(sourceName).join(t('listSeparator')) },
     {
       title: t('evidenceDates'),
       key: 'dates',
@@ -89,7 +89,7 @@ export default function AlertList() {
     {
       title: t('common:actions'),
       key: 'open',
-      width: 70,
+      width: 100,
       fixed: 'right',
       render: (_, a) => (
         <Link to={`/surveillance/alerts/${a.id}`} data-testid="alert-open" data-alert-id={a.id}>

@@ -16,8 +16,8 @@ import { Page } from '../../components/page.tsx';
 import { QueryView } from '../../components/query-state.tsx';
 import { ACTION_FORMS, AlertActionModal, MAIN_ACTIONS } from './AlertActionModal.tsx';
 import { SignalChart } from './SignalChart.tsx';
-import { AlertStateTag, RiskTag, useLocalName, useSourceName, useSyndromeLabel } from './surveillance-format.tsx';
-import type { AlertAction, AlertDetail, AlertEvent, AlertState } from './surveillance-types.ts';
+import { AlertStateTag, RiskTag, useCommunities, useLocalName, useSourceName, useSyndromeLabel } from './surveillance-format.tsx';
+import type { AlertAction, AlertDetail, AlertEvent, AlertSignal, AlertState } from './surveillance-types.ts';
 
 const PATH: readonly AlertState[] = ['new', 'under_review', 'investigating'];
 
@@ -67,8 +67,9 @@ function AlertBody({ alert: a }: { alert: AlertDetail }) {
   const sourceName = useSourceName();
   const syndrome = useSyndromeLabel();
   const none = t('common:none');
+  const regions = useCommunities();
   const communityName = (id: number) => {
-    const c = a.communities.find((x) => x.id === id);
+    const c = a.communities.find((x) => x.id === id) ?? regions.data?.communities.find((x) => x.id === id);
     return c ? name(c) : `#${id}`;
   };
 
@@ -129,14 +130,18 @@ function AlertBody({ alert: a }: { alert: AlertDetail }) {
               {a.signals.length === 0 ? (
                 <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('noSignals')} />
               ) : (
-                <Flex vertical gap={24}>
-                  {a.signals.map((s) => (
-                    <Flex key={s.id} vertical gap={4}>
-                      <Typography.Text type="secondary">{s.communityIds.map(communityName).join('、')}</Typography.Text>
-                      <SignalChart signal={s} />
-                    </Flex>
+                <Row gutter={[24, 24]}>
+                  {seriesOf(a.signals).map((group) => (
+                    <Col key={group.key} xs={24} xxl={12}>
+                      <Flex vertical gap={4}>
+                        <Typography.Text type="secondary">
+                          {(group.latest.communityIds.length ? group.latest.communityIds : [group.latest.communityId]).map(communityName).join(t('listSeparator'))}
+                        </Typography.Text>
+                        <SignalChart signal={group.latest} signalCount={group.signals.length} />
+                      </Flex>
+                    </Col>
                   ))}
-                </Flex>
+                </Row>
               )}
             </Card>
             {a.caseReports.length > 0 && (
@@ -169,6 +174,19 @@ function AlertBody({ alert: a }: { alert: AlertDetail }) {
   );
 }
 
+/**
+ * The contributing signals by series (source, category, communities, algorithm): the daily runs signal the same series
+ * on several days, and one chart of its latest 8 weeks shows them all as alarm points.
+ */
+function seriesOf(signals: AlertSignal[]): Array<{ key: string; latest: AlertSignal; signals: AlertSignal[] }> {
+  const groups = new Map<string, AlertSignal[]>();
+  for (const s of signals) {
+    const key = [s.source.code, s.category.code, s.algorithm, s.series.frequency, [...s.communityIds].sort((x, y) => x - y).join('.')].join('|');
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  return [...groups.entries()].map(([key, list]) => ({ key, signals: list, latest: list.reduce((a, b) => (b.date > a.date ? b : a)) }));
+}
+
 /** A rule's parameters as "key: value" tags (the rules are data a district admin edits). */
 function RuleParams({ params }: { params: unknown }) {
   const { t } = useTranslation('surveillance');
@@ -177,7 +195,7 @@ function RuleParams({ params }: { params: unknown }) {
     <Space size={[0, 4]} wrap>
       {Object.entries(params as Record<string, unknown>).map(([key, value]) => (
         <Tag key={key}>
-          {t(`ruleParamNames.${key}`, { defaultValue: key })}: {Array.isArray(value) ? value.join(', ') : String(value)}
+          {t(`ruleParamNames.${key}`, { defaultValue: key })}: {Array.isArray(value) ? value.join(', ') : t(`ruleParamValues.${String(value)}`, { defaultValue: String(value) })}
         </Tag>
       ))}
     </Space>

@@ -57,7 +57,8 @@ function useThresholdLine(signal: AlertSignal) {
   return new Map(line.data.points.map((p) => [p.date, p.upperbound]));
 }
 
-export function SignalChart({ signal }: { signal: AlertSignal }) {
+/** `signalCount`: how many of the alert's signals this series carries (the daily runs signal a series on several days). */
+export function SignalChart({ signal, signalCount = 1 }: { signal: AlertSignal; signalCount?: number }) {
   const { t } = useTranslation('surveillance');
   const name = useLocalName();
   const thresholds = useThresholdLine(signal);
@@ -134,6 +135,7 @@ export function SignalChart({ signal }: { signal: AlertSignal }) {
         <span>
           <Tag>{t(`algorithms.${signal.algorithm}`, { defaultValue: signal.algorithm })}</Tag>
           <Tag>{t(`frequencies.${frequency}`)}</Tag>
+          {signalCount > 1 && <Tag color="volcano">{t('signalsOnSeries', { count: signalCount })}</Tag>}
           {signal.high && <Tag color="red">{t('highSignal')}</Tag>}
         </span>
       </Flex>
@@ -148,7 +150,7 @@ export function SignalChart({ signal }: { signal: AlertSignal }) {
         size="small"
         column={{ xs: 2, md: 4 }}
         items={[
-          { key: 'date', label: t('signalDate'), children: signal.startDate === signal.date ? signal.date : `${signal.startDate} ~ ${signal.date}` },
+          { key: 'date', label: t('latestSignal'), children: signal.startDate === signal.date ? signal.date : `${signal.startDate} ~ ${signal.date}` },
           { key: 'observed', label: t('observed'), children: signal.observed },
           { key: 'threshold', label: t('threshold'), children: round(signal.threshold) ?? t('common:none') },
           { key: 'expected', label: t('expected'), children: round(signal.expected) ?? t('common:none') },

@@ -1,0 +1,140 @@
+// A family doctor's worklist for a day (工作清单): the open chronic-disease tasks of the team — follow-ups due that day
+// or overdue, new enrolments, danger values from any institution, discharges to follow (including downward referrals'
+// follow-ups) — and the team's contracts due for renewal, with the resident's last readings and medications
+// pre-filled for the follow-up form. Urgent work first, then overdue, then by due date.
+import type { Row } from '../../db/engine.ts';
+import { residentScopeSql } from '../../platform/access.ts';
+import { auditResidents } from '../../platform/audit.ts';
+import { AppError } from '../../platform/errors.ts';
+import { hasRole } from '../../platform/principal.ts';
+import { Params } from '../../platform/sql.ts';
+import { ageOn } from '../residents/service.ts';
+import { LEAD_EXTENSION, OPEN_TASK_STATUSES, TASK_CODES } from '../chronic/fusion.ts';
+import { lastMedications, lastReadings, type Readings } from '../chronic/readings.ts';
+import { settings } from '../chronic/programmes.ts';
+import type { Ctx } from './contracts.ts';
+
+export const WORK_KINDS = ['follow_up', 'enrolment', 'danger', 'discharge', 'renewal'] as const;
+export type WorkKind = (typeof WORK_KINDS)[number];
+const KIND_OF_CODE: Record<string, WorkKind> = { [TASK_CODES.followUp]: 'follow_up', [TASK_CODES.enrolment]: 'enrolment', [TASK_CODES.danger]: 'danger', [TASK_CODES.discharge]: 'discharge' };
+const CODE_OF_KIND = Object.fromEntries(Object.entries(KIND_OF_CODE).map(([c, k]) => [k, c])) as Record<WorkKind, string>;
+
+export interface WorklistFilter {
+  date?: string;
+  teamId?: number;
+  gridId?: number;
+  programme?: string;
+  priority?: 'urgent' | 'routine';
+  kind?: WorkKind;
+  page: number;
+  pageSize: number;
+}
+
+/** Beijing midnight starting `date` (YYYY-MM-DD), and the next. */
+function dayBounds(date: string): [Date, Date] {
+  const start = new Date(`${date}T00:00:00+08:00`);
+  return [start, new Date(start.getTime() + 86_400_000)];
+}
+
+export function beijingToday(): string {
+  return new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+}
+
+export async function worklist(c: Ctx, f: WorklistFilter) {
+  const p = c.principal;
+  const s = await settings(c.q);
+  const date = f.date ?? beijingToday();
+  const [dayStart, dayEnd] = dayBounds(date);
+  if (Number.isNaN(dayStart.getTime())) throw new AppError('VALIDATION_FAILED', { detail: 'date' }, 'date');
+  const v = new Params();
+  // whose work: a team member's team (and the centre's contracting leads in the team's grids), a centre's teams, all.
+  // Parameters are added where they are used: a part left out of the query adds none.
+  let taskOwner: () => string;
+  let contractOwner: () => string;
+  const own = p.tokenInstitutionId ?? p.institutionId;
+  if (hasRole(p, 'district_admin')) {
+    taskOwner = () => (f.teamId ? `t.owner_team_id = ${v.add(f.teamId)}` : 'TRUE');
+    contractOwner = () => (f.teamId ? `c.team_id = ${v.add(f.teamId)}` : 'TRUE');
+  } else if (hasRole(p, 'family_doctor', 'nurse') && p.teamId) {
+    if (f.teamId && f.teamId !== p.teamId) throw new AppError('FORBIDDEN');
+    const teamId = p.teamId;
+    taskOwner = () => `(t.owner_team_id = ${v.add(teamId)} OR (t.owner_team_id IS NULL AND t.owner_institution_id = ${v.add(own)}::bigint
+                  AND r.grid_id IN (SELECT tg.grid_id FROM team_grid tg WHERE tg.team_id = ${v.add(teamId)})))`;
+    contractOwner = () => `c.team_id = ${v.add(teamId)}`;
+  } else if (hasRole(p, 'institution_admin') && own) {
+    taskOwner = () => `t.owner_institution_id = ${v.add(own)}${f.teamId ? ` AND t.owner_team_id = ${v.add(f.teamId)}` : ''}`;
+    contractOwner = () => `c.institution_id = ${v.add(own)}${f.teamId ? ` AND c.team_id = ${v.add(f.teamId)}` : ''}`;
+  } else throw new AppError('FORBIDDEN');
+  const residentFilter = () => {
+    const parts = [residentScopeSql(p, v, 'r')];
+    if (f.gridId) parts.push(`r.grid_id = ${v.add(f.gridId)}`);
+    if (f.programme) parts.push(`EXISTS (SELECT 1 FROM chronic_enrolment e WHERE e.resident_id = r.id AND e.status = 'active' AND e.programme_code = ${v.add(f.programme)})`);
+    return parts.join(' AND ');
+  };
+  const codes = f.kind ? (f.kind === 'renewal' ? [] : [CODE_OF_KIND[f.kind]]) : Object.keys(KIND_OF_CODE);
+  const parts: string[] = [];
+  // scheduled follow-ups appear from their due day; new enrolments, danger values and discharges at once
+  if (codes.length) {
+    parts.push(`SELECT 'task' AS src, t.id, t.code, t.priority, t.status, t.due_at, t.description, t.resident_id, t.institution_id AS source_institution_id,
+        t.focus_type, t.focus_id, t.owner_team_id, t.extra, NULL::date AS end_date, NULL::bigint AS contract_id
+      FROM task t JOIN resident r ON r.id = t.resident_id
+     WHERE t.code = ANY(${v.add(codes)}::text[]) AND t.status = ANY(${v.add(OPEN_TASK_STATUSES)}::text[])
+       AND (t.code <> '${TASK_CODES.followUp}' OR t.due_at < ${v.add(dayEnd)}::timestamptz)
+       AND ${taskOwner()} AND ${residentFilter()}
+       ${f.priority ? `AND (t.priority IN ('urgent', 'asap', 'stat')) = ${f.priority === 'urgent' ? 'TRUE' : 'FALSE'}` : ''}`);
+  }
+  if ((!f.kind || f.kind === 'renewal') && f.priority !== 'urgent') {
+    const day = `(${v.add(dayStart)}::timestamptz AT TIME ZONE 'Asia/Shanghai')::date`;
+    parts.push(`SELECT 'contract' AS src, NULL::bigint AS id, 'contract-renewal' AS code, 'routine' AS priority, c.status, (c.end_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' AS due_at,
+        NULL::text AS description, c.resident_id, c.institution_id AS source_institution_id, 'Contract' AS focus_type, c.id AS focus_id, c.team_id AS owner_team_id,
+        NULL::jsonb AS extra, c.end_date, c.id AS contract_id
+      FROM contract c JOIN resident r ON r.id = c.resident_id
+     WHERE c.status = 'active' AND c.end_date >= ${day} AND c.end_date < ${day} + ${v.add(s.renewalNoticeDays)}::int
+       AND ${contractOwner()} AND ${residentFilter()}`);
+  }
+  if (!parts.length) return { date, items: [], total: 0, page: f.page, pageSize: f.pageSize };
+  const union = parts.join('\n UNION ALL \n');
+  const countValues = [...v.values];
+  const startP = v.add(dayStart);
+  const order = `(w.priority IN ('urgent', 'asap', 'stat')) DESC, (w.due_at < ${startP}::timestamptz) DESC, w.due_at NULLS LAST, w.id NULLS LAST, w.contract_id`;
+  // A team's open tasks are a few thousand rows reached through the owner indexes, each checked against its resident
+  // by primary key: the planner, seeing the resident scope's OR, would rather scan every resident of the district
+  // (a merge join in resident order) — so hash and merge joins are off for this transaction. The page is cut before
+  // the names are joined.
+  await c.q.query("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)");
+  const list = await c.q.query(
+    `SELECT w.*, rr.name, rr.sex, rr.birth_date, rr.grid_id, g.name AS grid_name, i.name AS source_name, tm.name AS team_name,
+            (SELECT array_agg(e.programme_code ORDER BY e.programme_code) FROM chronic_enrolment e WHERE e.resident_id = w.resident_id AND e.status = 'active') AS programmes
+       FROM (SELECT * FROM (${union}) w ORDER BY ${order} LIMIT ${v.add(f.pageSize)} OFFSET ${v.add((f.page - 1) * f.pageSize)}) w
+       JOIN resident rr ON rr.id = w.resident_id LEFT JOIN region g ON g.id = rr.grid_id
+       LEFT JOIN institution i ON i.id = w.source_institution_id LEFT JOIN team tm ON tm.id = w.owner_team_id
+      ORDER BY ${order}`,
+    v.values,
+  );
+  const total = await c.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${union}) w`, countValues);
+  const residentIds = [...new Set(list.rows.map((r) => Number(r.resident_id)))];
+  const [readings, meds] = await Promise.all([lastReadings(c.q, residentIds), lastMedications(c.q, residentIds)]);
+  await auditResidents(c.q, c.audit, 'list', residentIds, 'Worklist');
+  return {
+    date,
+    items: list.rows.map((r) => item(r, dayStart, readings.get(Number(r.resident_id)) ?? null, meds.get(Number(r.resident_id)) ?? [])),
+    total: total.rows[0].n, page: f.page, pageSize: f.pageSize,
+  };
+}
+
+function item(r: Row, dayStart: Date, readings: Readings | null, medications: { name: string; dose: string | null }[]) {
+  const kind: WorkKind = r.src === 'contract' ? 'renewal' : KIND_OF_CODE[r.code];
+  const due = r.due_at ? new Date(r.due_at) : null;
+  const lead = Array.isArray(r.extra?.extension) && r.extra.extension.some((x: { url?: string }) => x.url === LEAD_EXTENSION);
+  return {
+    kind, taskId: r.src === 'task' ? Number(r.id) : null, contractId: r.contract_id === null ? null : Number(r.contract_id),
+    priority: (r.priority ?? 'routine') as string, status: r.status as string, dueAt: due ? due.toISOString() : null, overdue: !!due && due < dayStart,
+    description: r.description ?? null, focus: r.focus_type && r.focus_id ? `${r.focus_type}/${r.focus_id}` : null,
+    programmes: (r.programmes ?? []) as string[], contractingLead: lead,
+    team: r.owner_team_id ? { id: Number(r.owner_team_id), name: r.team_name as string } : null,
+    source: r.source_institution_id ? { institutionId: Number(r.source_institution_id), institutionName: r.source_name as string } : null,
+    contractEndDate: r.end_date ?? null,
+    resident: { id: Number(r.resident_id), name: r.name as string, sex: r.sex as string, age: ageOn(r.birth_date), gridId: r.grid_id === null ? null : Number(r.grid_id), gridName: r.grid_name ?? null },
+    lastReadings: readings, medications,
+  };
+}
