@@ -45,7 +45,7 @@ export function feedCommunities(d: District, profile: Profile): FeedCommunity[] 
 
 /**
  * The seeded outbreak: norovirus (gastrointestinal) in a community and two of its neighbours that also touch each
- * other, 200 ill with onsets over the six days up to yesterday, so that it is still emerging when the daily run
+ * other, 300 ill with onsets over the six days up to yesterday, so that it is still emerging when the daily run
  * evaluates yesterday: pharmacy and wastewater see it first, the sentinels a day or more after onset, the laboratory
  * three to six days after. (The daily run looks at its as-of day — EARS against the week before, the scan over windows
  * ending that day — so an outbreak that ended days before the seed's today would have been found only by the runs of
@@ -62,7 +62,7 @@ export function demoOutbreak(d: District, today: string, seed: number): Outbreak
   }
   const communities = triangles.length ? rng.pick(triangles) : d.communities.slice(0, 3).map((c) => c.id);
   const days = 6;
-  return { syndrome: 'gastrointestinal', communities, start: dateOfDay(dayNumber(today)! - days), days, size: 200 };
+  return { syndrome: 'gastrointestinal', communities, start: dateOfDay(dayNumber(today)! - days), days, size: 300 };
 }
 
 /** Who reports a community's series of each source: the nearest fever clinic, pharmacy and school, the street's health centre, the CDC. */

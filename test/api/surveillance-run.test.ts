@@ -81,11 +81,11 @@ describe('the detection run', () => {
     expect(body.seriesCount).toBe(communities.length * kinds);
     for (const phase of ['read', 'series', 'ears', 'farrington', 'scan', 'write', 'hooks', 'total']) expect(body.timings[phase]).toBeGreaterThanOrEqual(0);
 
-    // C2: the 7 days ending 3 days before the as-of date, mean + qnorm(0.999) × sd
+    // C2: the 7 days ending 3 days before the as-of date, mean + qnorm(0.999) × max(sd, minSigma = 1)
     const z = communities.indexOf(spiked);
     const window = [9, 8, 7, 6, 5, 4, 3].map((back) => baseline(z, back));
     const mean = window.reduce((a, b) => a + b, 0) / 7;
-    const sd = Math.sqrt(window.reduce((a, v) => a + (v - mean) ** 2, 0) / 6);
+    const sd = Math.max(1, Math.sqrt(window.reduce((a, v) => a + (v - mean) ** 2, 0) / 6));
     const list = await signals(`date=${AS_OF}&algorithm=earsC2&sourceCode=sentinel`);
     expect(list.total).toBe(1);
     const sig = list.items[0];
@@ -98,8 +98,9 @@ describe('the detection run', () => {
   test('case reports form daily series per disease', async () => {
     const list = await signals(`date=${AS_OF}&sourceCode=case_report&algorithm=earsC2`);
     expect(list.items).toHaveLength(1);
-    // no report before: the baseline is all zeros, so the bound is 0
-    expect(list.items[0]).toMatchObject({ categoryCode: 'B05', syndrome: 'rash', regionId: communities[4], observed: 8, threshold: 0, expected: 0 });
+    // no report before: the baseline is all zeros, so the bound is the run's minSigma (1) × qnorm(0.999)
+    expect(list.items[0]).toMatchObject({ categoryCode: 'B05', syndrome: 'rash', regionId: communities[4], observed: 8, expected: 0 });
+    expect(list.items[0].threshold).toBeCloseTo(Z_999, 9);
   });
 
   test('the space-time scan finds the spiked community as a cluster ending on the as-of date', async () => {

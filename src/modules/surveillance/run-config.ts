@@ -22,10 +22,15 @@ export interface RunConfig {
 }
 
 export const DEFAULT_RUN_CONFIG: RunConfig = Object.freeze({
-  ears: { method: 'earsC2', params: {} },
+  // R's defaults except minSigma: most community series are sparse (a few cases a week), and with R's minSigma = 0 a
+  // baseline week of zeros has sd 0, so a single case alarms; minSigma = 1 asks for about 4 cases on such a day (at
+  // alpha 0.001). In the detection-power benchmark (bench/README.md) minSigma = 0 made ~150 EARS signals a day over
+  // dongcheng, which fusion chained into alerts covering most of the district.
+  ears: { method: 'earsC2', params: { minSigma: 1 } },
   // R's defaults except b: three years of reference weeks instead of five, the history a district's feeds have
-  // (with b = 5 every point would be null until five years of data are stored)
-  farrington: { enabled: true, params: { b: 3 } },
+  // (with b = 5 every point would be null until five years of data are stored); and alpha 0.01 instead of 0.05: over
+  // thousands of community series R's 0.05 raised ~140 signals every Sunday in the detection-power benchmark
+  farrington: { enabled: true, params: { b: 3, alpha: 0.01 } },
   // Kulldorff et al. 2005 ran New York City's daily analyses with windows of up to a week; a cluster is reported at
   // p ≤ 0.01 (a recurrence interval of 100 days for one daily scan)
   scan: { enabled: true, studyDays: 30, maxP: 0.01, params: { maxDays: 7, replications: 999 } },
@@ -48,8 +53,8 @@ export function parseRunConfig(raw: unknown, path = 'config'): RunConfig {
   const top = readControl(raw ?? {}, { ears: undefined, farrington: undefined, scan: undefined, dailyDays: DEFAULT_RUN_CONFIG.dailyDays } as Record<string, unknown>, {
     ears: (v) => v, farrington: (v) => v, scan: (v) => v, dailyDays: numberCheck({ integer: true, min: 14, max: 366 }),
   }, path);
-  const e = readControl(section(top.ears, `${path}.ears`), { method: DEFAULT_RUN_CONFIG.ears.method as EarsMethodName, params: {} as Record<string, unknown> }, {
-    method: oneOfCheck(EARS_METHODS), params: (v, f) => paramsOf(v, f),
+  const e = readControl(section(top.ears, `${path}.ears`), { method: DEFAULT_RUN_CONFIG.ears.method as EarsMethodName, params: DEFAULT_RUN_CONFIG.ears.params }, {
+    method: oneOfCheck(EARS_METHODS), params: (v, f) => ({ ...DEFAULT_RUN_CONFIG.ears.params, ...paramsOf(v, f) }),
   }, `${path}.ears`);
   const f = readControl(section(top.farrington, `${path}.farrington`), { enabled: true, params: DEFAULT_RUN_CONFIG.farrington.params }, {
     enabled: booleanCheck(), params: (v, fl) => ({ ...DEFAULT_RUN_CONFIG.farrington.params, ...paramsOf(v, fl) }),
