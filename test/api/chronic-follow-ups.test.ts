@@ -211,6 +211,26 @@ describe('the worklist', () => {
   });
 });
 
+describe('ending an enrolment', () => {
+  test('finished with a reason: the episode ends, its open tasks are cancelled; a later diagnosis enrols again', async () => {
+    const { residentId, enrolment } = await enrolled('I10');
+    const other = await post(`/api/v1/chronic/enrolments/${enrolment.id}/end`, { status: 'finished', reason: '迁出本区' }, doctor2);
+    expect(other.statusCode).toBe(403);
+    const stale = await post(`/api/v1/chronic/enrolments/${enrolment.id}/end`, { status: 'finished', reason: '迁出本区', version: 9 });
+    expect(stale.json().code).toBe('STALE_VERSION');
+    const r = await post(`/api/v1/chronic/enrolments/${enrolment.id}/end`, { status: 'finished', reason: '迁出本区', version: enrolment.version });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject({ id: enrolment.id, status: 'finished', nextTaskId: null, endedAt: expect.any(String) });
+    const ep = (await get(`/fhir/R4/EpisodeOfCare/${enrolment.id}`)).json();
+    expect(ep).toMatchObject({ status: 'finished', period: { end: expect.any(String) } });
+    expect((await task(enrolment.nextTaskId)).status).toBe('cancelled');
+    expect((await post(`/api/v1/chronic/enrolments/${enrolment.id}/end`, { status: 'finished', reason: 'again' })).statusCode).toBe(409);
+    const again = await post('/api/v1/chronic/enrolments', { residentId, code: 'I10' });
+    expect(again.statusCode, again.body).toBe(201);
+    expect(again.json().enrolments[0].id).not.toBe(enrolment.id);
+  });
+});
+
 describe('rules are data: the district administrator’s new version', () => {
   test('only the district administrator changes them; bad rules are refused naming the key', async () => {
     const current = (await get('/api/v1/chronic/programmes', doctor1)).json().items.find((p: Json) => p.code === 'hypertension');

@@ -16,7 +16,7 @@ import { currentProgrammes } from './programmes.ts';
 function toEnrolment(r: Row) {
   const iso = (d: unknown) => (d ? new Date(d as string).toISOString() : null);
   return {
-    id: Number(r.id), residentId: Number(r.resident_id), programme: r.programme_code as string, programmeName: r.programme_name as string, status: r.status as string,
+    id: Number(r.id), version: Number(r.version), residentId: Number(r.resident_id), programme: r.programme_code as string, programmeName: r.programme_name as string, status: r.status as string,
     source: r.source as string, conditionId: r.condition_id === null ? null : Number(r.condition_id),
     diagnosis: r.diagnosis_code ? { system: r.diagnosis_system as string, code: r.diagnosis_code as string } : null,
     institutionId: Number(r.institution_id), startedAt: iso(r.started_at)!, endedAt: iso(r.ended_at),
@@ -124,3 +124,26 @@ onResidentMerge({
     if (m.tasks.length) await q.query("UPDATE task SET status = 'requested' WHERE id = ANY($1::bigint[])", [m.tasks]);
   },
 });
+
+/**
+ * Ends an enrolment (管理结束: moved away, died, diagnosis withdrawn as entered-in-error) with its reason; its open
+ * follow-up tasks are cancelled. A later diagnosis enrols the resident again.
+ */
+export async function endEnrolment(rc: repo.RequestContext, id: number, input: { status: 'finished' | 'entered-in-error'; reason: string; version?: number }) {
+  const p = rc.principal;
+  if (!p.roles.some((r) => ['district_admin', 'institution_admin', 'family_doctor', 'nurse'].includes(r))) throw new AppError('FORBIDDEN');
+  const e = await enrolmentRow(rc.q, id, true);
+  const v = new Params();
+  const scope = residentScopeSql(p, v, 'r');
+  const ok = await rc.q.query(`SELECT ${scope} AS ok FROM resident r WHERE r.id = ${v.add(e.resident_id)}`, v.values);
+  if (!ok.rows[0]?.ok) {
+    await audit(rc.q, rc.audit, { action: 'update', resourceType: 'EpisodeOfCare', resourceId: id, residentId: Number(e.resident_id), outcome: 'denied' });
+    throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: 'id' });
+  }
+  if (input.version !== undefined && Number(e.version) !== input.version) throw new AppError('STALE_VERSION', {}, 'version');
+  if (e.status !== 'active') throw new AppError('INVALID_STATE', { detail: { zh: `管理状态为 ${e.status}`, en: `the enrolment is ${e.status}` } });
+  await rc.q.query('UPDATE chronic_enrolment SET status = $2, ended_at = now(), end_reason = $3, next_task_id = NULL, next_due_at = NULL WHERE id = $1', [id, input.status, input.reason]);
+  await rc.q.query("UPDATE task SET status = 'cancelled' WHERE focus_type = 'EpisodeOfCare' AND focus_id = $1 AND status = ANY($2::text[])", [id, OPEN_TASK_STATUSES]);
+  await audit(rc.q, rc.audit, { action: 'update', resourceType: 'EpisodeOfCare', resourceId: id, residentId: Number(e.resident_id), purpose: `end: ${input.status}` });
+  return toEnrolment(await enrolmentRow(rc.q, id));
+}

@@ -9,7 +9,7 @@ import { withRetry } from '../../db/engine.ts';
 import type * as repo from '../../fhir/repository.ts';
 import { IdParam, auditContext, errorResponses, requirePrincipal, requireRole } from '../../platform/http.ts';
 import './fusion.ts'; // registers the hooks that enrol residents and create tasks from what institutions record
-import { enrolmentsOf, recordDiagnosis } from './enrolments.ts';
+import { endEnrolment, enrolmentsOf, recordDiagnosis } from './enrolments.ts';
 import { ADHERENCE, MODES, SALT, followUpsOf, recordFollowUp } from './follow-ups.ts';
 import { currentProgrammes, invalidateProgrammes, ruleVersions, setRules } from './programmes.ts';
 import { CLASSIFICATIONS } from './rules.ts';
@@ -17,7 +17,7 @@ import { CLASSIFICATIONS } from './rules.ts';
 const Reading = z.object({ value: z.number(), at: z.string(), institutionId: z.number(), institutionName: z.string().nullable() }).nullable();
 export const Readings = z.object({ sbp: Reading, dbp: Reading, fpg: Reading, glucose: Reading, heartRate: Reading });
 const Enrolment = z.object({
-  id: z.number(), residentId: z.number(), programme: z.string(), programmeName: z.string(), status: z.string(), source: z.string(), conditionId: z.number().nullable(),
+  id: z.number(), version: z.number(), residentId: z.number(), programme: z.string(), programmeName: z.string(), status: z.string(), source: z.string(), conditionId: z.number().nullable(),
   diagnosis: z.object({ system: z.string(), code: z.string() }).nullable(), institutionId: z.number(), startedAt: z.string(), endedAt: z.string().nullable(),
   nextDueAt: z.string().nullable(), nextTaskId: z.number().nullable(), lastFollowUpAt: z.string().nullable(), lastClassification: z.string().nullable(), uncontrolledStreak: z.number(),
 });
@@ -83,6 +83,14 @@ export async function chronicRoutes(fastify: FastifyInstance, ctx: AppContext) {
   app.get('/chronic/enrolments', {
     schema: { tags, summary: 'A resident’s enrolments', querystring: z.object({ residentId: z.coerce.number().int().positive() }), response: { 200: z.object({ items: z.array(Enrolment) }), ...errorResponses } },
   }, async (req) => ({ items: await db.tx((q) => enrolmentsOf(rc(req, q), req.query.residentId)) }));
+
+  app.post('/chronic/enrolments/:id/end', {
+    schema: {
+      tags, summary: 'End an enrolment (finished: moved away, died…; entered-in-error: the diagnosis was wrong); its open tasks are cancelled', params: IdParam,
+      body: z.object({ status: z.enum(['finished', 'entered-in-error']), reason: z.string().trim().min(1).max(500), version: z.number().int().positive().optional() }).strict(),
+      response: { 200: Enrolment, ...errorResponses },
+    },
+  }, async (req) => withRetry(() => db.tx((q) => endEnrolment(rc(req, q), req.params.id, req.body))));
 
   const num = (min: number, max: number) => z.number().min(min).max(max).optional();
   app.post('/chronic/follow-ups', {
