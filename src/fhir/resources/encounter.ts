@@ -131,21 +131,20 @@ export async function ensureTreatmentRelationships(q: Runs, grants: readonly Tre
   }
   if (!latest.size) return;
   const list = [...latest.values()];
-  // One probe per key: `ex` finds each key's relationship (`institution_id + 0` keeps the partial institution index out
-  // of the probe: (resident_id, kind, institution_id) finds the one row), the update extends it by its primary key,
-  // and the insert takes the keys that had none
+  // `institution_id + 0` keeps the partial institution index out of the probes: (resident_id, kind, institution_id)
+  // finds the one row per key
   await q.query(
     `WITH a AS (
        SELECT resident_id, institution_id, kind, (until AT TIME ZONE 'Asia/Shanghai')::date + $5::int AS valid_to
          FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) AS v(resident_id, institution_id, kind, until)),
-     ex AS (
-       SELECT a.*, cr.id AS cr_id, cr.valid_to AS old_to FROM a
-         LEFT JOIN care_relationship cr ON cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id),
      u AS (
-       UPDATE care_relationship cr SET valid_to = ex.valid_to FROM ex WHERE cr.id = ex.cr_id AND ex.old_to < ex.valid_to
+       UPDATE care_relationship cr SET valid_to = a.valid_to FROM a
+        WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id
+          AND cr.valid_to < a.valid_to
         RETURNING 1)
      INSERT INTO care_relationship (resident_id, kind, institution_id, valid_from, valid_to, source_ref)
-     SELECT ex.resident_id, ex.kind, ex.institution_id, current_date, ex.valid_to, 'encounter' FROM ex WHERE ex.cr_id IS NULL`,
+     SELECT a.resident_id, a.kind, a.institution_id, current_date, a.valid_to, 'encounter' FROM a
+      WHERE NOT EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id)`,
     [list.map((g) => g.residentId), list.map((g) => g.institutionId), list.map((g) => g.kind), list.map((g) => new Date(g.until).toISOString()), TREATMENT_ACCESS_DAYS],
   );
 }
