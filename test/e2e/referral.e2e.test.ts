@@ -44,6 +44,8 @@ async function takeAction(page: Page, action: string, fill?: { summary?: string 
   await page.getByTestId(`action-${action}`).click();
   if (fill?.summary) await page.getByTestId('action-summary').fill(fill.summary);
   await page.getByTestId('action-confirm').click();
+  // the dialog closes once the server has answered; the next action must not reach for this one's buttons
+  await page.getByTestId('action-confirm').waitFor({ state: 'hidden' });
 }
 
 test.skipIf(!HAS_CHROMIUM)('console: upward referral from the family doctor to the hospital and back, with KPIs', { timeout: 240_000 }, async () => {
