@@ -105,12 +105,7 @@ async function writeCounts(ctx: WriteContext, sender: Sender, report: Report, ze
 async function senderOf(ctx: WriteContext, report: Report, existing: Row | null): Promise<Sender> {
   const named = existing ? Number(existing.institution_id) : report.reporter;
   if (existing && report.reporter !== null && report.reporter !== named) throw invalid('MeasureReport.reporter', 'a report stays with the institution that sent it');
-  try {
-    return await reportingInstitution(ctx.q, ctx.principal, { id: named }, 'MeasureReport.reporter');
-  } catch (e) {
-    if (e instanceof AppError && e.field === 'institutionId') throw new AppError(e.code, e.params, 'MeasureReport.reporter');
-    throw e;
-  }
+  return reportingInstitution(ctx.q, ctx.principal, { id: named }, 'MeasureReport.reporter');
 }
 
 const groupsOf = (row: Row): { category: string; value: number }[] => row.groups ?? [];

@@ -76,10 +76,15 @@ export function notifyInstitutionSql(v: Params, institutionId: number, roles: Ro
 }
 
 export async function notifyUser(q: Queryable, userId: number, n: Notice): Promise<void> {
-  await q.query(
-    'INSERT INTO notification (user_id, kind, priority, referral_id, alert_id, params) SELECT $1, $2, $3, $4, $6, $5::jsonb WHERE EXISTS (SELECT 1 FROM app_user WHERE id = $1 AND active)',
-    [userId, n.kind, n.priority ?? 'normal', n.referralId ?? null, JSON.stringify(n.params ?? {}), n.alertId ?? null],
-  );
+  const v = new Params();
+  await q.query(notifyUserSql(v, userId, n), v.values);
+}
+
+/** notifyUser as SQL text (see notifyInstitutionSql): nothing is sent to an inactive account. */
+export function notifyUserSql(v: Params, userId: number, n: Notice, when = 'TRUE'): string {
+  return `INSERT INTO notification (user_id, kind, priority, referral_id, alert_id, params)
+     SELECT u.id, ${v.add(n.kind)}, ${v.add(n.priority ?? 'normal')}, ${v.add(n.referralId ?? null)}::bigint, ${v.add(n.alertId ?? null)}::bigint, ${v.add(JSON.stringify(n.params ?? {}))}::jsonb
+       FROM app_user u WHERE u.id = ${v.add(userId)} AND u.active AND ${when}`;
 }
 
 export interface NotificationView {

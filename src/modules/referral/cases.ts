@@ -22,7 +22,7 @@ import { registerAppointmentWriteHook, registerTaskWriteHook } from '../../fhir/
 import { icd10Valid } from '../../fhir/resources/observation.ts';
 import { bookSlot, isPrimaryCare, localTime, reservationInForceSql } from '../../fhir/resources/booking.ts';
 import { toAppError } from '../../platform/error-mapping.ts';
-import { notifyInstitution, notifyInstitutionSql, type Notice } from '../notifications/service.ts';
+import { notifyInstitution, notifyInstitutionSql, notifyUserSql, type Notice } from '../notifications/service.ts';
 import { enqueue, enqueueSql, noteQueued, type WebhookEvent } from '../webhooks/service.ts';
 import { HOSPITAL_TYPES } from './service.ts';
 import {
@@ -94,12 +94,18 @@ async function residentVisible(rc: Ctx, residentId: number): Promise<boolean> {
 // ── deadlines (rule data: referral_deadline_rule) ──
 
 interface Deadline { dueAt: Date | null; expiresAt: Date | null }
+/** Hours from the state's start (referral_deadline_rule). */
+interface DeadlineRule { due: number | null; expire: number | null }
 
 async function deadlineFor(q: Queryable, direction: Direction, urgency: Urgency, state: ReferralState, from: Date): Promise<Deadline> {
-  const { rows } = await q.query('SELECT due_hours::float8 AS due, expire_hours::float8 AS expire FROM referral_deadline_rule WHERE direction = $1 AND urgency = $2 AND state = $3', [direction, urgency, state]);
-  if (!rows[0]) return { dueAt: null, expiresAt: null };
-  const at = (h: number | null) => (h === null ? null : new Date(from.getTime() + h * 3_600_000));
-  return { dueAt: at(rows[0].due), expiresAt: at(rows[0].expire) };
+  const { rows } = await q.query<DeadlineRule>('SELECT due_hours::float8 AS due, expire_hours::float8 AS expire FROM referral_deadline_rule WHERE direction = $1 AND urgency = $2 AND state = $3', [direction, urgency, state]);
+  return deadlineFrom(rows[0] ?? null, from);
+}
+
+/** A rule's hours counted from `from` (no rule: no deadline). */
+function deadlineFrom(rule: DeadlineRule | null, from: Date): Deadline {
+  const at = (h: number | null | undefined) => (h === null || h === undefined ? null : new Date(from.getTime() + h * 3_600_000));
+  return { dueAt: at(rule?.due), expiresAt: at(rule?.expire) };
 }
 
 // ── FHIR mirror ──
@@ -204,7 +210,7 @@ interface Facts {
   source: { id: number; name: string; type: string } | null;
   target: { id: number; name: string; type: string } | null;
   team: { teamId: number; institutionId: number } | null;
-  rule: { due: number | null; expire: number | null } | null;
+  rule: DeadlineRule | null;
   slot: { institution_id: number; start_at: string; end_at: string } | null;
   ids: { serviceRequest: number; task: number; referral: number; appointment: number | null };
 }
@@ -287,8 +293,7 @@ export async function createReferral(rc: Ctx, input: CreateInput): Promise<{ ref
   const now = new Date();
   const followUpDays = input.direction === 'down' ? (input.followUpDays ?? DEFAULT_FOLLOW_UP_DAYS) : null;
   const followUpDue = followUpDays === null ? null : new Date(now.getTime() + followUpDays * 86_400_000);
-  const hours = (h: number | null | undefined) => (h === null || h === undefined ? null : new Date(now.getTime() + h * 3_600_000));
-  const dl = input.direction === 'down' ? { dueAt: followUpDue, expiresAt: null } : { dueAt: hours(facts.rule?.due), expiresAt: hours(facts.rule?.expire) };
+  const dl = input.direction === 'down' ? { dueAt: followUpDue, expiresAt: null } : deadlineFrom(facts.rule, now);
   const practitionerId = p.practitionerId ?? null;
   const { ids } = facts;
 
@@ -698,12 +703,9 @@ function tellPlan(r: Row, names: { resident: string; source: string; target: str
   };
 }
 
-/** The plan's notification as SQL text (see notifyInstitutionSql). */
+/** The plan's notification as SQL text. */
 function notifySql(v: Params, t: TellPlan, when: string): string {
-  if (t.userId === null) return notifyInstitutionSql(v, t.institutionId, t.roles, t.notice, t.teamId, when);
-  return `INSERT INTO notification (user_id, kind, priority, referral_id, params)
-     SELECT u.id, ${v.add(t.notice.kind)}, ${v.add(t.notice.priority ?? 'normal')}, ${v.add(t.notice.referralId ?? null)}::bigint, ${v.add(JSON.stringify(t.notice.params ?? {}))}::jsonb
-       FROM app_user u WHERE u.id = ${v.add(t.userId)} AND u.active AND ${when}`;
+  return t.userId === null ? notifyInstitutionSql(v, t.institutionId, t.roles, t.notice, t.teamId, when) : notifyUserSql(v, t.userId, t.notice, when);
 }
 
 /** A notification to one side of the case (the referring user, else the institution's staff) and a webhook to both institutions. */

@@ -11,6 +11,7 @@ import { api } from '../../api.ts';
 import { useUser } from '../../auth.ts';
 import { Page } from '../../components/page.tsx';
 import { QueryError } from '../../components/query-state.tsx';
+import { listPagination } from '../../components/paging.ts';
 import type { Page as Paged } from '../../types.ts';
 import { DirectionTag, formatMinute, OverdueTag, StateTag, UrgencyTag } from './referral-format.tsx';
 import { canSendReferrals, STATES, URGENCIES, type Referral } from './referral-types.ts';
@@ -255,15 +256,7 @@ export default function ReferralList() {
             loading={list.isFetching}
             scroll={{ x: 1250 }}
             locale={{ emptyText: <Empty description={filtered ? t('emptyFiltered') : t(`empty.${box}`)} data-testid="referral-empty" /> }}
-            pagination={{
-              current: page,
-              pageSize,
-              total: list.data?.total ?? 0,
-              showSizeChanger: true,
-              pageSizeOptions: [10, 20, 50, 100],
-              showTotal: (total) => t('common:totalItems', { total }),
-              onChange: (nextPage, nextSize) => update({ page: nextSize === pageSize ? nextPage : 1, pageSize: nextSize }),
-            }}
+            pagination={listPagination(t, page, pageSize, list.data?.total ?? 0, (p, size) => update({ page: p, pageSize: size }))}
             data-testid="referral-table"
           />
         )}

@@ -8,6 +8,7 @@ import { api } from '../../api.ts';
 import { ResidentTags, useCodeLabels } from '../../components/labels.tsx';
 import { Page } from '../../components/page.tsx';
 import { QueryError } from '../../components/query-state.tsx';
+import { listPagination } from '../../components/paging.ts';
 import { RESIDENT_TAGS, type Items, type Page as Paged, type Region, type ResidentSummary } from '../../types.ts';
 import { useRegionName } from '../regions/List.tsx';
 
@@ -135,15 +136,7 @@ export default function ResidentList() {
             loading={list.isFetching}
             scroll={{ x: 900 }}
             locale={{ emptyText: <Empty description={t('empty')}>{t('emptyHint')}</Empty> }}
-            pagination={{
-              current: page,
-              pageSize,
-              total: list.data?.total ?? 0,
-              showSizeChanger: true,
-              pageSizeOptions: [10, 20, 50, 100],
-              showTotal: (total) => t('common:totalItems', { total }),
-              onChange: (nextPage, nextSize) => update(filters, { page: nextSize === pageSize ? nextPage : 1, pageSize: nextSize }),
-            }}
+            pagination={listPagination(t, page, pageSize, list.data?.total ?? 0, (p, size) => update(filters, { page: p, pageSize: size }))}
             data-testid="resident-table"
           />
         )}

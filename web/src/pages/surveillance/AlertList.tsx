@@ -11,6 +11,7 @@ import { api } from '../../api.ts';
 import { formatDateTime } from '../../components/labels.tsx';
 import { Page } from '../../components/page.tsx';
 import { QueryError } from '../../components/query-state.tsx';
+import { listPagination } from '../../components/paging.ts';
 import type { Page as Paged } from '../../types.ts';
 import { AlertStateTag, DAY, RiskTag, useLocalName, useSourceName, useSyndromeLabel } from './surveillance-format.tsx';
 import { ALERT_STATES, RISK_LEVELS, SYNDROMES, type AlertItem } from './surveillance-types.ts';
@@ -193,15 +194,7 @@ export default function AlertList() {
             loading={list.isFetching}
             scroll={{ x: 1500 }}
             locale={{ emptyText: <Empty description={filtered ? t('emptyFiltered') : t('emptyInbox')} data-testid="alert-empty" /> }}
-            pagination={{
-              current: page,
-              pageSize,
-              total: list.data?.total ?? 0,
-              showSizeChanger: true,
-              pageSizeOptions: [10, 20, 50, 100],
-              showTotal: (total) => t('common:totalItems', { total }),
-              onChange: (nextPage, nextSize) => update({ page: nextSize === pageSize ? nextPage : 1, pageSize: nextSize }),
-            }}
+            pagination={listPagination(t, page, pageSize, list.data?.total ?? 0, (p, size) => update({ page: p, pageSize: size }))}
             data-testid="alert-table"
           />
         )}
