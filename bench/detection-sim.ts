@@ -14,7 +14,7 @@
 // has had no new evidence for QUIET_DAYS days.
 import { dateOfDay, dayNumber } from '../src/modules/surveillance/algorithms/dates.ts';
 import { finishScan, prepareScan, replicateMaxima, scanObserved, type StscanControl } from '../src/modules/surveillance/algorithms/stscan.ts';
-import { adjacencyOf, extensionMode, fuse, matchOpenAlert, type Adjacency, type AlertCandidate, type FusionRule, type FusionSignal, type OpenAlert } from '../src/modules/surveillance/fusion.ts';
+import { adjacencyOf, extendedArea, extensionMode, fuse, matchOpenAlert, type Adjacency, type AlertCandidate, type FusionRule, type FusionSignal, type OpenAlert } from '../src/modules/surveillance/fusion.ts';
 import { parseRunConfig, type RunConfig } from '../src/modules/surveillance/run-config.ts';
 import { runTask, type SeriesItem } from '../src/modules/surveillance/run-tasks.ts';
 import { buildDistrict, type District } from '../src/synth/district.ts';
@@ -334,7 +334,7 @@ export class FusionReplay {
 
   run(signalsByDay: Map<number, SimSignal[]>, from: number, to: number, state: SimAlert[] = [], onDay?: (d: FusionDay, open: SimAlert[]) => void): { alertsCreated: number; state: SimAlert[] } {
     const windowDays = this.windowDays;
-    let open = state.map((a) => ({ ...a, communities: a.communities.slice(), signals: new Set(a.signals) }));
+    let open = state.map((a) => ({ ...a, communities: a.communities.slice(), core: a.core.slice(), signals: new Set(a.signals) }));
     let nextId = Math.max(0, ...open.map((a) => a.id)) + 1;
     let alertsCreated = 0;
     for (let t = from; t <= to; t++) {
@@ -356,16 +356,17 @@ export class FusionReplay {
       const created: number[] = [];
       for (const c of candidates) {
         const rule = this.rules.find((r) => r.code === c.ruleCode)!;
-        const match = matchOpenAlert(c, open, this.w.adjacency, extensionMode(rule)) as SimAlert | null;
+        const mode = extensionMode(rule);
+        const match = matchOpenAlert(c, open, this.w.adjacency, mode) as SimAlert | null;
         if (match) {
           const fresh = c.signalIds.filter((id) => !match.signals.has(id));
           if (!fresh.length) continue;
           for (const id of fresh) match.signals.add(id);
-          match.communities = [...new Set([...match.communities, ...c.communities])].sort((a, b) => a - b);
+          match.communities = extendedArea(match, c, this.w.adjacency, mode);
           if (c.lastDate > match.lastDate) match.lastDate = c.lastDate;
         } else {
           const id = nextId++;
-          open.push({ id, ruleCode: c.ruleCode, syndrome: c.syndrome, communities: c.communities.slice(), dedupeKey: c.dedupeKey, lastDate: c.lastDate, signals: new Set(c.signalIds) });
+          open.push({ id, ruleCode: c.ruleCode, syndrome: c.syndrome, communities: c.communities.slice(), core: c.communities.slice(), dedupeKey: c.dedupeKey, lastDate: c.lastDate, signals: new Set(c.signalIds) });
           created.push(id);
           alertsCreated++;
         }

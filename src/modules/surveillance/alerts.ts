@@ -25,7 +25,7 @@ import { onCaseReport } from './case-reports.ts';
 import { loadSeries } from './feeds.ts';
 import { onRunComplete } from './run.ts';
 import {
-  PARAMS_SCHEMA, RISK_LEVELS, RULE_KINDS, adjacencyOf, addDays, extensionMode, fuse, highSignalIds, matchOpenAlert, maxRisk,
+  PARAMS_SCHEMA, RISK_LEVELS, RULE_KINDS, adjacencyOf, addDays, extendedArea, extensionMode, fuse, highSignalIds, matchOpenAlert, maxRisk,
   type Adjacency, type AlertCandidate, type FusionCaseReport, type FusionRule, type FusionSignal, type OpenAlert, type RiskLevel, type RuleKind,
 } from './fusion.ts';
 
@@ -215,10 +215,15 @@ export function registerAlertHooks(): void {
 
 async function openAlerts(q: Queryable): Promise<OpenAlert[]> {
   const { rows } = await q.query(
-    `SELECT a.id, r.code, a.syndrome, a.region_ids, a.dedupe_key, a.last_date::text AS last_date
+    `SELECT a.id, r.code, a.syndrome, a.region_ids, a.summary->'core' AS core, a.dedupe_key, a.last_date::text AS last_date
        FROM alert a JOIN fusion_rule r ON r.id = a.rule_id WHERE a.state IN ('new', 'under_review', 'investigating') ORDER BY a.id`,
   );
-  return rows.map((r) => ({ id: Number(r.id), ruleCode: r.code, syndrome: r.syndrome, communities: (r.region_ids as unknown[]).map(Number), dedupeKey: r.dedupe_key, lastDate: r.last_date }));
+  return rows.map((r) => {
+    const communities = (r.region_ids as unknown[]).map(Number);
+    // alerts opened before the core was kept extend from their whole area
+    const core = Array.isArray(r.core) ? (r.core as unknown[]).map(Number) : communities;
+    return { id: Number(r.id), ruleCode: r.code, syndrome: r.syndrome, communities, core, dedupeKey: r.dedupe_key, lastDate: r.last_date };
+  });
 }
 
 const PRIORITY: Record<RiskLevel, Priority> = { low: 'normal', medium: 'normal', high: 'high', critical: 'urgent' };
@@ -231,16 +236,16 @@ async function applyCandidates(q: Queryable, candidates: AlertCandidate[], rules
   const ruleOf = new Map(rules.map((r) => [r.code, r]));
   for (const c of candidates) {
     const rule = ruleOf.get(c.ruleCode)!;
-    const match = matchOpenAlert(c, open, adjacency, extensionMode(rule));
+    const mode = extensionMode(rule);
+    const match = matchOpenAlert(c, open, adjacency, mode);
     if (match) {
-      if (await extendAlert(q, match.id, c)) extended.push(match.id);
-      const a = open.find((x) => x.id === match.id)!;
-      a.communities = [...new Set([...a.communities, ...c.communities])].sort((x, y) => x - y);
-      if (c.lastDate > a.lastDate) a.lastDate = c.lastDate;
+      match.communities = extendedArea(match, c, adjacency, mode);
+      if (await extendAlert(q, match.id, c, match.communities)) extended.push(match.id);
+      if (c.lastDate > match.lastDate) match.lastDate = c.lastDate;
     } else {
       const id = await createAlert(q, c);
       created.push(id);
-      open.push({ id, ruleCode: c.ruleCode, syndrome: c.syndrome, communities: c.communities, dedupeKey: c.dedupeKey, lastDate: c.lastDate });
+      open.push({ id, ruleCode: c.ruleCode, syndrome: c.syndrome, communities: c.communities, core: c.communities, dedupeKey: c.dedupeKey, lastDate: c.lastDate });
     }
   }
   return { created, extended };
@@ -249,7 +254,7 @@ async function applyCandidates(q: Queryable, candidates: AlertCandidate[], rules
 function summaryOf(c: AlertCandidate, prior: Row = {}) {
   const union = (a: unknown, b: string[]) => [...new Set([...((a as string[]) ?? []), ...b])].sort();
   return {
-    kind: c.kind, groups: union(prior.groups, c.groups), diseaseCode: c.diseaseCode ?? prior.diseaseCode ?? null,
+    kind: c.kind, core: (prior.core as number[] | undefined) ?? c.communities, groups: union(prior.groups, c.groups), diseaseCode: c.diseaseCode ?? prior.diseaseCode ?? null,
     signalCount: Number(prior.signalCount ?? 0) + c.signalIds.length, caseReportCount: Number(prior.caseReportCount ?? 0) + c.caseReportIds.length,
   };
 }
@@ -278,14 +283,14 @@ async function createAlert(q: Queryable, c: AlertCandidate): Promise<number> {
 }
 
 /** Adds the candidate's evidence to an open alert; false when it brought nothing new (a rerun of the same day). */
-async function extendAlert(q: Queryable, id: number, c: AlertCandidate): Promise<boolean> {
+async function extendAlert(q: Queryable, id: number, c: AlertCandidate, area: number[]): Promise<boolean> {
   const { rows } = await q.query("SELECT * FROM alert WHERE id = $1 AND state IN ('new', 'under_review', 'investigating') FOR UPDATE", [id]);
   const a = rows[0];
   if (!a) return false;
   const added = await linkEvidence(q, id, c);
   if (added.signals + added.reports === 0) return false;
   const risk = maxRisk(a.risk_level, c.riskLevel);
-  const regionIds = [...new Set([...(a.region_ids as unknown[]).map(Number), ...c.communities])].sort((x, y) => x - y);
+  const regionIds = [...new Set([...(a.region_ids as unknown[]).map(Number), ...area])].sort((x, y) => x - y);
   const sources = [...new Set([...a.source_codes, ...c.sources])].sort();
   const summary = summaryOf({ ...c, signalIds: c.signalIds.slice(0, added.signals), caseReportIds: c.caseReportIds.slice(0, added.reports) }, a.summary);
   const upd = await q.query(

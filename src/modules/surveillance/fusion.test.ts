@@ -1,7 +1,7 @@
 // Fusion rules (多点触发): each kind, independence, adjacency, windows, absorption and the extension of open alerts.
 import { describe, expect, test } from 'vitest';
 import { ZodError } from 'zod';
-import { addDays, adjacencyOf, fuse, highSignalIds, matchOpenAlert, parseParams, type FusionInput, type FusionRule, type FusionSignal } from './fusion.ts';
+import { addDays, adjacencyOf, EXTEND_WITHIN_DAYS, extendedArea, fuse, highSignalIds, matchOpenAlert, parseParams, type FusionInput, type FusionRule, type FusionSignal } from './fusion.ts';
 
 const AS_OF = '2025-03-10';
 const MULTI: FusionRule = { id: 1, code: 'multi_source', version: 1, kind: 'multi_source', params: { minSources: 2, windowDays: 3, adjacency: 'adjacent' }, riskLevel: 'high' };
@@ -60,10 +60,10 @@ describe('multi_source: independent sources in the same or adjacent communities 
     expect(fuse(input([sig({ community: 102 }), sig({ source: 'pharmacy', community: 102 })], { rules: [same] }))).toHaveLength(1);
   });
 
-  test('a scan cluster touches every community of the cluster', () => {
+  test('a scan cluster touches every community of the cluster (the candidate keeps the part within its area)', () => {
     const cluster = sig({ algorithm: 'stscan', source: 'sentinel', category: 'fever', community: 103, communities: [103, 102], threshold: null, pValue: 0.02 });
     const c = fuse(input([cluster, sig({ source: 'pharmacy', community: 101 })]));
-    expect(c.map((x) => [x.communities, x.groups])).toEqual([[[101, 102, 103], ['pharmacy', 'primary_care']]]);
+    expect(c.map((x) => [x.communities, x.groups])).toEqual([[[101, 102], ['pharmacy', 'primary_care']]]);
   });
 
   test('the window: signals up to windowDays − 1 days before asOf count, older ones do not', () => {
@@ -99,6 +99,25 @@ describe('multi_source: independent sources in the same or adjacent communities 
       ['multi_source:fever:101', [101, 102, 103], 3],
       ['multi_source:fever:104', [104], 2],
     ]);
+  });
+
+  test('candidates do not chain: a long row of signalling communities splits into neighbourhoods around the strongest', () => {
+    // 201–202–…–209 in a row, every community with a clinic and a pharmacy signal; 205 also has a laboratory one
+    const row = adjacencyOf([201, 202, 203, 204, 205, 206, 207, 208].map((x) => [x, x + 1] as const));
+    const signals = [201, 202, 203, 204, 205, 206, 207, 208, 209].flatMap((community) => [sig({ community }), sig({ source: 'pharmacy', community })]);
+    signals.push(sig({ source: 'laboratory', community: 205 }));
+    const c = fuse(input(signals, { adjacency: row }));
+    // 204–206 see three groups and 205 holds the most itself: its neighbourhood goes first; then 202's (ties by id), what
+    // is left of 207's, and 209 alone — each community in one candidate
+    expect(c.map((x) => x.communities)).toEqual([[204, 205, 206], [201, 202, 203], [207, 208], [209]]);
+    expect(Math.max(...c.map((x) => x.communities.length))).toBeLessThanOrEqual(3);
+    // every signal is evidence of some candidate
+    expect(new Set(c.flatMap((x) => x.signalIds)).size).toBe(signals.length);
+  });
+
+  test('a scan cluster reaching beyond the neighbourhood adds only its part within it', () => {
+    const c = fuse(input([sig({ algorithm: 'stscan', source: 'laboratory', community: 101, communities: [101, 102, 103, 104] }), sig({ community: 101 })], { adjacency: adjacencyOf([[101, 102]]) }));
+    expect(c.map((x) => x.communities)).toEqual([[101, 102]]);
   });
 });
 
@@ -155,8 +174,8 @@ describe('case_report_class: class A or managed as class A is critical at once',
 
 describe('extension of open alerts', () => {
   const open = [
-    { id: 7, ruleCode: 'multi_source', syndrome: 'fever', communities: [101, 102], dedupeKey: 'multi_source:fever:101', lastDate: addDays(AS_OF, -1) },
-    { id: 8, ruleCode: 'multi_source', syndrome: 'respiratory', communities: [103], dedupeKey: 'multi_source:respiratory:103', lastDate: addDays(AS_OF, -1) },
+    { id: 7, ruleCode: 'multi_source', syndrome: 'fever', communities: [101, 102], core: [101, 102], dedupeKey: 'multi_source:fever:101', lastDate: addDays(AS_OF, -1) },
+    { id: 8, ruleCode: 'multi_source', syndrome: 'respiratory', communities: [103], core: [103], dedupeKey: 'multi_source:respiratory:103', lastDate: addDays(AS_OF, -1) },
   ];
 
   test('the next day’s candidate for the same syndrome and area extends the open alert, even when its area moved', () => {
@@ -172,6 +191,25 @@ describe('extension of open alerts', () => {
     expect(matchOpenAlert(c, open, ADJ, 'same')).toBeNull();
     expect(matchOpenAlert({ ...c, syndrome: 'rash' }, open, ADJ, 'adjacent')).toBeNull();
     expect(matchOpenAlert({ ...c, ruleCode: 'other' }, open, ADJ, 'adjacent')).toBeNull();
+  });
+
+  test('an alert extends from its core only: its area grows by the core’s neighbours, and a neighbour’s neighbour opens its own', () => {
+    const grown = { ...open[0], communities: [101, 102], core: [101] };
+    const in103 = fuse(input([sig({ community: 103 }), sig({ source: 'pharmacy', community: 103 })]))[0];
+    expect(matchOpenAlert(in103, [grown], ADJ, 'adjacent')).toBeNull();
+    const in102 = fuse(input([sig({ community: 102 }), sig({ source: 'pharmacy', community: 103 })]))[0];
+    expect(in102.communities).toEqual([102, 103]);
+    expect(matchOpenAlert(in102, [grown], ADJ, 'adjacent')?.id).toBe(7);
+    // 103 is outside the core's neighbourhood: it does not join the alert's area
+    expect(extendedArea(grown, in102, ADJ, 'adjacent')).toEqual([101, 102]);
+    expect(extendedArea({ communities: [102], core: [102] }, in102, ADJ, 'adjacent')).toEqual([102, 103]);
+  });
+
+  test('after a quiet gap a new episode is a new alert', () => {
+    const c = fuse(input([sig({ community: 101 }), sig({ source: 'pharmacy', community: 101 })]))[0];
+    const at = (days: number) => [{ ...open[0], lastDate: addDays(AS_OF, -days) }];
+    expect(matchOpenAlert(c, at(EXTEND_WITHIN_DAYS), ADJ, 'adjacent')?.id).toBe(7);
+    expect(matchOpenAlert(c, at(EXTEND_WITHIN_DAYS + 1), ADJ, 'adjacent')).toBeNull();
   });
 
   test('case-report candidates extend by key only', () => {

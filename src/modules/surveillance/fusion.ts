@@ -197,44 +197,47 @@ function candidateOf(rule: FusionRule, syndrome: string, signals: FusionSignal[]
  * touching the anchor's neighbourhood (the anchor, plus its neighbours when adjacency counts) are its evidence, and the
  * anchor qualifies when that evidence spans ≥ minSources independence groups and holds at least one fresh signal. For
  * two sources this is exactly "in the same or adjacent communities"; for more it is a community and its neighbours.
- * Qualifying anchors that share evidence are merged, so one outbreak spanning several communities is one candidate.
+ *
+ * One outbreak spanning neighbouring communities is one candidate, but candidates do not chain. The strongest
+ * qualifying anchor (most independence groups, then most fresh signals, then most signals in the anchor itself, then
+ * most evidence) takes its neighbourhood as its area; the next takes what is left of its own, and so on, each area
+ * qualifying again on the evidence touching it. Each community is in one candidate at most, and a candidate's area is
+ * a community and its neighbours at most, however many signals a winter day brings — merging anchors that merely
+ * shared a signal once joined a whole district's respiratory signals into one alert.
  */
 export function multiSource(rule: FusionRule, input: FusionInput): AlertCandidate[] {
   const p = parseParams('multi_source', rule.params);
   const from = addDays(input.asOf, -(p.windowDays - 1));
   const inWindow = input.signals.filter((s) => s.date >= from && s.date <= input.asOf);
+  const touching = (signals: FusionSignal[], area: Set<number>) => signals.filter((s) => communitiesOf(s).some((c) => area.has(c)));
+  const qualifies = (evidence: FusionSignal[]) =>
+    new Set(evidence.map((s) => groupOf(input.independence, s.source))).size >= p.minSources && evidence.some((s) => isFresh(s, input.asOf));
   const out: AlertCandidate[] = [];
   for (const syndrome of sortStr(inWindow.map((s) => s.syndrome))) {
     const signals = inWindow.filter((s) => s.syndrome === syndrome);
-    const anchors = sortNum(signals.flatMap(communitiesOf));
-    const evidence = new Map<number, FusionSignal[]>();
-    for (const a of anchors) {
-      const hood = neighbourhood(a, input.adjacency, p.adjacency);
-      const ev = signals.filter((s) => communitiesOf(s).some((c) => hood.has(c)));
-      const groups = new Set(ev.map((s) => groupOf(input.independence, s.source)));
-      if (groups.size >= p.minSources && ev.some((s) => isFresh(s, input.asOf))) evidence.set(a, ev);
-    }
-    // merge anchors sharing a signal (union-find over anchors)
-    const parent = new Map<number, number>([...evidence.keys()].map((a) => [a, a]));
-    const find = (a: number): number => (parent.get(a) === a ? a : find(parent.get(a)!));
-    const holder = new Map<number, number>();
-    for (const [a, ev] of evidence) {
-      for (const s of ev) {
-        const h = holder.get(s.id);
-        if (h === undefined) holder.set(s.id, a);
-        else parent.set(find(a), find(h));
-      }
-    }
-    const components = new Map<number, Map<number, FusionSignal>>();
-    for (const [a, ev] of evidence) {
-      const root = find(a);
-      let c = components.get(root);
-      if (!c) components.set(root, (c = new Map()));
-      for (const s of ev) c.set(s.id, s);
-    }
-    for (const c of components.values()) {
-      const list = [...c.values()];
-      out.push(candidateOf(rule, syndrome, list, input.independence, `${rule.code}:${syndrome}:${Math.min(...list.flatMap(communitiesOf))}`));
+    const anchors = sortNum(signals.flatMap(communitiesOf)).map((anchor) => {
+      const hood = neighbourhood(anchor, input.adjacency, p.adjacency);
+      const evidence = touching(signals, hood);
+      return {
+        anchor, hood, evidence, ok: qualifies(evidence),
+        groups: new Set(evidence.map((s) => groupOf(input.independence, s.source))).size,
+        fresh: evidence.filter((s) => isFresh(s, input.asOf)).length,
+        own: evidence.filter((s) => communitiesOf(s).includes(anchor)).length,
+      };
+    }).filter((a) => a.ok);
+    anchors.sort((a, b) => b.groups - a.groups || b.fresh - a.fresh || b.own - a.own || b.evidence.length - a.evidence.length || a.anchor - b.anchor);
+    const taken = new Set<number>();
+    for (const seed of anchors) {
+      if (taken.has(seed.anchor)) continue;
+      const area = new Set([...seed.hood].filter((c) => !taken.has(c)));
+      const evidence = area.size === seed.hood.size ? seed.evidence : touching(signals, area);
+      if (!qualifies(evidence)) continue;
+      for (const c of area) taken.add(c);
+      const c = candidateOf(rule, syndrome, evidence, input.independence, '');
+      // a scan cluster may reach beyond the area: the candidate's communities are the part within it
+      c.communities = c.communities.filter((x) => area.has(x));
+      c.dedupeKey = `${rule.code}:${syndrome}:${c.communities[0]}`;
+      out.push(c);
     }
   }
   return out;
@@ -315,25 +318,39 @@ export interface OpenAlert {
   id: number;
   ruleCode: string;
   syndrome: string;
+  /** the area the alert covers now (its core and the neighbours that joined it) */
   communities: number[];
+  /** the area of the candidate that opened it: an alert extends from here only, so it cannot creep over a district */
+  core: number[];
   dedupeKey: string;
   lastDate: string;
 }
 
+/** An open alert extends only with evidence within this many days of its last; after a quiet gap a new episode is a new alert. */
+export const EXTEND_WITHIN_DAYS = 7;
+
 /**
- * The open alert that `c` extends: the one with its dedupe key, else — for signal rules — an open alert of the same rule
- * code and syndrome whose communities overlap the candidate's (or border them, for a rule counting adjacency), most
- * recent first. An open alert stays the one alert for its area until someone closes it; the rule code (not its
- * version) is compared, so editing a rule does not split an ongoing alert.
+ * The open alert that `c` extends: for signal rules, an open alert of the same rule code and syndrome whose core area
+ * overlaps the candidate's (or borders it, for a rule counting adjacency) and whose last evidence is at most
+ * EXTEND_WITHIN_DAYS before the candidate's — its dedupe key first, then the most recent. Case-report candidates
+ * extend by key only. The rule code (not its version) is compared, so editing a rule does not split an ongoing alert.
+ * Matching against the core, not the area the alert has grown to, keeps extension from chaining: a neighbour's
+ * neighbour opens its own alert.
  */
 export function matchOpenAlert(c: AlertCandidate, open: readonly OpenAlert[], adjacency: Adjacency, mode: 'same' | 'adjacent' = 'same'): OpenAlert | null {
-  const exact = open.find((a) => a.dedupeKey === c.dedupeKey);
-  if (exact) return exact;
-  if (c.kind === 'case_report_class') return null;
+  if (c.kind === 'case_report_class') return open.find((a) => a.dedupeKey === c.dedupeKey) ?? null;
   const hood = new Set(c.communities.flatMap((x) => [...neighbourhood(x, adjacency, mode)]));
-  const matches = open.filter((a) => a.ruleCode === c.ruleCode && a.syndrome === c.syndrome && a.communities.some((x) => hood.has(x)));
-  matches.sort((a, b) => (a.lastDate < b.lastDate ? 1 : a.lastDate > b.lastDate ? -1 : b.id - a.id));
+  const recent = addDays(c.lastDate, -EXTEND_WITHIN_DAYS);
+  const matches = open.filter((a) => a.ruleCode === c.ruleCode && a.syndrome === c.syndrome && a.lastDate >= recent && a.core.some((x) => hood.has(x)));
+  matches.sort((a, b) => Number(b.dedupeKey === c.dedupeKey) - Number(a.dedupeKey === c.dedupeKey)
+    || (a.lastDate < b.lastDate ? 1 : a.lastDate > b.lastDate ? -1 : b.id - a.id));
   return matches[0] ?? null;
+}
+
+/** The area of open alert `a` after extension by `c`: the candidate's communities within the core's neighbourhood join it. */
+export function extendedArea(a: Pick<OpenAlert, 'communities' | 'core'>, c: AlertCandidate, adjacency: Adjacency, mode: 'same' | 'adjacent'): number[] {
+  const reach = new Set(a.core.flatMap((x) => [...neighbourhood(x, adjacency, mode)]));
+  return sortNum([...a.communities, ...c.communities.filter((x) => reach.has(x))]);
 }
 
 /** The adjacency mode a rule's extension uses: multi_source its own; the others their community only. */
