@@ -19,6 +19,7 @@
 //   Equal sensitivity: single-source signalling is replayed at stricter thresholds (the run's EARS method at smaller
 //           alphas, farringtonFlexible at a smaller alpha or left out, the scan kept or left out); the configuration
 //           with the fewest false alerts among those at least as sensitive as the fused alerts is compared.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseRunConfig } from '../src/modules/surveillance/run-config.ts';
@@ -42,6 +43,8 @@ export interface DetectionPowerOptions {
   threads?: number;
   /** run settings instead of the defaults (a JSON object as PUT /surveillance/run-settings takes) */
   config?: unknown;
+  /** a file keeping the runs' signals: reused when seed, outbreaks, days, replications and settings match */
+  signalsCache?: string;
 }
 
 /** Farrington's reference years (b = 3) and its window before the first evaluated day, in whole weeks. */
@@ -123,7 +126,15 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
   trials.forEach((t, index) => tasks.push({ kind: 'trial', index, spec: t.spec, seed: seed + index, from: t.from, to: t.to }));
   const total = tasks.length;
   let done = 0;
-  await Promise.all(Array.from({ length: threads }, () => new Promise<void>((resolve, reject) => {
+  const cacheKey = JSON.stringify({ seed, nOutbreaks, replications, evalDays, config });
+  const cached = opts.signalsCache && existsSync(opts.signalsCache) ? JSON.parse(readFileSync(opts.signalsCache, 'utf8')) : null;
+  if (cached?.key === cacheKey) {
+    baseline.push(...cached.baseline);
+    cached.trials.forEach((t: Pick<Trial, 'series' | 'kinds' | 'signals'>, i: number) => Object.assign(trials[i], t));
+    tasks.length = 0;
+    log(`runs: the signals of ${opts.signalsCache}`);
+  }
+  if (tasks.length) await Promise.all(Array.from({ length: threads }, () => new Promise<void>((resolve, reject) => {
     const worker = new Worker(new URL('./detection-power-worker.ts', import.meta.url), { workerData: { seed, days, levels: LEVELS, replications, config } });
     const next = () => {
       const task = tasks.shift();
@@ -139,6 +150,9 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
     worker.on('error', reject);
     next();
   })));
+  if (opts.signalsCache && cached?.key !== cacheKey) {
+    writeFileSync(opts.signalsCache, JSON.stringify({ key: cacheKey, baseline, trials: trials.map(({ series, kinds, signals }) => ({ series, kinds, signals })) }));
+  }
   const cpuSeconds = process.cpuUsage().user / 1e6;
   log(`runs done: ${baseline.length} baseline signals`);
 
@@ -226,6 +240,24 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
   const runSel: Selection = { earsLevel: 1, farringtonLevel: 1, scan: true };
   const fusedMulti = replayAlerts(DEFAULT_RULES.filter((r) => r.code === 'multi_source'), runSel, ['multi_source']);
   const fusedAll = replayAlerts(DEFAULT_RULES, runSel, ['multi_source', 'high_threshold']);
+  // the multi_source rule's parameters (rule data a district admin edits) against the same signals
+  const VARIANTS: { minSources: number; windowDays: number; adjacency: 'same' | 'adjacent'; minObserved?: number; strongFactor?: number }[] = [
+    // version 1 of the default, and plain co-occurrence at other windows and areas
+    { minSources: 2, windowDays: 3, adjacency: 'adjacent' }, { minSources: 2, windowDays: 7, adjacency: 'adjacent' }, { minSources: 2, windowDays: 3, adjacency: 'same' },
+    { minSources: 3, windowDays: 3, adjacency: 'adjacent' }, { minSources: 3, windowDays: 7, adjacency: 'adjacent' },
+    // evidence that must add up: signals of at least minObserved cases, one of them ≥ strongFactor × its threshold
+    { minSources: 2, windowDays: 3, adjacency: 'adjacent', minObserved: 5, strongFactor: 2 }, { minSources: 2, windowDays: 5, adjacency: 'adjacent', minObserved: 5, strongFactor: 2 },
+    { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 5, strongFactor: 1.5 }, { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 5, strongFactor: 2 },
+    { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 6, strongFactor: 2 }, { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 8, strongFactor: 2 },
+    { minSources: 2, windowDays: 7, adjacency: 'same', minObserved: 5, strongFactor: 2 }, { minSources: 3, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 3 },
+  ];
+  if (process.env.FUSION_GRID) {
+    VARIANTS.length = 0;
+    const g = JSON.parse(process.env.FUSION_GRID);
+    for (const windowDays of g.windowDays) for (const minSources of g.minSources) for (const adjacency of g.adjacency)
+      for (const minObserved of g.minObserved) for (const strongFactor of g.strongFactor) VARIANTS.push({ minSources, windowDays, adjacency, minObserved, strongFactor });
+  }
+  const variants = VARIANTS.map((params) => ({ params, r: replayAlerts([{ ...DEFAULT_RULES[0], params }], runSel, ['multi_source']) }));
   log('fused alerts done');
   // single-source signalling: every selected signal fresh on a day is that day's candidate (one per syndrome and
   // community), so detection needs no replay; the false alerts do (extension)
@@ -309,6 +341,18 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
       ? `At equal sensitivity (≥ ${fusedD}/${nOutbreaks}) the quietest single-source configuration is ${selName(best.sel)}: ${per100(best.falseAlarms).toFixed(1)} false alerts per 100 series-years against ${per100(fusedMulti.falseAlarms).toFixed(1)} fused — `
         + `${fusedMulti.falseAlarms ? (best.falseAlarms / fusedMulti.falseAlarms).toFixed(1) : '∞'}× (target ≥ 5×).`
       : `No single-source configuration reaches the fused sensitivity (${fusedD}/${nOutbreaks}); the most sensitive, ${selName(bestAny.sel)}, detects ${detected(bestAny.delays)} with ${per100(bestAny.falseAlarms).toFixed(1)} false alerts per 100 series-years.`,
+    '',
+    'The multi_source rule with other parameters, on the same signals (the quietest single-source configuration at least as sensitive as each, and the ratio):',
+    '',
+    '| multi_source params | sensitivity | false alerts / 100 series-years | communities under a false alert | median days | quietest single-source at ≥ its sensitivity | single ÷ fused |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...variants.map(({ params, r }) => {
+      const s = singles.filter((x) => detected(x.delays) >= detected(r.delays)).sort((a, b) => a.falseAlarms - b.falseAlarms)[0];
+      const more = params as { minObserved?: number; strongFactor?: number };
+      return `| ${params.minSources} sources, ${params.windowDays} d, ${params.adjacency}${more.minObserved ? `, observed ≥ ${more.minObserved}` : ''}${more.strongFactor && more.strongFactor > 1 ? `, one ≥ ${more.strongFactor} × threshold` : ''} | ${sens(r.delays)} | ${per100(r.falseAlarms).toFixed(1)} | ${r.covered.toFixed(1)} | ${med(r.delays)} | `
+        + (s ? `${selName(s.sel)}: ${per100(s.falseAlarms).toFixed(1)} | ${r.falseAlarms ? (s.falseAlarms / r.falseAlarms).toFixed(1) + '×' : '∞'} |` : '– | – |');
+    }),
+    '',
     `CPU: ${cpuSeconds.toFixed(0)} s for the runs (all threads of the process).`,
   ];
   return lines.join('\n');

@@ -37,7 +37,7 @@ const DISEASE_SYNDROME: Record<string, string> = {
 };
 /** The rules 0005_surveillance.sql seeds (ids as there). */
 export const DEFAULT_RULES: FusionRule[] = [
-  { id: 1, code: 'multi_source', version: 1, kind: 'multi_source', params: { minSources: 2, windowDays: 3, adjacency: 'adjacent' }, riskLevel: 'high' },
+  { id: 1, code: 'multi_source', version: 2, kind: 'multi_source', params: { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 5, strongFactor: 2 }, riskLevel: 'high' },
   { id: 2, code: 'high_threshold', version: 1, kind: 'high_threshold', params: { factor: 3, minObserved: 10, maxP: 0.001 }, riskLevel: 'medium' },
 ];
 

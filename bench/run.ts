@@ -66,6 +66,10 @@ const USAGE = `usage: npm run bench -- <name> [options]
              --days N                        days of baseline daily runs evaluated (default 364)
              --threads N                     worker threads (default 2)
              --config JSON                   run settings instead of the defaults (as PUT /surveillance/run-settings)
+             --seed N                        outbreaks and synthetic feeds (default 20260601; another seed checks that
+                                             fusion settings chosen on one set of outbreaks hold on another)
+             --signals-cache FILE            keep the runs' signals in FILE and reuse them when the options match (the
+                                             runs are 99 % of the time; fusion and scoring then take a few minutes)
 
 PostgreSQL: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the maintenance database used to
 create and drop the per-run databases.`;
@@ -101,6 +105,8 @@ const { values, positionals } = parseArgs({
     replications: { type: 'string' },
     days: { type: 'string' },
     config: { type: 'string' },
+    'signals-cache': { type: 'string' },
+    seed: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -153,7 +159,7 @@ async function main() {
     output = await runSurveillanceBench({ engine: values.engine, residents: num(values.residents), threads: num(values.threads), profile: values.profile });
   } else if (name === 'detection-power') {
     const { runDetectionPowerBench } = await import('./detection-power.ts');
-    output = await runDetectionPowerBench({ outbreaks: num(values.outbreaks), replications: num(values.replications), evalDays: num(values.days), threads: num(values.threads), config: values.config === undefined ? undefined : JSON.parse(values.config) });
+    output = await runDetectionPowerBench({ outbreaks: num(values.outbreaks), replications: num(values.replications), evalDays: num(values.days), threads: num(values.threads), config: values.config === undefined ? undefined : JSON.parse(values.config), signalsCache: values['signals-cache'], seed: num(values.seed) });
   } else {
     process.stderr.write(`unknown benchmark "${name}"\n\n${USAGE}\n`);
     process.exit(2);

@@ -66,7 +66,7 @@ describe('feeds → run → alert', () => {
     const inbox = await ok(get('/api/v1/surveillance/alerts'));
     expect(inbox.total).toBe(1);
     alert = inbox.items[0];
-    expect(alert).toMatchObject({ state: 'new', riskLevel: 'high', syndrome: 'fever', rule: { code: 'multi_source', version: 1 }, lastDate: AS_OF, version: 1 });
+    expect(alert).toMatchObject({ state: 'new', riskLevel: 'high', syndrome: 'fever', rule: { code: 'multi_source', version: 2 }, lastDate: AS_OF, version: 1 });
     expect(alert.sources).toEqual(expect.arrayContaining(['fever_clinic', 'pharmacy']));
     expect(alert.communities.map((c: Json) => c.id)).toContain(spiked);
     const notes = (await ok(get('/api/v1/notifications'))).items.filter((n: Json) => n.alertId === alert.id);

@@ -91,7 +91,7 @@ describe('fusion of a run’s signals', () => {
     run1 = await newRun(AS_OF);
     ids.push(await signal({ runId: run1, source: 'fever_clinic', category: 'visits', syndrome: 'fever', community: c[0], date: AS_OF, observed: 14, threshold: 9 }));
     ids.push(await signal({ runId: run1, source: 'fever_clinic', category: 'visits', syndrome: 'fever', community: c[0], date: AS_OF, observed: 14, threshold: 10, algorithm: 'earsC2' }));
-    ids.push(await signal({ runId: run1, source: 'pharmacy', category: 'antipyretic', syndrome: 'fever', community: c[1], date: AS_OF, observed: 40, threshold: 30 }));
+    ids.push(await signal({ runId: run1, source: 'pharmacy', category: 'antipyretic', syndrome: 'fever', community: c[1], date: AS_OF, observed: 40, threshold: 18 }));
     // the same source again (a sentinel is another group, but this one is respiratory): no agreement with them
     await signal({ runId: run1, source: 'sentinel', category: 'dry_cough', syndrome: 'respiratory', community: c[3], date: AS_OF, observed: 6, threshold: 5 });
     const r = await fuse(run1, AS_OF);
@@ -103,7 +103,7 @@ describe('fusion of a run’s signals', () => {
     alert = list.items[0];
     expect(alert).toMatchObject({
       id: r.created[0], version: 1, state: 'new', riskLevel: 'high', syndrome: 'fever',
-      rule: { code: 'multi_source', version: 1, kind: 'multi_source', name: '多源信号时空聚集' },
+      rule: { code: 'multi_source', version: 2, kind: 'multi_source', name: '多源信号时空聚集' },
       communities: [{ id: c[0], name: communityNames[0] }, { id: c[1], name: communityNames[1] }],
       firstDate: AS_OF, lastDate: AS_OF, sources: ['fever_clinic', 'pharmacy'], signalCount: 3, caseReportCount: 0, assignee: null,
       reviewedAt: null, investigatingAt: null, closedAt: null, actions: ['review', 'assign', 'note'],
@@ -160,7 +160,7 @@ describe('fusion of a run’s signals', () => {
       [anyInstitution, c[0], AS_OF, addDays(AS_OF, -56)],
     );
     const d = await ok(get(`/api/v1/surveillance/alerts/${alert.id}`, investigator));
-    expect(d.rule).toMatchObject({ code: 'multi_source', version: 1, params: { minSources: 2, windowDays: 3, adjacency: 'adjacent' }, riskLevel: 'high' });
+    expect(d.rule).toMatchObject({ code: 'multi_source', version: 2, params: { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 5, strongFactor: 2 }, riskLevel: 'high' });
     expect(d.signals.map((x: Json) => [x.id, x.source.code, x.algorithm])).toEqual([
       [ids[0], 'fever_clinic', 'earsC1'], [ids[1], 'fever_clinic', 'earsC2'], [ids[2], 'pharmacy', 'earsC1'], [ids[3], 'laboratory', 'earsC1'],
     ]);
@@ -350,12 +350,12 @@ describe('fusion rules are data a district admin edits, as versions', () => {
   test('the three default rules', async () => {
     const rules = await ok(get('/api/v1/surveillance/fusion-rules', cdc));
     expect(rules.map((r: Json) => [r.code, r.kind, r.version, r.riskLevel, r.active])).toEqual([
-      ['multi_source', 'multi_source', 1, 'high', true], ['high_threshold', 'high_threshold', 1, 'medium', true], ['class_a_report', 'case_report_class', 1, 'critical', true],
+      ['high_threshold', 'high_threshold', 1, 'medium', true], ['class_a_report', 'case_report_class', 1, 'critical', true], ['multi_source', 'multi_source', 2, 'high', true],
     ]);
   });
 
   test('only the district admin edits; parameters are checked per kind; a stale version is refused', async () => {
-    const body = { version: 1, params: { minSources: 3, windowDays: 3, adjacency: 'adjacent' }, riskLevel: 'critical' };
+    const body = { version: 2, params: { minSources: 3, windowDays: 3, adjacency: 'adjacent' }, riskLevel: 'critical' };
     expect(await ok(put('/api/v1/surveillance/fusion-rules/multi_source', cdc, body), 403)).toMatchObject({ code: 'FORBIDDEN' });
     expect(await ok(put('/api/v1/surveillance/fusion-rules/multi_source?lang=en', admin, { ...body, params: { minSources: 1 } }), 400)).toEqual({
       code: 'VALIDATION_FAILED', message: 'Invalid input: minSources: Too small: expected number to be >=2', field: 'params.minSources',
@@ -367,12 +367,13 @@ describe('fusion rules are data a district admin edits, as versions', () => {
   });
 
   test('an edit is a new version, the old one kept inactive; fusion uses the new one and older alerts keep naming theirs', async () => {
-    const v2 = await ok(put('/api/v1/surveillance/fusion-rules/multi_source', admin, { version: 1, params: { minSources: 3 }, riskLevel: 'critical' }));
-    expect(v2).toMatchObject({ code: 'multi_source', version: 2, kind: 'multi_source', name: '多源信号时空聚集', params: { minSources: 3, windowDays: 3, adjacency: 'adjacent' }, riskLevel: 'critical', active: true, createdBy: expect.any(String) });
+    // version 1 is the original default, version 2 the default of 0016_fusion_defaults.sql
+    const v3 = await ok(put('/api/v1/surveillance/fusion-rules/multi_source', admin, { version: 2, params: { minSources: 3 }, riskLevel: 'critical' }));
+    expect(v3).toMatchObject({ code: 'multi_source', version: 3, kind: 'multi_source', name: '多源信号时空聚集', params: { minSources: 3, windowDays: 3, adjacency: 'adjacent', minObserved: 0, strongFactor: 1 }, riskLevel: 'critical', active: true, createdBy: expect.any(String) });
     const history = await ok(get('/api/v1/surveillance/fusion-rules?history=true', cdc));
-    expect(history.filter((r: Json) => r.code === 'multi_source').map((r: Json) => [r.version, r.active])).toEqual([[2, true], [1, false]]);
+    expect(history.filter((r: Json) => r.code === 'multi_source').map((r: Json) => [r.version, r.active])).toEqual([[3, true], [2, false], [1, false]]);
 
-    // two sources no longer suffice; three do, and the alert names version 2
+    // two sources no longer suffice; three do, and the alert names version 3
     const day = addDays(AS_OF, 10);
     const run = await newRun(day);
     await signal({ runId: run, source: 'fever_clinic', category: 'visits', syndrome: 'respiratory', community: c[2], date: day, observed: 5, threshold: 4 });
@@ -383,8 +384,8 @@ describe('fusion rules are data a district admin edits, as versions', () => {
     const r = await fuse(run2, day);
     expect(r.created).toHaveLength(1);
     const list = (await ok(get('/api/v1/surveillance/alerts?ruleCode=multi_source&sort=newest', cdc))).items;
-    expect(list[0]).toMatchObject({ id: r.created[0], riskLevel: 'critical', rule: { version: 2 } });
-    expect(list.at(-1).rule.version).toBe(1);
+    expect(list[0]).toMatchObject({ id: r.created[0], riskLevel: 'critical', rule: { version: 3 } });
+    expect(list.at(-1).rule.version).toBe(2);
 
     // switching a rule off is a version too
     const off = await ok(put('/api/v1/surveillance/fusion-rules/high_threshold', admin, { version: 1, params: {}, riskLevel: 'medium', active: false }));

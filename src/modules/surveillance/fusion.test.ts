@@ -101,6 +101,18 @@ describe('multi_source: independent sources in the same or adjacent communities 
     ]);
   });
 
+  test('minObserved: signals of fewer cases are no evidence; strongFactor: one signal must be that far beyond its threshold (or a scan cluster)', () => {
+    const rule = (p: object): FusionRule => ({ ...MULTI, params: { minSources: 2, windowDays: 3, adjacency: 'adjacent', ...p } });
+    const two = [sig({ observed: 5, threshold: 2.5 }), sig({ source: 'pharmacy', community: 102, observed: 4, threshold: 3 })];
+    expect(fuse(input(two, { rules: [rule({ minObserved: 4, strongFactor: 2 })] }))).toHaveLength(1);
+    // the pharmacy's 4 cases fall below minObserved 5
+    expect(fuse(input(two, { rules: [rule({ minObserved: 5 })] }))).toEqual([]);
+    // 5 = 2 × 2.5 is strong at factor 2 (the boundary), not at 2.5
+    expect(fuse(input(two, { rules: [rule({ strongFactor: 2.5 })] }))).toEqual([]);
+    const cluster = sig({ algorithm: 'stscan', source: 'laboratory', community: 102, observed: 6, threshold: null, pValue: 0.01 });
+    expect(fuse(input([sig({ observed: 6, threshold: 5 }), cluster], { rules: [rule({ strongFactor: 3 })] }))).toHaveLength(1);
+  });
+
   test('candidates do not chain: a long row of signalling communities splits into neighbourhoods around the strongest', () => {
     // 201–202–…–209 in a row, every community with a clinic and a pharmacy signal; 205 also has a laboratory one
     const row = adjacencyOf([201, 202, 203, 204, 205, 206, 207, 208].map((x) => [x, x + 1] as const));
@@ -221,7 +233,7 @@ describe('extension of open alerts', () => {
 
 describe('rule parameters', () => {
   test('defaults fill in; unknown keys and bad values are refused naming the key', () => {
-    expect(parseParams('multi_source', {})).toEqual({ minSources: 2, windowDays: 3, adjacency: 'adjacent' });
+    expect(parseParams('multi_source', {})).toEqual({ minSources: 2, windowDays: 3, adjacency: 'adjacent', minObserved: 0, strongFactor: 1 });
     const issue = (kind: 'multi_source' | 'high_threshold', params: unknown) => {
       try {
         parseParams(kind, params);

@@ -28,6 +28,10 @@ export const MultiSourceParams = z.object({
   minSources: z.number().int().min(2).max(10).default(2),
   windowDays: z.number().int().min(1).max(28).default(3),
   adjacency: z.enum(['same', 'adjacent']).default('adjacent'),
+  /** a signal is evidence only when it counted at least this many (drops the one- and two-case alarms of quiet series) */
+  minObserved: z.number().min(0).default(0),
+  /** the evidence must hold one strong signal: observed ≥ strongFactor × its threshold, or a scan cluster */
+  strongFactor: z.number().min(1).max(100).default(1),
 }).strict();
 /** A single signal with observed ≥ factor × threshold and observed ≥ minObserved, or a scan cluster with p ≤ maxP. */
 export const HighThresholdParams = z.object({
@@ -208,10 +212,11 @@ function candidateOf(rule: FusionRule, syndrome: string, signals: FusionSignal[]
 export function multiSource(rule: FusionRule, input: FusionInput): AlertCandidate[] {
   const p = parseParams('multi_source', rule.params);
   const from = addDays(input.asOf, -(p.windowDays - 1));
-  const inWindow = input.signals.filter((s) => s.date >= from && s.date <= input.asOf);
+  const inWindow = input.signals.filter((s) => s.date >= from && s.date <= input.asOf && s.observed >= p.minObserved);
   const touching = (signals: FusionSignal[], area: Set<number>) => signals.filter((s) => communitiesOf(s).some((c) => area.has(c)));
+  const strong = (s: FusionSignal) => s.algorithm === 'stscan' || (s.threshold !== null && s.observed >= p.strongFactor * s.threshold);
   const qualifies = (evidence: FusionSignal[]) =>
-    new Set(evidence.map((s) => groupOf(input.independence, s.source))).size >= p.minSources && evidence.some((s) => isFresh(s, input.asOf));
+    new Set(evidence.map((s) => groupOf(input.independence, s.source))).size >= p.minSources && evidence.some((s) => isFresh(s, input.asOf)) && evidence.some(strong);
   const out: AlertCandidate[] = [];
   for (const syndrome of sortStr(inWindow.map((s) => s.syndrome))) {
     const signals = inWindow.filter((s) => s.syndrome === syndrome);
