@@ -61,6 +61,7 @@ export const ERRORS = {
   // family-doctor contracts and chronic-disease management (modules/family-doctor, modules/chronic)
   CONTRACT_EXISTS: { status: 409, zh: '该居民已有有效的家庭医生签约', en: 'This resident already has an active family-doctor contract' },
   FOLLOW_UP_MISSING_READING: { status: 400, zh: '{programme}随访须记录{measures}', en: 'A {programme} follow-up must record {measures}' },
+  HEALTH_CHECK_EXISTS: { status: 409, zh: '该居民 {year} 年已做过年度健康体检（{date}）', en: 'This resident already had the {year} annual health check ({date})' },
   INTERNAL: { status: 500, zh: '服务器内部错误（编号 {requestId}）', en: 'Internal server error (reference {requestId})' },
 } as const satisfies Record<string, ErrorDef>;
 
@@ -128,6 +129,9 @@ export const NOUNS: Record<string, { zh: string; en: string }> = {
   servicePackage: { zh: '服务包', en: 'Service package' },
   programme: { zh: '慢病管理项目', en: 'Programme' },
   enrolment: { zh: '慢病管理档案', en: 'Enrolment' },
+  escalationRule: { zh: '督办规则', en: 'Escalation rule' },
+  session: { zh: '健康驿站活动', en: 'Health-post session' },
+  elderlyCheck: { zh: '健康体检记录', en: 'Health check' },
 };
 
 export function notFound(noun: string): AppError {
@@ -138,6 +142,7 @@ export function notFound(noun: string): AppError {
 const UNIQUE_ERRORS: Record<string, ErrorCode> = {
   appointment_slot_uq: 'SLOT_TAKEN',
   contract_one_active_uq: 'CONTRACT_EXISTS',
+  elderly_check_year_uq: 'HEALTH_CHECK_EXISTS',
 };
 
 /** The violated constraint: pg names it; the PGlite thread passes only the message, which quotes it. */
