@@ -103,7 +103,7 @@ INSERT INTO elderly_check_rule_set (version, note, rules) VALUES (1, '国家基�
     {"code": "obesity", "measure": "bmi", "op": ">=", "value": 28, "zh": "肥胖（BMI≥28）", "en": "Obesity (BMI ≥28)"},
     {"code": "underweight", "measure": "bmi", "op": "<", "value": 18.5, "zh": "体重过低（BMI<18.5）", "en": "Underweight (BMI <18.5)"},
     {"code": "glucose_danger", "measure": "fpg", "op": ">=", "value": 16.7, "urgent": true, "zh": "空腹血糖≥16.7mmol/L", "en": "Fasting glucose ≥16.7 mmol/L"},
-    {"code": "glucose_danger", "measure": "fpg", "op": "<=", "value": 3.9, "urgent": true, "zh": "血糖≤3.9mmol/L", "en": "Glucose ≤3.9 mmol/L"},
+    {"code": "hypoglycaemia", "measure": "fpg", "op": "<=", "value": 3.9, "urgent": true, "zh": "低血糖（≤3.9mmol/L）", "en": "Hypoglycaemia (≤3.9 mmol/L)"},
     {"code": "glucose_raised", "measure": "fpg", "op": ">=", "value": 7.0, "zh": "空腹血糖≥7.0mmol/L", "en": "Fasting glucose ≥7.0 mmol/L"},
     {"code": "anaemia", "measure": "hb", "op": "<", "value": 110, "zh": "血红蛋白<110g/L", "en": "Haemoglobin <110 g/L"},
     {"code": "wbc_abnormal", "measure": "wbc", "op": ">", "value": 10, "zh": "白细胞>10×10⁹/L", "en": "White cells >10×10⁹/L"},

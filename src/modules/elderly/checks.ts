@@ -130,10 +130,8 @@ export async function recordCheck(rc: repo.RequestContext, input: CheckInput): P
   const scope = residentScopeSql(p, v, 'r');
   const { rows: res } = await rc.q.query(`SELECT r.id, r.birth_date, r.status, ${scope} AS ok FROM resident r WHERE r.id = ${v.add(input.residentId)}`, v.values);
   if (!res[0]) throw Object.assign(new AppError('NOT_FOUND', { noun: 'resident' }), { field: 'residentId' });
-  if (!res[0].ok) {
-    await audit(rc.q, rc.audit, { action: 'create', resourceType: 'ElderlyCheck', residentId: input.residentId, outcome: 'denied' });
-    throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: 'residentId' });
-  }
+  // the refusal is audited by the caller, outside this transaction (which rolls back)
+  if (!res[0].ok) throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: 'residentId' });
   const at = input.checkedAt ? new Date(input.checkedAt) : new Date();
   if (at.getTime() > Date.now() + 5 * 60_000) throw new AppError('VALIDATION_FAILED', { detail: { zh: '体检时间晚于当前时间', en: 'the check is in the future' } }, 'checkedAt');
   const checkDate = beijingDate(at);
@@ -187,7 +185,7 @@ export async function recordCheck(rc: repo.RequestContext, input: CheckInput): P
 
 // ── reading ──
 
-/** A resident's checks, newest first (403 outside the caller's scope; the read is audited). */
+/** A resident's checks, newest first (403 outside the caller's scope; the read and a refusal are audited: run it outside a transaction). */
 export async function checksOf(rc: repo.RequestContext, residentId: number): Promise<ElderlyCheck[]> {
   const v = new Params();
   const scope = residentScopeSql(rc.principal, v, 'r');

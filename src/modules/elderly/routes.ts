@@ -7,6 +7,8 @@ import type { AppContext } from '../../context.ts';
 import type { Queryable } from '../../db/engine.ts';
 import { withRetry } from '../../db/engine.ts';
 import type * as repo from '../../fhir/repository.ts';
+import { audit } from '../../platform/audit.ts';
+import { AppError } from '../../platform/errors.ts';
 import { auditContext, errorResponses, requirePrincipal, requireRole } from '../../platform/http.ts';
 import { checkRuleVersions, checksOf, currentCheckRules, invalidateCheckRules, recordCheck, setCheckRules } from './checks.ts';
 import { CheckResults } from './rules.ts';
@@ -40,13 +42,16 @@ export async function elderlyRoutes(fastify: FastifyInstance, ctx: AppContext) {
       response: { 200: Check, 201: Check, ...errorResponses },
     },
   }, async (req, reply) => {
-    const out = await withRetry(() => db.tx((q) => recordCheck(rc(req, q), req.body)));
+    const out = await withRetry(() => db.tx((q) => recordCheck(rc(req, q), req.body))).catch(async (e) => {
+      if (e instanceof AppError && e.code === 'OUT_OF_SCOPE') await audit(db, auditContext(req), { action: 'create', resourceType: 'ElderlyCheck', residentId: req.body.residentId, outcome: 'denied' });
+      throw e;
+    });
     return reply.status(out.created ? 201 : 200).send(out.check);
   });
 
   app.get('/elderly-checks', {
     schema: { tags, summary: 'A resident’s health checks, newest first', querystring: z.object({ residentId: z.coerce.number().int().positive() }), response: { 200: z.object({ items: z.array(Check) }), ...errorResponses } },
-  }, async (req) => ({ items: await db.tx((q) => checksOf(rc(req, q), req.query.residentId)) }));
+  }, async (req) => ({ items: await checksOf(rc(req, db), req.query.residentId) }));
 
   app.get('/elderly-checks/rules', {
     schema: { tags, summary: 'The check’s rules: the current version first, then every earlier one', response: { 200: z.object({ current: z.number(), items: z.array(RuleVersion) }), ...errorResponses } },
