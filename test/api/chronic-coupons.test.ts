@@ -153,6 +153,17 @@ describe('redeeming and voiding', () => {
   });
 });
 
+describe('on the worklist', () => {
+  test('the family doctor sees the coupons left this year beside the resident’s work, null before any were issued', async () => {
+    const a = await h.managed({ followUp: null });
+    const b = await h.managed({ followUp: null });
+    await h.post(`/api/v1/chronic/coupons/issue/${a.residentId}`, {});
+    const items = (await h.get('/api/v1/worklist?kind=enrolment&pageSize=200')).json().items as Json[];
+    expect(items.find((i) => i.resident.id === a.residentId)).toMatchObject({ kind: 'enrolment', couponBalance: 12 });
+    expect(items.find((i) => i.resident.id === b.residentId)).toMatchObject({ kind: 'enrolment', couponBalance: null });
+  });
+});
+
 describe('concurrent redemptions', () => {
   test('eight parallel redemptions of 3 against 12 coupons: exactly four succeed, never an overdraft, one issue row', async () => {
     const { residentId, prescription } = await h.withPrescription();
