@@ -164,6 +164,27 @@ describe('on the worklist', () => {
   });
 });
 
+describe('merges of duplicate records', () => {
+  test('the duplicate’s redemptions and prescriptions move to the survivor, its second issue of the year stays behind; an undo restores both', async () => {
+    const register = async (name: string) => (await h.post('/api/v1/residents', { name, sex: 'female', birthDate: '1950-03-04', gridId: h.gridId, address: '北京市东城区测试胡同8号' }, admin)).json().residentId as number;
+    const [a, b] = [await register('孙三'), await register('孙叁')];
+    const rxA = (await h.withPrescription(a)).prescription;
+    const rxB = (await h.withPrescription(b)).prescription;
+    expect((await redeem({ residentId: a, prescriptionId: rxA.id, count: 1 })).statusCode).toBe(201);
+    expect((await redeem({ residentId: b, prescriptionId: rxB.id, count: 2 })).statusCode).toBe(201);
+    const m = await h.post(`/api/v1/residents/${a}/merge`, { duplicateId: b, reason: '同一人，登记重复' }, admin);
+    expect(m.statusCode, m.body).toBe(200);
+    expect(await balance(a, admin)).toMatchObject({ issued: 12, redeemed: 3, balance: 9 });
+    expect((await h.get(`/api/v1/chronic/prescriptions?residentId=${a}`, admin)).json().items.map((p: Json) => p.id).sort()).toEqual([rxA.id, rxB.id].sort());
+    const left = await db().query('SELECT kind FROM coupon_ledger WHERE resident_id = $1', [b]);
+    expect(left.rows).toEqual([{ kind: 'issue' }]);
+    expect((await h.post(`/api/v1/merges/${m.json().id}/undo`, {}, admin)).statusCode).toBe(200);
+    expect(await balance(a, admin)).toMatchObject({ issued: 12, redeemed: 1, balance: 11 });
+    expect(await balance(b, admin)).toMatchObject({ issued: 12, redeemed: 2, balance: 10 });
+    expect((await h.get(`/api/v1/chronic/prescriptions?residentId=${b}`, admin)).json().items.map((p: Json) => p.id)).toEqual([rxB.id]);
+  });
+});
+
 describe('concurrent redemptions', () => {
   test('eight parallel redemptions of 3 against 12 coupons: exactly four succeed, never an overdraft, one issue row', async () => {
     const { residentId, prescription } = await h.withPrescription();

@@ -10,10 +10,12 @@ const DAY = 86_400_000;
 export interface ChronicHelper {
   /** A resident of the team's grids with no contract and no enrolment yet (each call a new one). */
   nextResident(): number;
+  /** One of the team's grids. */
+  gridId: number;
   /** Contracted to the team (unless contract: false), enrolled with `code`, followed up `daysAgo` days ago. */
-  managed(opts?: { contract?: boolean; code?: string; followUp?: 'controlled' | 'uncontrolled' | null; daysAgo?: number }): Promise<{ residentId: number; enrolmentId: number }>;
-  /** A managed, controlled resident with an active long prescription of one drug. */
-  withPrescription(): Promise<{ residentId: number; prescription: Json }>;
+  managed(opts?: { residentId?: number; contract?: boolean; code?: string; followUp?: 'controlled' | 'uncontrolled' | null; daysAgo?: number }): Promise<{ residentId: number; enrolmentId: number }>;
+  /** A managed, controlled resident (the one given, else the next) with an active long prescription of one drug. */
+  withPrescription(residentId?: number): Promise<{ residentId: number; prescription: Json }>;
   post(url: string, payload: unknown, cookie?: string): Promise<LightMyRequestResponse>;
   get(url: string, cookie?: string): Promise<LightMyRequestResponse>;
 }
@@ -30,10 +32,12 @@ export async function chronicHelper(s: TestServer, doctor: string, username = 'd
     [teamId],
   );
   const free = rows.map((r) => Number(r.id));
+  const grid = await db.query('SELECT grid_id FROM team_grid WHERE team_id = $1 ORDER BY grid_id LIMIT 1', [teamId]);
   const post = (url: string, payload: unknown, cookie = doctor) => s.app.inject({ method: 'POST', url, headers: { cookie }, payload: payload as any });
   const get = (url: string, cookie = doctor) => s.app.inject({ url, headers: { cookie } });
   const h: ChronicHelper & { teamId: number } = {
     teamId,
+    gridId: Number(grid.rows[0].grid_id),
     post,
     get,
     nextResident() {
@@ -42,7 +46,7 @@ export async function chronicHelper(s: TestServer, doctor: string, username = 'd
       return id;
     },
     async managed(opts = {}) {
-      const residentId = h.nextResident();
+      const residentId = opts.residentId ?? h.nextResident();
       if (opts.contract !== false) {
         const c = await post('/api/v1/contracts', { residentId, teamId, packages: ['basic', 'chronic'], consent: { method: 'written', signedBy: 'self' } });
         expect(c.statusCode, c.body).toBe(201);
@@ -61,8 +65,8 @@ export async function chronicHelper(s: TestServer, doctor: string, username = 'd
       }
       return { residentId, enrolmentId };
     },
-    async withPrescription() {
-      const { residentId } = await h.managed();
+    async withPrescription(given?: number) {
+      const { residentId } = await h.managed({ residentId: given });
       const r = await post('/api/v1/chronic/prescriptions', { kind: 'long', residentId, programme: 'hypertension', weeks: 12, items: [{ name: '氨氯地平片', code: 'AMLO5', dosage: '5mg qd', quantity: 84, unit: '片' }] });
       expect(r.statusCode, r.body).toBe(201);
       return { residentId, prescription: r.json() };
