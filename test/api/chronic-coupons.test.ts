@@ -186,9 +186,12 @@ describe('merges of duplicate records', () => {
 });
 
 describe('concurrent redemptions', () => {
-  test('eight parallel redemptions of 3 against 12 coupons: exactly four succeed, never an overdraft, one issue row', async () => {
+  test('eight parallel redemptions of 3 against 12 coupons, over two prescriptions: exactly four succeed, never an overdraft, one issue row', async () => {
     const { residentId, prescription } = await h.withPrescription();
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => redeem({ residentId, prescriptionId: prescription.id, count: 3, sourceId: `race-${i}` })));
+    const second = await h.post('/api/v1/chronic/prescriptions', { kind: 'long', residentId, programme: 'hypertension', weeks: 4, items: [{ name: '厄贝沙坦片' }] });
+    expect(second.statusCode, second.body).toBe(201);
+    const ids = [prescription.id, second.json().id];
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => redeem({ residentId, prescriptionId: ids[i % 2], count: 3, sourceId: `race-${i}` })));
     const codes = results.map((r) => r.statusCode).sort();
     expect(codes, results.map((r) => r.body).join('\n')).toEqual([201, 201, 201, 201, 409, 409, 409, 409]);
     for (const r of results.filter((x) => x.statusCode === 409)) expect(r.json()).toMatchObject({ code: 'COUPONS_INSUFFICIENT', field: 'count' });

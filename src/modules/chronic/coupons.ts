@@ -156,8 +156,10 @@ export async function redeem(rc: repo.RequestContext, input: { residentId: numbe
     if (rows[0]) return { entry: await entry(rc.q, Number(rows[0].id)), created: false };
   }
   await residentInScope(rc, input.residentId, { action: 'create', resourceType: 'CouponLedger' });
-  const rx = await prescriptionRow(rc.q, input.prescriptionId);
+  // locked: a cancellation waits for the redemption, or the redemption sees the cancellation (cancelled_at is the locked row's own)
+  const rx = await prescriptionRow(rc.q, input.prescriptionId, true);
   if (Number(rx.resident_id) !== input.residentId) throw new AppError('VALIDATION_FAILED', { detail: { zh: '处方不属于该居民', en: 'the prescription is another resident’s' } }, 'prescriptionId');
+  if (rx.cancelled_at) rx.status = 'cancelled';
   if (rx.status !== 'active') throw Object.assign(new AppError('INVALID_STATE', { detail: { zh: `处方状态为 ${rx.status}`, en: `the prescription is ${rx.status}` } }), { field: 'prescriptionId' });
   const year = await thisYear(rc.q);
   const v = new Params();

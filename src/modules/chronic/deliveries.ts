@@ -70,6 +70,7 @@ export async function requestDelivery(rc: repo.RequestContext, input: { prescrip
   }
   const rx = await prescriptionRow(rc.q, input.prescriptionId, true);
   const resident = await residentInScope(rc, Number(rx.resident_id), { action: 'create', resourceType: 'MedicationDelivery' }, 'prescriptionId');
+  if (rx.cancelled_at) rx.status = 'cancelled'; // a cancellation committed while this waited for the lock
   if (rx.status !== 'active') throw Object.assign(new AppError('INVALID_STATE', { detail: { zh: `处方状态为 ${rx.status}`, en: `the prescription is ${rx.status}` } }), { field: 'prescriptionId' });
   const open = await rc.q.query("SELECT id FROM medication_delivery WHERE prescription_id = $1 AND status IN ('requested', 'dispatched')", [input.prescriptionId]);
   if (open.rows[0]) throw Object.assign(new AppError('INVALID_STATE', { detail: { zh: `该处方已有进行中的送药 #${open.rows[0].id}`, en: `delivery #${open.rows[0].id} of this prescription is still open` } }), { field: 'prescriptionId' });
