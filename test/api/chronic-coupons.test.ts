@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { chronicHelper, type ChronicHelper } from '../helpers/chronic.ts';
+import { runCouponIssue } from '../../src/modules/chronic/coupons.ts';
 
 type Json = Record<string, any>;
 let s: TestServer;
@@ -66,6 +67,15 @@ describe('issuing', () => {
     const { rows } = await db().query("SELECT count(*)::int AS rows, sum(count)::int AS coupons, sum(amount_yuan)::numeric AS yuan FROM coupon_ledger WHERE year = $1 AND kind = 'issue'", [target]);
     expect(rows[0]).toMatchObject({ rows: managed + 1, coupons: (managed + 1) * 12 });
     expect(Number(rows[0].yuan)).toBe((managed + 1) * 120);
+  });
+
+  test('the server’s issue job gives this year’s coupons to whoever is managed and has none, once', async () => {
+    const { residentId } = await h.managed({ followUp: null });
+    expect(await runCouponIssue(db())).toBeGreaterThanOrEqual(1);
+    expect(await balance(residentId)).toMatchObject({ issued: 12, balance: 12 });
+    expect(await runCouponIssue(db())).toBe(0);
+    const { rows } = await db().query("SELECT user_id, note FROM coupon_ledger WHERE resident_id = $1", [residentId]);
+    expect(rows).toEqual([{ user_id: null, note: 'annual issue' }]);
   });
 
   test('a centre administrator’s yearly issue covers the centre’s area only', async () => {

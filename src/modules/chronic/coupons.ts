@@ -6,7 +6,8 @@
 // so concurrent redemptions never overdraw.
 //
 // Contents: settings · issuing · balance · redeeming · voiding · ledger
-import type { Queryable, Row } from '../../db/engine.ts';
+import type { Db, Queryable, Row } from '../../db/engine.ts';
+import { startPeriodicJob, type PeriodicJob } from '../../platform/jobs.ts';
 import type * as repo from '../../fhir/repository.ts';
 import { writeContext } from '../../fhir/repository.ts';
 import { residentScopeSql } from '../../platform/access.ts';
@@ -44,7 +45,7 @@ async function thisYear(q: Queryable): Promise<number> {
  * year yet, in one statement; returns the residents issued to. The row names the managing institution: the contracted
  * team's, else the institution whose diagnosis enrolled them.
  */
-async function issueWhere(q: Queryable, year: number, userId: number, where: string, v: Params): Promise<number[]> {
+async function issueWhere(q: Queryable, year: number, userId: number | null, where: string, v: Params): Promise<number[]> {
   const s = await couponSettings(q);
   if (s.perYear <= 0) return [];
   const { rows } = await q.query(
@@ -55,6 +56,7 @@ async function issueWhere(q: Queryable, year: number, userId: number, where: str
             ${v.add(userId)}::bigint, 'annual issue'
        FROM resident r
       WHERE r.status <> 'merged' AND EXISTS (SELECT 1 FROM chronic_enrolment e WHERE e.resident_id = r.id AND e.status = 'active') AND ${where}
+        AND NOT EXISTS (SELECT 1 FROM coupon_ledger x WHERE x.resident_id = r.id AND x.year = ${v.add(year)}::int AND x.kind = 'issue')
      ON CONFLICT (resident_id, year) WHERE kind = 'issue' DO NOTHING
      RETURNING resident_id`,
     v.values,
@@ -95,6 +97,20 @@ async function assertManaged(q: Queryable, residentId: number, year: number) {
   if (!rows[0]) {
     throw new AppError('UNPROCESSABLE', { detail: { zh: '居民未纳入慢病管理，没有用药券', en: 'the resident is not a managed chronic patient and has no coupons' } }, 'residentId');
   }
+}
+
+/**
+ * The yearly issue as a server job: every few hours this year's coupons go to managed residents who have none yet, so
+ * the new year's arrive on its first day and a resident enrolled since gets theirs the same day. Idempotent; the first
+ * run is one interval after start.
+ */
+export function startCouponIssueJob(db: Db, onError: (err: unknown) => void, intervalMs = 6 * 3600_000): PeriodicJob {
+  return startPeriodicJob(() => runCouponIssue(db), onError, intervalMs, { runAtStart: false });
+}
+
+/** One run of the job: this year's coupons to every managed resident without them; how many were issued. */
+export async function runCouponIssue(db: Db): Promise<number> {
+  return (await db.tx(async (q) => issueWhere(q, await thisYear(q), null, 'TRUE', new Params()))).length;
 }
 
 // ── balance ──
