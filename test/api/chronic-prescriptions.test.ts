@@ -68,6 +68,11 @@ describe('long prescriptions (长处方)', () => {
     expect(again.json().id).toBe(rx.id);
     const bundle = (await h.get(`/fhir/R4/MedicationRequest?patient=Patient/${residentId}`)).json();
     expect(bundle.total).toBe(1);
+    // institutions find long prescriptions by category
+    const kind = 'https://caregrid.dev/fhir/CodeSystem/prescription-kind';
+    expect((await h.get(`/fhir/R4/MedicationRequest?patient=Patient/${residentId}&category=${encodeURIComponent(`${kind}|long`)}`)).json().total).toBe(1);
+    expect((await h.get(`/fhir/R4/MedicationRequest?patient=Patient/${residentId}&category=extended`)).json().total).toBe(0);
+    expect((await h.get(`/fhir/R4/MedicationRequest?patient=Patient/${residentId}&category=${encodeURIComponent('http://other|long')}`)).json().total).toBe(0);
   });
 
   test.each([
