@@ -30,6 +30,7 @@ import { familyDoctorRoutes, worklistRoutes } from './modules/family-doctor/rout
 import { chronicRoutes } from './modules/chronic/routes.ts';
 import { elderlyRoutes } from './modules/elderly/routes.ts';
 import { healthPostRoutes } from './modules/family-doctor/health-post-routes.ts';
+import { prescriptionRoutes } from './modules/chronic/prescription-routes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PUBLIC_API = new Set(['/api/v1/health', '/api/v1/auth/login', '/fhir/R4/metadata']);
@@ -135,6 +136,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await chronicRoutes(api, ctx);
     await elderlyRoutes(api, ctx);
     await healthPostRoutes(api, ctx);
+    await prescriptionRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await app.register(async (fhir) => fhirRoutes(fhir, ctx), { prefix: '/fhir/R4' });
 

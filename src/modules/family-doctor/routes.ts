@@ -116,6 +116,7 @@ const WorkItem = z.object({
   escalationLevel: z.number().describe('0: not escalated; 1: to the team lead; 2: to the centre’s administrator'), escalatedAt: z.string().nullable(),
   resident: z.object({ id: z.number(), name: z.string(), sex: z.string(), age: z.number(), gridId: z.number().nullable(), gridName: z.string().nullable() }),
   lastReadings: Readings.nullable(), medications: z.array(z.object({ name: z.string(), dose: z.string().nullable() })),
+  couponBalance: z.number().nullable().describe('medication coupons left this year (null: none issued yet)'),
 });
 
 export async function worklistRoutes(fastify: FastifyInstance, ctx: AppContext) {

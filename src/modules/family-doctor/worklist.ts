@@ -120,7 +120,8 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
   const list = await c.q.query(
     `SELECT w.*, rr.name, rr.sex, rr.birth_date, rr.grid_id, g.name AS grid_name, i.name AS source_name, tm.name AS team_name,
             (SELECT array_agg(e.programme_code ORDER BY e.programme_code) FROM chronic_enrolment e WHERE e.resident_id = w.resident_id AND e.status = 'active') AS programmes,
-            esc.level AS escalation_level, esc.escalated_at
+            esc.level AS escalation_level, esc.escalated_at,
+            (SELECT sum(CASE cl.kind WHEN 'redeem' THEN -cl.count ELSE cl.count END) FROM coupon_ledger cl WHERE cl.resident_id = w.resident_id AND cl.year = ${v.add(Number(date.slice(0, 4)))}::int) AS coupon_balance
        FROM (SELECT * FROM (${union}) w ORDER BY ${order} LIMIT ${v.add(f.pageSize)} OFFSET ${v.add((f.page - 1) * f.pageSize)}) w
        JOIN resident rr ON rr.id = w.resident_id LEFT JOIN region g ON g.id = rr.grid_id
        LEFT JOIN LATERAL (SELECT te.level, te.escalated_at FROM task_escalation te WHERE w.src = 'task' AND te.task_id = w.id ORDER BY te.level DESC LIMIT 1) esc ON TRUE
@@ -154,6 +155,6 @@ function item(r: Row, dayStart: Date, readings: Readings | null, medications: { 
     escalationLevel: r.escalation_level === null || r.escalation_level === undefined ? 0 : Number(r.escalation_level),
     escalatedAt: r.escalated_at ? new Date(r.escalated_at).toISOString() : null,
     resident: { id: Number(r.resident_id), name: r.name as string, sex: r.sex as string, age: ageOn(r.birth_date), gridId: r.grid_id === null ? null : Number(r.grid_id), gridName: r.grid_name ?? null },
-    lastReadings: readings, medications,
+    lastReadings: readings, medications, couponBalance: r.coupon_balance === null ? null : Number(r.coupon_balance),
   };
 }
