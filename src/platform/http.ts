@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError, type Locale } from './errors.ts';
 import type { Principal } from './principal.ts';
-import type { AuditContext } from './audit.ts';
+import type { AuditContext, Refusals } from './audit.ts';
 import type { Role } from './roles.ts';
 
 declare module 'fastify' {
@@ -11,6 +11,8 @@ declare module 'fastify' {
     principal: Principal | null;
     locale: Locale;
     localeExplicit: boolean;
+    /** Denied attempts seen while serving the request, written by app.ts's hooks after its transactions ended. */
+    refusals: Refusals | null;
   }
 }
 
@@ -50,6 +52,7 @@ export function auditContext(req: FastifyRequest): AuditContext {
     clientIp: req.ip,
     requestId: req.id,
     purpose: typeof purpose === 'string' ? purpose.slice(0, 200) : null,
+    refusals: req.refusals ?? undefined,
   };
 }
 
