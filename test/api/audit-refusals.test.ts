@@ -8,7 +8,7 @@ import { chronicHelper, type ChronicHelper } from '../helpers/chronic.ts';
 type Json = Record<string, any>;
 let s: TestServer;
 let admin: string, doctor1: string, doctor2: string;
-let team1: ChronicHelper, team2: ChronicHelper;
+let team1: ChronicHelper & { teamId: number }, team2: ChronicHelper & { teamId: number };
 const get = (url: string, cookie: string) => s.app.inject({ url, headers: { cookie } });
 const post = (url: string, payload: unknown, cookie: string) => s.app.inject({ method: 'POST', url, headers: { cookie }, payload: payload as any });
 const fhir = (method: string, url: string, cookie: string, body?: unknown) =>
