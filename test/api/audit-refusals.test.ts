@@ -70,6 +70,9 @@ describe('chronic-disease management', () => {
     await expectOneRefusal(residentId, 'doctor2', 'create', 'ChronicFollowUp');
     const list = await get(`/api/v1/chronic/enrolments/${enrolmentId}/follow-ups`, doctor1);
     expect(list.json().items).toEqual([]);
+    // reading that enrolment's follow-ups is refused and audited the same way
+    expect((await get(`/api/v1/chronic/enrolments/${enrolmentId}/follow-ups`, doctor2)).statusCode).toBe(403);
+    expect((await events(residentId, 'denied')).map((e) => [e.username, e.action, e.resourceType])).toEqual([['doctor2', 'read', 'ChronicFollowUp'], ['doctor2', 'create', 'ChronicFollowUp']]);
   });
 
   test('ending another team’s enrolment: 403 and one denied update', async () => {
@@ -84,6 +87,27 @@ describe('chronic-disease management', () => {
     const r = await get(`/api/v1/chronic/prescriptions?residentId=${residentId}`, doctor2);
     expect(r.statusCode, r.body).toBe(403);
     await expectOneRefusal(residentId, 'doctor2', 'list', 'ChronicPrescription');
+  });
+});
+
+describe('the master person index', () => {
+  test('reading, revealing the identity number of and updating a resident outside scope: each a 403 audited once', async () => {
+    const residentId = team1.nextResident();
+    expect((await get(`/api/v1/residents/${residentId}`, doctor2)).statusCode).toBe(403);
+    await expectOneRefusal(residentId, 'doctor2', 'read', 'Resident');
+
+    const other = team1.nextResident();
+    const reveal = await post(`/api/v1/residents/${other}/reveal-id`, { purpose: '核对身份' }, doctor2);
+    expect(reveal.statusCode, reveal.body).toBe(403);
+    expect(reveal.body).not.toMatch(/\d{17}[\dX]/); // no identity number in the refusal
+    await expectOneRefusal(other, 'doctor2', 'reveal', 'Resident.identifier');
+    expect((await events(other, 'denied'))[0].purpose).toBe('核对身份');
+
+    const third = team1.nextResident();
+    const { version } = (await get(`/api/v1/residents/${third}`, admin)).json();
+    const patch = await s.app.inject({ method: 'PATCH', url: `/api/v1/residents/${third}`, headers: { cookie: doctor2 }, payload: { version, phone: '13900000001' } });
+    expect(patch.statusCode, patch.body).toBe(403);
+    await expectOneRefusal(third, 'doctor2', 'update', 'Resident');
   });
 });
 
