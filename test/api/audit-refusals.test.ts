@@ -121,6 +121,15 @@ describe('contracts and referrals', () => {
     await expectOneRefusal(residentId, 'doctor2', 'read', 'Contract');
   });
 
+  test('cancelling another team’s contract: 403, still active, one denied update', async () => {
+    const { residentId } = await team1.managed({ followUp: null });
+    const [contract] = (await get(`/api/v1/contracts?residentId=${residentId}`, doctor1)).json().items;
+    const r = await post(`/api/v1/contracts/${contract.id}/cancel`, { reason: '居民要求' }, doctor2);
+    expect(r.statusCode, r.body).toBe(403);
+    expect((await get(`/api/v1/contracts/${contract.id}`, doctor1)).json().status).toBe('active');
+    await expectOneRefusal(residentId, 'doctor2', 'update', 'Contract');
+  });
+
   test('a contract for a resident outside the team’s grids: 403, no contract, one denied create', async () => {
     const residentId = team1.nextResident();
     const r = await post('/api/v1/contracts', { residentId, teamId: team2.teamId, packages: ['basic'], consent: { method: 'written', signedBy: 'self' } }, doctor2);
@@ -141,6 +150,20 @@ describe('contracts and referrals', () => {
     expect(referral.statusCode, referral.body).toBe(403);
     expect((await get(`/api/v1/referrals?residentId=${other}`, admin)).json().items).toEqual([]);
     await expectOneRefusal(other, 'doctor2', 'create', 'Referral');
+  });
+
+  test('another team’s referral is answered as unknown (404), and the attempts to read and act on it are audited once each', async () => {
+    const residentId = team1.nextResident();
+    const { rows } = await s.started.ctx.db.query("SELECT institution_id FROM app_user WHERE username = 'referral1'");
+    const made = await post('/api/v1/referrals', { direction: 'up', residentId, targetInstitutionId: Number(rows[0].institution_id), reason: '血压控制不佳' }, doctor1);
+    expect(made.statusCode, made.body).toBe(201);
+    const id = made.json().id;
+    expect((await get(`/api/v1/referrals/${id}`, doctor2)).statusCode).toBe(404);
+    await expectOneRefusal(residentId, 'doctor2', 'read', 'Referral');
+    const cancel = await post(`/api/v1/referrals/${id}/cancel`, { note: 'x' }, doctor2);
+    expect(cancel.statusCode, cancel.body).toBe(404);
+    expect((await events(residentId, 'denied')).map((e) => [e.username, e.action, e.resourceId])).toEqual([['doctor2', 'update', String(id)], ['doctor2', 'read', String(id)]]);
+    expect((await get(`/api/v1/referrals/${id}`, doctor1)).json().state).toBe('requested');
   });
 });
 
