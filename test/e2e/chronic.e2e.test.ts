@@ -4,7 +4,8 @@
 // enrolment, and the danger value with the hospital as its source), opens the follow-up form with the hospital's
 // reading beside the fields and its prescription pre-filled, is told which reading the programme requires, records
 // the first follow-up and sees the server's classification and next due date, then the follow-up in the resident's
-// programme page with its trend chart — and once in English.
+// programme page with its trend chart. A neighbour's contract ending soon is on the worklist too, and is renewed from
+// the contract list. Then once in English.
 // Uses Debian's Chromium; skipped where it is not installed (no browser is ever downloaded).
 import { expect, test } from 'vitest';
 import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium } from '../helpers/browser.ts';
@@ -31,7 +32,7 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     const me = (await apiAs(server, doctor, 'GET', '/auth/me')).user;
     const hospitalName = (await apiAs(server, hospital, 'GET', '/auth/me')).user.institutionName as string;
     const team = await apiAs(server, doctor, 'GET', `/teams/${me.teamId}`);
-    const resident = (await apiAs(server, doctor, 'GET', `/residents?gridId=${team.gridIds[0]}&pageSize=1`)).items[0] as { id: number; name: string };
+    const [resident, neighbour] = (await apiAs(server, doctor, 'GET', `/residents?gridId=${team.gridIds[0]}&pageSize=2`)).items as Array<{ id: number; name: string }>;
 
     // ── the family doctor signs the resident from the team's contract list ──
     const fd = await browserSession(browser, server, 'doctor1');
@@ -147,6 +148,32 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     expect(await page.getByTestId('programme-contract').innerText()).toContain(team.name);
     await page.locator('[data-testid="bp-chart"] canvas').waitFor();
     await page.getByTestId('glucose-chart-empty').waitFor();
+
+    // ── a contract ending in ten days: on the worklist, renewed from the contract list with the consent again ──
+    const ends = beijingDay(Date.now() + 10 * DAY);
+    await apiAs(server, doctor, 'POST', '/contracts', {
+      residentId: neighbour!.id, teamId: me.teamId, packages: ['basic'], startDate: beijingDay(Date.now() - 300 * DAY), endDate: ends, consent: { method: 'electronic', signedBy: 'guardian' },
+    });
+    await page.getByRole('menuitem', { name: '工作清单', exact: true }).click();
+    const renewal = page.locator('[data-testid="worklist-table"] tbody tr.ant-table-row').filter({ hasText: neighbour!.name });
+    expect(await renewal.getByTestId('work-kind').getAttribute('data-kind')).toBe('renewal');
+    expect(await renewal.innerText()).toContain(`签约将于 ${ends} 到期`);
+    await renewal.getByTestId('worklist-renew').click();
+    await page.waitForURL(`**/contracts?residentId=${neighbour!.id}`);
+    const due = page.locator('[data-testid="contract-table"] tbody tr.ant-table-row').filter({ hasText: neighbour!.name });
+    await due.getByTestId('renewal-due').waitFor();
+    expect(await page.locator('[data-testid="contract-table"] tbody tr.ant-table-row').count()).toBe(1);
+    await due.getByTestId('contract-renew').click();
+    await page.getByTestId('contract-confirm').click();
+    await page.getByTestId('contract-confirm').waitFor({ state: 'hidden' });
+    await due.getByTestId('renewal-due').waitFor({ state: 'detached' });
+    expect(await due.innerText()).toContain('纸质签字 · 本人');
+    const [renewed] = (await apiAs(server, doctor, 'GET', `/contracts?residentId=${neighbour!.id}`)).items;
+    expect(renewed).toMatchObject({ status: 'active', renewals: 1, consent: { method: 'written', signedBy: 'self' } });
+    expect(renewed.endDate > ends).toBe(true);
+    await page.goBack();
+    await page.goBack();
+    await page.waitForURL(`**/worklist/residents/${resident.id}`);
 
     // ── in English ──
     await page.getByTestId('lang-switch').getByText('English').click();
