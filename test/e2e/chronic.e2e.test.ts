@@ -21,6 +21,9 @@ async function fhirAs(server: TestServer, cookie: string, resource: Json): Promi
   return res.json();
 }
 
+/** Lists refetch after each filter: under load that takes longer than expect.poll's default second. */
+const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 20_000 });
+
 const beijingDay = (at: number) => new Date(at + 8 * 3600_000).toISOString().slice(0, 10);
 
 test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doctor’s first follow-up', { timeout: 240_000 }, async () => {
@@ -81,7 +84,7 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     await page.getByRole('menuitem', { name: '工作清单', exact: true }).click();
     await page.waitForURL('**/worklist');
     const rows = page.locator('[data-testid="worklist-table"] tbody tr.ant-table-row').filter({ hasText: resident.name });
-    await expect.poll(() => rows.count()).toBe(2);
+    await poll(() => rows.count()).toBe(2);
     const danger = rows.filter({ has: page.locator('[data-kind="danger"]') });
     expect(await danger.getByTestId('urgent').innerText()).toBe('紧急');
     expect(await danger.getByTestId('work-source').innerText()).toBe(`来源：${hospitalName}`);
@@ -91,14 +94,14 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     await page.locator('.ant-select-item-option[title="紧急"]').click();
     await page.getByTestId('worklist-search').click();
     await page.waitForURL(/priority=urgent/);
-    await expect.poll(() => rows.count()).toBe(1);
+    await poll(() => rows.count()).toBe(1);
     expect(await rows.first().getByTestId('work-kind').getAttribute('data-kind')).toBe('danger');
     // new enrolments only, then open the form from the resident's
     await page.getByTestId('kind-enrolment').click();
     await page.getByText('没有符合筛选条件的事项').waitFor();
     await page.getByTestId('worklist-reset').click();
     await page.getByTestId('kind-enrolment').click();
-    await expect.poll(() => rows.count()).toBe(1);
+    await poll(() => rows.count()).toBe(1);
     await rows.first().getByTestId('worklist-follow-up').click();
     await page.waitForURL(/\/worklist\/residents\/\d+\/follow-up\?enrolmentId=\d+$/);
 
@@ -118,7 +121,7 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     await fillNumber('followup-dbp', '96');
     await fillNumber('followup-weight', '72');
     await fillNumber('followup-height', '170');
-    await expect.poll(() => page.getByTestId('followup-bmi').innerText()).toBe('24.9');
+    await poll(() => page.getByTestId('followup-bmi').innerText()).toBe('24.9');
     await page.getByTestId('symptom-headache_dizziness').click();
     await fillNumber('followup-smoking', '0');
     await page.getByTestId('followup-submit').click();
@@ -143,7 +146,7 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     expect(await history.first().innerText()).toContain('家庭');
     // the visit answered both the enrolment and the danger value: the next follow-up is the only open task
     const tasks = page.locator('[data-testid="task-table"] tbody tr.ant-table-row');
-    await expect.poll(() => tasks.count()).toBe(1);
+    await poll(() => tasks.count()).toBe(1);
     expect(await tasks.first().getByTestId('work-kind').getAttribute('data-kind')).toBe('follow_up');
     expect(await page.getByTestId('programme-contract').innerText()).toContain(team.name);
     await page.locator('[data-testid="bp-chart"] canvas').waitFor();
@@ -185,7 +188,7 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     await page.getByRole('menuitem', { name: 'Worklist', exact: true }).click();
     await page.waitForURL('**/worklist');
     await page.getByTestId('worklist-table').waitFor();
-    await expect.poll(() => rows.count()).toBe(0);
+    await poll(() => rows.count()).toBe(0);
     expect(fd.errors).toEqual([]);
     await fd.close();
   } finally {
