@@ -10,6 +10,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { api } from '../../api.ts';
 import { useUser } from '../../auth.ts';
+import { useCodeLabels } from '../../components/labels.tsx';
 import { Page } from '../../components/page.tsx';
 import { useUrlFilters } from '../../components/url-filters.ts';
 import { listPagination } from '../../components/paging.ts';
@@ -64,6 +65,7 @@ export default function Worklist() {
   const gridOptions = useGridOptions();
   const programmes = useProgrammes();
   const programmeName = useProgrammeName();
+  const labels = useCodeLabels();
   const list = useQuery({
     queryKey: ['worklist', filters, page, pageSize],
     queryFn: () => api<Paged<WorkItem> & { date: string }>('/worklist', { query: { ...filters, page, pageSize } }),
@@ -75,7 +77,7 @@ export default function Worklist() {
     {
       title: t('worklist.work'),
       key: 'work',
-      width: 150,
+      width: 140,
       render: (_, w) => (
         <Space size={[0, 4]} wrap>
           <PriorityTag priority={w.priority} />
@@ -87,19 +89,19 @@ export default function Worklist() {
     {
       title: t('resident'),
       key: 'resident',
-      width: 170,
+      width: 150,
       render: (_, w) => (
         <Flex vertical>
           <Link to={`/worklist/residents/${w.resident.id}`} data-testid="worklist-resident">
             <Typography.Text strong>{w.resident.name}</Typography.Text>
           </Link>
           <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-            {[t(`common:sex.${w.resident.sex}`, { defaultValue: w.resident.sex }), t('residents:ageYears', { age: w.resident.age }), w.resident.gridName].filter(Boolean).join(' · ')}
+            {[labels.sex(w.resident.sex), t('residents:ageYears', { age: w.resident.age }), w.resident.gridName].filter(Boolean).join(' · ')}
           </Typography.Text>
         </Flex>
       ),
     },
-    { title: t('programme'), key: 'programmes', width: 130, render: (_, w) => <ProgrammeTags codes={w.programmes} /> },
+    { title: t('programme'), key: 'programmes', width: 110, render: (_, w) => <ProgrammeTags codes={w.programmes} /> },
     {
       title: t('worklist.what'),
       key: 'what',
@@ -114,11 +116,11 @@ export default function Worklist() {
         </Flex>
       ),
     },
-    { title: t('lastReadings'), key: 'readings', width: 260, render: (_, w) => <LastReadings readings={w.lastReadings} /> },
+    { title: t('lastReadings'), key: 'readings', width: 230, render: (_, w) => <LastReadings readings={w.lastReadings} /> },
     {
       title: t('worklist.due'),
       key: 'due',
-      width: 130,
+      width: 120,
       render: (_, w) => (
         <Space size={[0, 4]} wrap>
           <Typography.Text type={w.overdue ? 'danger' : undefined}>{formatDay(w.dueAt) ?? t('common:none')}</Typography.Text>
@@ -222,7 +224,7 @@ export default function Worklist() {
             columns={columns}
             dataSource={list.data?.items}
             loading={list.isFetching}
-            scroll={{ x: 1200 }}
+            scroll={{ x: 1100 }}
             rowClassName={(w) => (w.kind === 'danger' ? 'worklist-danger' : '')}
             locale={{ emptyText: <Empty description={filtered || filters.kind ? t('worklist.emptyFiltered') : t('worklist.empty')} data-testid="worklist-empty" /> }}
             pagination={listPagination(t, page, pageSize, list.data?.total ?? 0, (p, size) => update({ page: p, pageSize: size }))}
