@@ -5,7 +5,7 @@
 // reading beside the fields and its prescription pre-filled, is told which reading the programme requires, records
 // the first follow-up and sees the server's classification and next due date, then the follow-up in the resident's
 // programme page with its trend chart. A neighbour's contract ending soon is on the worklist too, and is renewed from
-// the contract list. Then once in English.
+// the contract list, then cancelled. Then once in English.
 // Uses Debian's Chromium; skipped where it is not installed (no browser is ever downloaded).
 import { expect, test } from 'vitest';
 import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium } from '../helpers/browser.ts';
@@ -22,7 +22,7 @@ async function fhirAs(server: TestServer, cookie: string, resource: Json): Promi
 }
 
 /** Lists refetch after each filter: under load that takes longer than expect.poll's default second. */
-const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 20_000 });
+const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 30_000 });
 
 const beijingDay = (at: number) => new Date(at + 8 * 3600_000).toISOString().slice(0, 10);
 
@@ -40,6 +40,7 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     // ── the family doctor signs the resident from the team's contract list ──
     const fd = await browserSession(browser, server, 'doctor1');
     const { page } = fd;
+    page.setDefaultTimeout(30_000); // the machine is shared: a loaded minute must not fail a step
     await page.getByRole('menuitem', { name: '家庭医生', exact: true }).click();
     await page.getByRole('menuitem', { name: '签约管理', exact: true }).click();
     await page.waitForURL('**/contracts');
@@ -174,6 +175,15 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     const [renewed] = (await apiAs(server, doctor, 'GET', `/contracts?residentId=${neighbour!.id}`)).items;
     expect(renewed).toMatchObject({ status: 'active', renewals: 1, consent: { method: 'written', signedBy: 'self' } });
     expect(renewed.endDate > ends).toBe(true);
+    // and cancelled (解约), which needs a reason
+    await due.getByTestId('contract-cancel').click();
+    await page.getByTestId('contract-confirm').click();
+    await page.getByText('请填写原因').waitFor();
+    await page.getByTestId('contract-reason').fill('居民迁出本区');
+    await page.getByTestId('contract-confirm').click();
+    await page.getByTestId('contract-confirm').waitFor({ state: 'hidden' });
+    await poll(() => due.getByTestId('contract-status').getAttribute('data-status')).toBe('cancelled');
+    await poll(() => due.innerText()).toContain('居民迁出本区');
     await page.goBack();
     await page.goBack();
     await page.waitForURL(`**/worklist/residents/${resident.id}`);
