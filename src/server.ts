@@ -13,6 +13,7 @@ import { startReleaseJob } from './modules/referral/service.ts';
 import { startDeadlineJob } from './modules/referral/cases.ts';
 import { startWebhookJob } from './modules/webhooks/service.ts';
 import { startDailyRunJob } from './modules/surveillance/run.ts';
+import { startCouponIssueJob } from './modules/chronic/coupons.ts';
 
 export interface Started {
   app: FastifyInstance;
@@ -47,9 +48,12 @@ export async function startServer(config: Config, opts: { memory?: boolean; onPr
   // the daily detection run (EARS, Farrington, space-time scan → signals → alerts), once per date
   const detection = config.surveillanceRunHour === 'off' ? null
     : startDailyRunJob(ctx.db, config.surveillanceRunHour, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'daily surveillance run failed'));
+  // medication coupons: the yearly issue to managed chronic patients (idempotent, every few hours)
+  const coupons = startCouponIssueJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'coupon issue job failed'));
   return {
     app, ctx, seeded,
     async close() {
+      await coupons.stop();
       await releases.stop();
       await deadlines.stop();
       await webhooks.stop();

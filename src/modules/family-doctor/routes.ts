@@ -115,6 +115,7 @@ const WorkItem = z.object({
   team: z.object({ id: z.number(), name: z.string() }).nullable(), source: z.object({ institutionId: z.number(), institutionName: z.string() }).nullable(), contractEndDate: z.string().nullable(),
   resident: z.object({ id: z.number(), name: z.string(), sex: z.string(), age: z.number(), gridId: z.number().nullable(), gridName: z.string().nullable() }),
   lastReadings: Readings.nullable(), medications: z.array(z.object({ name: z.string(), dose: z.string().nullable() })),
+  couponBalance: z.number().nullable().describe('medication coupons left this year (null: none issued yet)'),
 });
 
 export async function worklistRoutes(fastify: FastifyInstance, ctx: AppContext) {

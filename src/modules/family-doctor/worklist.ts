@@ -104,7 +104,8 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
   await c.q.query("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)");
   const list = await c.q.query(
     `SELECT w.*, rr.name, rr.sex, rr.birth_date, rr.grid_id, g.name AS grid_name, i.name AS source_name, tm.name AS team_name,
-            (SELECT array_agg(e.programme_code ORDER BY e.programme_code) FROM chronic_enrolment e WHERE e.resident_id = w.resident_id AND e.status = 'active') AS programmes
+            (SELECT array_agg(e.programme_code ORDER BY e.programme_code) FROM chronic_enrolment e WHERE e.resident_id = w.resident_id AND e.status = 'active') AS programmes,
+            (SELECT sum(CASE cl.kind WHEN 'redeem' THEN -cl.count ELSE cl.count END) FROM coupon_ledger cl WHERE cl.resident_id = w.resident_id AND cl.year = ${v.add(Number(date.slice(0, 4)))}::int) AS coupon_balance
        FROM (SELECT * FROM (${union}) w ORDER BY ${order} LIMIT ${v.add(f.pageSize)} OFFSET ${v.add((f.page - 1) * f.pageSize)}) w
        JOIN resident rr ON rr.id = w.resident_id LEFT JOIN region g ON g.id = rr.grid_id
        LEFT JOIN institution i ON i.id = w.source_institution_id LEFT JOIN team tm ON tm.id = w.owner_team_id
@@ -135,6 +136,6 @@ function item(r: Row, dayStart: Date, readings: Readings | null, medications: { 
     source: r.source_institution_id ? { institutionId: Number(r.source_institution_id), institutionName: r.source_name as string } : null,
     contractEndDate: r.end_date ?? null,
     resident: { id: Number(r.resident_id), name: r.name as string, sex: r.sex as string, age: ageOn(r.birth_date), gridId: r.grid_id === null ? null : Number(r.grid_id), gridName: r.grid_name ?? null },
-    lastReadings: readings, medications,
+    lastReadings: readings, medications, couponBalance: r.coupon_balance === null ? null : Number(r.coupon_balance),
   };
 }
