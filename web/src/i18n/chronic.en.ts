@@ -53,6 +53,7 @@ const chronic = {
     renewalDue: 'Contract ends on {{day}}',
     source: 'From: {{place}}',
     due: 'Due',
+    coupons: '{{count}} medication coupons left this year',
     openContract: 'Renew contract',
     recordFollowUp: 'Record follow-up',
     date: 'Date',

@@ -53,6 +53,7 @@ const chronic = {
     renewalDue: '签约将于 {{day}} 到期',
     source: '来源：{{place}}',
     due: '截止日期',
+    coupons: '本年药品券余 {{count}} 张',
     openContract: '办理续约',
     recordFollowUp: '记录随访',
     date: '日期',

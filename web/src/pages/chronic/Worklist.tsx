@@ -98,6 +98,11 @@ export default function Worklist() {
           <Typography.Text type="secondary" style={{ fontSize: 12 }}>
             {[labels.sex(w.resident.sex), t('residents:ageYears', { age: w.resident.age }), w.resident.gridName].filter(Boolean).join(' · ')}
           </Typography.Text>
+          {w.couponBalance !== null && w.couponBalance !== undefined && (
+            <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid="coupon-balance">
+              {t('worklist.coupons', { count: w.couponBalance })}
+            </Typography.Text>
+          )}
         </Flex>
       ),
     },

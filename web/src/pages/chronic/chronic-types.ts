@@ -53,6 +53,8 @@ export interface WorkItem {
   resident: { id: Id; name: string; sex: string; age: number; gridId: Id | null; gridName: string | null };
   lastReadings: Readings | null;
   medications: Medication[];
+  /** medication coupons left this year (null: none issued yet) */
+  couponBalance?: number | null;
 }
 
 export interface DangerSign {
