@@ -28,6 +28,8 @@ import { notificationRoutes } from './modules/notifications/routes.ts';
 import { webhookRoutes } from './modules/webhooks/routes.ts';
 import { familyDoctorRoutes, worklistRoutes } from './modules/family-doctor/routes.ts';
 import { chronicRoutes } from './modules/chronic/routes.ts';
+import { elderlyRoutes } from './modules/elderly/routes.ts';
+import { healthPostRoutes } from './modules/family-doctor/health-post-routes.ts';
 import { prescriptionRoutes } from './modules/chronic/prescription-routes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -132,6 +134,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await familyDoctorRoutes(api, ctx);
     await worklistRoutes(api, ctx);
     await chronicRoutes(api, ctx);
+    await elderlyRoutes(api, ctx);
+    await healthPostRoutes(api, ctx);
     await prescriptionRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await app.register(async (fhir) => fhirRoutes(fhir, ctx), { prefix: '/fhir/R4' });

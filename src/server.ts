@@ -11,6 +11,7 @@ import { isEmpty, seedDistrict, type SeedResult } from './synth/seed.ts';
 import type { AppContext } from './context.ts';
 import { startReleaseJob } from './modules/referral/service.ts';
 import { startDeadlineJob } from './modules/referral/cases.ts';
+import { startEscalationJob } from './modules/chronic/escalation.ts';
 import { startWebhookJob } from './modules/webhooks/service.ts';
 import { startDailyRunJob } from './modules/surveillance/run.ts';
 import { startCouponIssueJob } from './modules/chronic/coupons.ts';
@@ -42,6 +43,8 @@ export async function startServer(config: Config, opts: { memory?: boolean; onPr
   const releases = startReleaseJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'releasing reserved slots failed'));
   // referral deadlines: escalation of overdue cases and expiry
   const deadlines = startDeadlineJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'referral deadline job failed'));
+  // overdue chronic-disease tasks: escalation to the team lead, then the centre's administrator
+  const escalations = startEscalationJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'chronic escalation job failed'));
   // webhook deliveries: sent after each commit that queued some, and retried on a timer
   const webhooks = startWebhookJob(ctx.db, ctx.keys, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'webhook delivery failed'));
   ctx.jobs.kickWebhooks = webhooks.kick;
@@ -56,6 +59,7 @@ export async function startServer(config: Config, opts: { memory?: boolean; onPr
       await coupons.stop();
       await releases.stop();
       await deadlines.stop();
+      await escalations.stop();
       await webhooks.stop();
       await detection?.stop();
       await app.close();
