@@ -84,7 +84,11 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     // ── the worklist: the new enrolment and the danger value, with the hospital as its source ──
     await page.getByRole('menuitem', { name: '工作清单', exact: true }).click();
     await page.waitForURL('**/worklist');
-    const rows = page.locator('[data-testid="worklist-table"] tbody tr.ant-table-row').filter({ hasText: resident.name });
+    // the resident's chronic-disease work (aged 65 or more, they may also be due for the elderly health check)
+    const rows = page
+      .locator('[data-testid="worklist-table"] tbody tr.ant-table-row')
+      .filter({ hasText: resident.name })
+      .filter({ has: page.locator('[data-kind="danger"], [data-kind="enrolment"], [data-kind="follow_up"]') });
     await poll(() => rows.count()).toBe(2);
     const danger = rows.filter({ has: page.locator('[data-kind="danger"]') });
     expect(await danger.getByTestId('urgent').innerText()).toBe('紧急');

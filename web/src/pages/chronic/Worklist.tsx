@@ -16,15 +16,16 @@ import { useUrlFilters } from '../../components/url-filters.ts';
 import { listPagination } from '../../components/paging.ts';
 import { QueryError } from '../../components/query-state.tsx';
 import type { Items, Page as Paged, Region } from '../../types.ts';
-import { formatDay, LastReadings, OverdueTag, PriorityTag, ProgrammeTags, useProgrammeName, WorkKindTag } from './chronic-format.tsx';
+import { EscalationTag, formatDay, LastReadings, OverdueTag, PriorityTag, ProgrammeTags, useProgrammeName, WorkKindTag } from './chronic-format.tsx';
 import { WORK_KINDS, type Programme, type WorkItem } from './chronic-types.ts';
 
-const FILTER_KEYS = ['date', 'gridId', 'programme', 'priority', 'kind'] as const;
+const FILTER_KEYS = ['date', 'gridId', 'programme', 'priority', 'kind', 'escalation'] as const;
 interface FormValues {
   date?: Dayjs;
   gridId?: string;
   programme?: string;
   priority?: string;
+  escalation?: string;
 }
 
 /** Kinds of work that a follow-up answers: the form opens from them. */
@@ -130,6 +131,7 @@ export default function Worklist() {
         <Space size={[0, 4]} wrap>
           <Typography.Text type={w.overdue ? 'danger' : undefined}>{formatDay(w.dueAt) ?? t('common:none')}</Typography.Text>
           {w.overdue && <OverdueTag dueAt={w.dueAt} />}
+          <EscalationTag level={w.escalationLevel} />
         </Space>
       ),
     },
@@ -169,10 +171,10 @@ export default function Worklist() {
           layout="inline"
           role="search"
           style={{ rowGap: 12, marginBottom: 16 }}
-          initialValues={{ date: filters.date ? dayjs(filters.date) : undefined, gridId: filters.gridId, programme: filters.programme, priority: filters.priority }}
+          initialValues={{ date: filters.date ? dayjs(filters.date) : undefined, gridId: filters.gridId, programme: filters.programme, priority: filters.priority, escalation: filters.escalation }}
           onFinish={(v) =>
             update({
-              filters: { kind: filters.kind, date: v.date?.format('YYYY-MM-DD'), gridId: v.gridId, programme: v.programme, priority: v.priority },
+              filters: { kind: filters.kind, date: v.date?.format('YYYY-MM-DD'), gridId: v.gridId, programme: v.programme, priority: v.priority, escalation: v.escalation },
               page: 1,
             })
           }
@@ -201,6 +203,17 @@ export default function Worklist() {
               data-testid="filter-priority"
             />
           </Form.Item>
+          <Form.Item name="escalation" label={t('escalation.filter')}>
+            <Select
+              allowClear
+              placeholder={t('common:all')}
+              style={{ width: 160 }}
+              options={[
+                { value: '1', label: t('escalation.lead') },
+                { value: '2', label: t('escalation.admin') },
+              ]}
+            />
+          </Form.Item>
           <Flex gap={8}>
             <Button type="primary" htmlType="submit" icon={<SearchOutlined />} data-testid="worklist-search">
               {t('common:search')}
@@ -208,7 +221,7 @@ export default function Worklist() {
             <Button
               data-testid="worklist-reset"
               onClick={() => {
-                form.setFieldsValue({ date: undefined, gridId: undefined, programme: undefined, priority: undefined });
+                form.setFieldsValue({ date: undefined, gridId: undefined, programme: undefined, priority: undefined, escalation: undefined });
                 update({ filters: {}, page: 1 });
               }}
             >
@@ -225,7 +238,7 @@ export default function Worklist() {
           <QueryError error={list.error} onRetry={() => void list.refetch()} />
         ) : (
           <Table<WorkItem>
-            rowKey={(w) => (w.taskId ? `t${w.taskId}` : `c${w.contractId}`)}
+            rowKey={(w) => (w.taskId ? `t${w.taskId}` : w.contractId ? `c${w.contractId}` : `${w.kind}-${w.resident.id}`)}
             columns={columns}
             dataSource={list.data?.items}
             loading={list.isFetching}

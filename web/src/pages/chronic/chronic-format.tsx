@@ -6,7 +6,15 @@ import dayjs from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import type { Classification, Readings, WorkKind } from './chronic-types.ts';
 
-const KIND_COLORS: Record<WorkKind, string> = { follow_up: 'blue', enrolment: 'cyan', danger: 'red', discharge: 'purple', renewal: 'gold' };
+const KIND_COLORS: Record<WorkKind, string> = {
+  follow_up: 'blue',
+  enrolment: 'cyan',
+  danger: 'red',
+  discharge: 'purple',
+  renewal: 'gold',
+  elderly_check: 'green',
+  check_follow_up: 'lime',
+};
 const CLASS_COLORS: Record<Classification, string> = { controlled: 'success', uncontrolled: 'warning', adverse_reaction: 'orange', new_complication: 'error' };
 const STATUS_COLORS: Record<string, string> = { active: 'success', expired: 'default', cancelled: 'default', transferred: 'purple' };
 
@@ -30,6 +38,17 @@ export function PriorityTag({ priority }: { priority: string }) {
   return (
     <Tag color="red" icon={<AlertOutlined />} data-testid="urgent">
       {t('priorities.urgent')}
+    </Tag>
+  );
+}
+
+/** How far an overdue task has been escalated (超期督办): to the team lead, then to the centre's administrator. */
+export function EscalationTag({ level }: { level: number | undefined }) {
+  const { t } = useTranslation('chronic');
+  if (!level) return null;
+  return (
+    <Tag color={level >= 2 ? 'magenta' : 'orange'} data-testid="escalated" data-level={level}>
+      {t(`escalation.${level >= 2 ? 'admin' : 'lead'}`)}
     </Tag>
   );
 }

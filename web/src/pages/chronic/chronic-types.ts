@@ -1,7 +1,7 @@
 // Shapes of the family-doctor and chronic-disease API (docs/api.md: /worklist, /contracts, /chronic/…).
 import type { Id } from '../../types.ts';
 
-export const WORK_KINDS = ['follow_up', 'enrolment', 'danger', 'discharge', 'renewal'] as const;
+export const WORK_KINDS = ['follow_up', 'enrolment', 'danger', 'discharge', 'renewal', 'elderly_check', 'check_follow_up'] as const;
 export type WorkKind = (typeof WORK_KINDS)[number];
 export const MODES = ['clinic', 'home', 'phone', 'health_post'] as const;
 export type Mode = (typeof MODES)[number];
@@ -55,6 +55,9 @@ export interface WorkItem {
   medications: Medication[];
   /** medication coupons left this year (null: none issued yet) */
   couponBalance?: number | null;
+  /** 0: not escalated; 1: to the team lead; 2: to the centre's administrator */
+  escalationLevel?: number;
+  escalatedAt?: string | null;
 }
 
 export interface DangerSign {
