@@ -40,7 +40,7 @@ export interface FollowUpInput {
 const WRITERS = ['district_admin', 'institution_admin', 'family_doctor', 'nurse'] as const;
 const CLASS_TEXT: Record<string, string> = { controlled: '控制满意', uncontrolled: '控制不满意', adverse_reaction: '药物不良反应', new_complication: '新发并发症' };
 
-function toFollowUp(r: Row) {
+export function toFollowUp(r: Row) {
   const n = (x: unknown) => (x === null || x === undefined ? null : Number(x));
   return {
     id: Number(r.id), enrolmentId: Number(r.enrolment_id), residentId: Number(r.resident_id), programme: r.programme_code as string, ruleVersion: Number(r.rule_version),
