@@ -28,6 +28,7 @@ import { notificationRoutes } from './modules/notifications/routes.ts';
 import { webhookRoutes } from './modules/webhooks/routes.ts';
 import { familyDoctorRoutes, worklistRoutes } from './modules/family-doctor/routes.ts';
 import { chronicRoutes } from './modules/chronic/routes.ts';
+import { kpiRoutes } from './modules/chronic/kpi-routes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PUBLIC_API = new Set(['/api/v1/health', '/api/v1/auth/login', '/fhir/R4/metadata']);
@@ -131,6 +132,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await familyDoctorRoutes(api, ctx);
     await worklistRoutes(api, ctx);
     await chronicRoutes(api, ctx);
+    await kpiRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await app.register(async (fhir) => fhirRoutes(fhir, ctx), { prefix: '/fhir/R4' });
 

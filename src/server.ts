@@ -13,6 +13,7 @@ import { startReleaseJob } from './modules/referral/service.ts';
 import { startDeadlineJob } from './modules/referral/cases.ts';
 import { startWebhookJob } from './modules/webhooks/service.ts';
 import { startDailyRunJob } from './modules/surveillance/run.ts';
+import { startKpiJob } from './modules/chronic/kpis.ts';
 
 export interface Started {
   app: FastifyInstance;
@@ -47,6 +48,9 @@ export async function startServer(config: Config, opts: { memory?: boolean; onPr
   // the daily detection run (EARS, Farrington, space-time scan → signals → alerts), once per date
   const detection = config.surveillanceRunHour === 'off' ? null
     : startDailyRunJob(ctx.db, config.surveillanceRunHour, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'daily surveillance run failed'));
+  // chronic-disease KPIs: the live periods recomputed on a timer (a district administrator can also recompute now)
+  const kpis = config.kpiRecomputeMinutes === 'off' ? null
+    : startKpiJob(ctx.db, config.kpiRecomputeMinutes, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'chronic KPI recompute failed'));
   return {
     app, ctx, seeded,
     async close() {
@@ -54,6 +58,7 @@ export async function startServer(config: Config, opts: { memory?: boolean; onPr
       await deadlines.stop();
       await webhooks.stop();
       await detection?.stop();
+      await kpis?.stop();
       await app.close();
       await ctx.db.close();
     },
