@@ -98,80 +98,123 @@ function controlledSql(versions: RuleVersion[], v: Params): string {
 
 export interface ComputeResult { kind: PeriodKind; label: string; computedAt: string; computedThrough: string; rows: number; seconds: number }
 
-/** Computes one period into chronic_kpi (replacing what was there), in one transaction. */
+/**
+ * Computes periods into chronic_kpi (replacing what was there): the periods that end at the same instant (this month,
+ * quarter and year while they run; a month, quarter and year closing together) in one statement, sharing the scans of
+ * residents, contracts, enrolments and follow-ups; each group in its own transaction.
+ */
+export async function recompute(db: Db, periods?: Period[], now = new Date()): Promise<ComputeResult[]> {
+  const groups = new Map<number, Period[]>();
+  for (const p of periods ?? livePeriods(now)) {
+    const end = periodEnd(p, now).getTime();
+    groups.set(end, [...(groups.get(end) ?? []), p]);
+  }
+  const out: ComputeResult[] = [];
+  for (const group of groups.values()) out.push(...(await computeGroup(db, group, now)));
+  return out;
+}
+
+/** One period (a convenience of recompute). */
 export async function computePeriod(db: Db, period: Period, now = new Date()): Promise<ComputeResult> {
+  return (await computeGroup(db, [period], now))[0];
+}
+
+async function computeGroup(db: Db, periods: Period[], now: Date): Promise<ComputeResult[]> {
   const started = performance.now();
   return db.tx(async (q) => {
     // one computation of a period at a time (two server processes, or the job and a request)
-    await q.query('SELECT pg_advisory_xact_lock(7283015, hashtext($1))', [`${period.kind}:${period.label}`]);
+    for (const p of [...periods].sort((a, b) => a.label.localeCompare(b.label))) await q.query('SELECT pg_advisory_xact_lock(7283015, hashtext($1))', [`${p.kind}:${p.label}`]);
     if (db.engine === 'postgres') await q.query("SELECT set_config('work_mem', '128MB', true)");
-    const end = periodEnd(period, now);
+
+    const end = periodEnd(periods[0], now);
     const versions = await ruleVersions(q);
     const current = new Map<string, RuleSet>();
     for (const rv of versions) current.set(rv.programme, rv.rules); // ordered by version: the last is current
     const programmes = Object.keys(PROGRAMMES).filter((p) => current.has(p));
-    const windows = programmes.map((p) => ({ programme: p, minVisits: current.get(p)!.minVisitsPerYear, ...assessmentWindow(period, current.get(p)!.minVisitsPerYear) }));
-    // the follow-up scan reaches back to the earliest window and one longest interval before the period (the visit
-    // that scheduled a follow-up due in the period)
+    const minVisits = programmes.map((p) => current.get(p)!.minVisitsPerYear);
+    const windows = periods.map((period) => programmes.map((p) => assessmentWindow(period, current.get(p)!.minVisitsPerYear)));
+    // the follow-up scan reaches back to the earliest window and one longest interval before each period (the visit
+    // that scheduled a follow-up due in it)
     const maxInterval = Math.max(0, ...versions.map((rv) => Math.max(...Object.values(rv.rules.intervalDays))));
-    const scanFrom = new Date(Math.min(...windows.map((w) => w.from.getTime()), period.from.getTime() - maxInterval * 86_400_000));
+    const scanFrom = new Date(Math.min(...windows.flat().map((w) => w.from.getTime()), ...periods.map((p) => p.from.getTime() - maxInterval * 86_400_000)));
     const ledger = (await q.query<{ t: string | null }>("SELECT to_regclass('coupon_ledger')::text AS t")).rows[0].t !== null;
     const v = new Params();
     const day = v.add(new Date(end.getTime() - 1).toISOString()); // an instant of the reference day
     const refDay = `(${day}::timestamptz AT TIME ZONE 'Asia/Shanghai')::date`;
-    const from = v.add(period.from);
     const to = v.add(end);
     const scan = v.add(scanFrom);
+    const K = periods.map((_, k) => k);
+    const from = K.map((k) => v.add(periods[k].from));
+    const minFrom = v.add(new Date(Math.min(...periods.map((p) => p.from.getTime()))));
     const controlled = controlledSql(versions, v);
-    const pp = `unnest(${v.add(windows.map((w) => w.programme))}::text[], ${v.add(windows.map((w) => w.minVisits))}::int[], ${v.add(windows.map((w) => w.from))}::timestamptz[]) AS pp(programme, min_visits, w_from)`;
+    const pp = `unnest(${v.add(programmes)}::text[], ${v.add(minVisits)}::int[], ${K.map((k) => `${v.add(windows[k].map((w) => w.from))}::timestamptz[]`).join(', ')})
+                AS pp(programme, min_visits, ${K.map((k) => `w_${k}`).join(', ')})`;
     const centreTypes = v.add(CENTRE_TYPES);
+    const each = (f: (k: number) => string, sep = ', ') => K.map(f).join(sep);
+    const due = (k: number) => `fu.next_due_at >= ${from[k]} AND fu.next_due_at < ${to} AND (e.ended_at IS NULL OR fu.next_due_at < e.ended_at)`;
+    const firstDue = (k: number) => `en0.first_due >= ${from[k]} AND en0.first_due < ${to}`;
+    const managed = (k: number) => `en0.start_${k} < ${to} AND (en0.ended_at IS NULL OR en0.ended_at >= ${from[k]})`;
     const flag = (p: string, col: string) => `bool_or(en.programme = '${p}' AND en.${col})`;
-    const pivot = Object.entries(PROGRAMMES).map(([p, k]) => `${flag(p, 'managed')} AS ${k}, ${flag(p, 'std')} AS ${k}_std, ${flag(p, 'ctl')} AS ${k}_ctl, ${flag(p, 'managed_end')} AS ${k}_end`).join(', ');
-    const kpCounts = KP.map((k) => `count(*) FILTER (WHERE ${KEY_POPULATIONS[k]})::int AS ${k}_p, count(*) FILTER (WHERE ${KEY_POPULATIONS[k]} AND f.c)::int AS ${k}_c`).join(', ');
+    const pivot = Object.entries(PROGRAMMES).map(([p, x]) => [
+      `${flag(p, 'managed_end')} AS ${x}_end`,
+      ...K.map((k) => `${flag(p, `managed_${k}`)} AS ${x}_${k}, ${flag(p, `std_${k}`)} AS ${x}_std_${k}, ${flag(p, `ctl_${k}`)} AS ${x}_ctl_${k}`),
+    ].join(', ')).join(', ');
+    // what each cell counts: [column, condition on the facts row f]; shared by the periods, or one per period (_k)
+    const shared: [string, string][] = [
+      ['population', 'TRUE'], ['contracted', 'f.c'],
+      ...KP.flatMap((k): [string, string][] => [[`${k}_p`, KEY_POPULATIONS[k]], [`${k}_c`, `${KEY_POPULATIONS[k]} AND f.c`]]),
+    ];
+    const perPeriod: [string, string][] = K.flatMap((k): [string, string][] => [
+      [`htn_managed_${k}`, `f.htn_${k}`], [`htn_standardised_${k}`, `f.htn_std_${k}`], [`htn_controlled_${k}`, `f.htn_ctl_${k}`],
+      [`dm_managed_${k}`, `f.dm_${k}`], [`dm_standardised_${k}`, `f.dm_std_${k}`], [`dm_controlled_${k}`, `f.dm_ctl_${k}`],
+    ]);
+    const sums = K.flatMap((k) => [`due_${k}`, `on_time_${k}`, `issued_${k}`, `used_${k}`]);
+    const measures = [...shared, ...perPeriod];
+    const cellCounts = [...measures.map(([c, cond]) => `count(*) FILTER (WHERE ${cond})::int AS ${c}`), ...sums.map((c) => `sum(f.${c})::int AS ${c}`)].join(', ');
+    const cellSums = [...measures.map(([c]) => c), ...sums].map((c) => `sum(x.${c})::int AS ${c}`).join(', ');
     const popSums = ['population', ...KP.map((k) => `${k}_p`)].map((c) => `sum(g.${c})::int AS ${c}`).join(', ');
     const popOf = (c: string) => `CASE WHEN u.level IN ('team', 'centre') THEN coalesce(pop.${c}, 0) ELSE coalesce(a.${c}, 0) END`;
     const kpJson = `jsonb_build_object(${KP.map((k) => `'${k}', jsonb_build_object('population', ${popOf(`${k}_p`)}, 'contracted', coalesce(a.${k}_c, 0))`).join(', ')})`;
     const sql = `
     WITH pp AS (SELECT * FROM ${pp}),
-    -- visits in the scan, each with the next visit of its enrolment (whether a scheduled follow-up was met in time)
+    -- visits in the scan, each with the next visit of its enrolment (whether a scheduled follow-up was met in time;
+    -- none: the last visit up to the end)
     fu AS (
       SELECT f.enrolment_id, f.visit_at, f.mode, f.next_due_at, ${controlled} AS controlled,
              lead(f.visit_at) OVER (PARTITION BY f.enrolment_id ORDER BY f.visit_at, f.id) AS next_visit
         FROM chronic_follow_up f WHERE f.visit_at >= ${scan} AND f.visit_at < ${to}),
     fe AS (
-      SELECT fu.enrolment_id,
-             count(*) FILTER (WHERE fu.visit_at >= pp.w_from AND fu.mode <> 'phone')::int AS f2f,
-             bool_or(fu.controlled) FILTER (WHERE fu.next_visit IS NULL AND fu.visit_at >= pp.w_from) AS last_controlled,
-             min(fu.visit_at) AS first_visit,
-             min(fu.visit_at) FILTER (WHERE fu.visit_at > e.started_at) AS first_after_start,
-             count(*) FILTER (WHERE fu.next_due_at >= ${from} AND fu.next_due_at < ${to} AND (e.ended_at IS NULL OR fu.next_due_at < e.ended_at))::int AS due,
-             count(*) FILTER (WHERE fu.next_due_at >= ${from} AND fu.next_due_at < ${to} AND (e.ended_at IS NULL OR fu.next_due_at < e.ended_at)
-                                AND fu.next_visit <= fu.next_due_at)::int AS on_time
+      SELECT fu.enrolment_id, min(fu.visit_at) AS first_visit, min(fu.visit_at) FILTER (WHERE fu.visit_at > e.started_at) AS first_after_start,
+             ${each((k) => `count(*) FILTER (WHERE fu.visit_at >= pp.w_${k} AND fu.mode <> 'phone')::int AS f2f_${k},
+             bool_or(fu.controlled) FILTER (WHERE fu.next_visit IS NULL AND fu.visit_at >= pp.w_${k}) AS last_controlled_${k},
+             count(*) FILTER (WHERE ${due(k)})::int AS due_${k}, count(*) FILTER (WHERE ${due(k)} AND fu.next_visit <= fu.next_due_at)::int AS on_time_${k}`)}
         FROM fu JOIN chronic_enrolment e ON e.id = fu.enrolment_id JOIN pp ON pp.programme = e.programme_code
        GROUP BY fu.enrolment_id),
-    -- enrolments managed in the period; start_w: when management started, clipped to the window
-    en0 AS (
-      SELECT e.id, e.resident_id, e.programme_code AS programme, e.ended_at, pp.min_visits, fe.f2f, fe.last_controlled, fe.due, fe.on_time, fe.first_after_start, ft.due_at AS first_due,
-             CASE WHEN e.started_at <= pp.w_from OR fe.first_visit < pp.w_from THEN pp.w_from
-                  WHEN EXISTS (SELECT 1 FROM chronic_follow_up g WHERE g.enrolment_id = e.id AND g.visit_at < ${scan}) THEN pp.w_from
-                  ELSE least(e.started_at, fe.first_visit) END AS start_w
+    -- enrolments managed in a period; start_k: when management started (the enrolment, or an earlier follow-up loaded
+    -- from another system), clipped to period k's window
+    en0 AS MATERIALIZED (
+      SELECT e.id, e.resident_id, e.programme_code AS programme, e.ended_at, pp.min_visits, fe.first_after_start, ft.due_at AS first_due,
+             ${each((k) => `fe.f2f_${k}, fe.last_controlled_${k}, fe.due_${k}, fe.on_time_${k},
+             CASE WHEN e.started_at <= pp.w_${k} OR fe.first_visit < pp.w_${k} OR early.x IS NOT NULL THEN pp.w_${k} ELSE least(e.started_at, fe.first_visit) END AS start_${k}`)}
         FROM chronic_enrolment e JOIN pp ON pp.programme = e.programme_code
         LEFT JOIN fe ON fe.enrolment_id = e.id
-        -- the first follow-up after enrolment (its task), looked up only for enrolments recent enough to fall due now
+        -- a visit before the scan, looked up only for enrolments started within it
+        LEFT JOIN LATERAL (SELECT 1 AS x FROM chronic_follow_up g WHERE e.started_at > ${scan} AND g.enrolment_id = e.id AND g.visit_at < ${scan} LIMIT 1) early ON TRUE
+        -- the first follow-up after enrolment (its task), looked up only for enrolments recent enough to fall due
         LEFT JOIN LATERAL (SELECT t.due_at FROM task t
                             WHERE e.started_at >= ${scan} AND t.institution_id = e.institution_id AND t.source_id = '${TASK_SOURCE}:enrolment|' || e.id
                               AND t.code = '${TASK_CODES.enrolment}' AND t.status NOT IN ('cancelled', 'entered-in-error')) ft ON TRUE
-       WHERE e.status NOT IN ('cancelled', 'entered-in-error') AND (e.ended_at IS NULL OR e.ended_at >= ${from})
+       WHERE e.status NOT IN ('cancelled', 'entered-in-error') AND (e.ended_at IS NULL OR e.ended_at >= ${minFrom})
          AND (e.started_at < ${to} OR fe.first_visit IS NOT NULL)),
     en AS (
-      SELECT en0.*, en0.start_w < ${to} AS managed,
-             en0.start_w < ${to} AND (en0.ended_at IS NULL OR en0.ended_at >= ${to}) AS managed_end,
-             en0.start_w < ${to} AND coalesce(en0.f2f, 0) >= floor(en0.min_visits * greatest(0, extract(epoch FROM least(${to}::timestamptz, coalesce(en0.ended_at, ${to}::timestamptz)) - en0.start_w) / 86400) / 365 + 0.5) AS std,
-             en0.start_w < ${to} AND coalesce(en0.last_controlled, false) AS ctl,
-             coalesce(en0.due, 0) + (en0.first_due >= ${from} AND en0.first_due < ${to})::int AS due_all,
-             coalesce(en0.on_time, 0) + (en0.first_due >= ${from} AND en0.first_due < ${to} AND en0.first_after_start <= en0.first_due)::int AS on_time_all
+      SELECT en0.resident_id, en0.programme, en0.start_0 < ${to} AND (en0.ended_at IS NULL OR en0.ended_at >= ${to}) AS managed_end,
+             ${each((k) => `${managed(k)} AS managed_${k},
+             ${managed(k)} AND coalesce(en0.f2f_${k}, 0) >= floor(en0.min_visits * greatest(0, extract(epoch FROM least(${to}::timestamptz, coalesce(en0.ended_at, ${to}::timestamptz)) - en0.start_${k}) / 86400) / 365 + 0.5) AS std_${k},
+             ${managed(k)} AND coalesce(en0.last_controlled_${k}, false) AS ctl_${k},
+             coalesce(en0.due_${k}, 0) + (${firstDue(k)})::int AS due_${k},
+             coalesce(en0.on_time_${k}, 0) + (${firstDue(k)} AND en0.first_after_start <= en0.first_due)::int AS on_time_${k}`)}
         FROM en0),
-    er AS (SELECT en.resident_id, ${pivot}, sum(en.due_all)::int AS due, sum(en.on_time_all)::int AS on_time FROM en GROUP BY en.resident_id),
+    er AS (SELECT en.resident_id, ${pivot}, ${each((k) => `sum(en.due_${k})::int AS due_${k}, sum(en.on_time_${k})::int AS on_time_${k}`)} FROM en GROUP BY en.resident_id),
     con AS (
       SELECT DISTINCT ON (c.resident_id) c.resident_id, c.team_id FROM contract c
        WHERE c.start_date <= ${refDay} AND c.end_date >= ${refDay}
@@ -179,9 +222,9 @@ export async function computePeriod(db: Db, period: Period, now = new Date()): P
        ORDER BY c.resident_id, c.id DESC),
     street_centre AS (SELECT DISTINCT ON (i.region_id) i.region_id AS street_id, i.id AS centre_id FROM institution i WHERE i.type = ANY(${centreTypes}::text[]) AND i.active ORDER BY i.region_id, i.id),
     ${ledger ? `cp AS (
-      SELECT l.resident_id, (coalesce(sum(l.count) FILTER (WHERE l.kind = 'issue'), 0) - coalesce(sum(l.count) FILTER (WHERE l.kind = 'void'), 0))::int AS issued,
-             coalesce(sum(l.count) FILTER (WHERE l.kind = 'redeem'), 0)::int AS used
-        FROM coupon_ledger l WHERE l.at >= ${from} AND l.at < ${to} GROUP BY l.resident_id),` : ''}
+      SELECT l.resident_id, ${each((k) => `(coalesce(sum(l.count) FILTER (WHERE l.kind = 'issue' AND l.at >= ${from[k]}), 0) - coalesce(sum(l.count) FILTER (WHERE l.kind = 'void' AND l.at >= ${from[k]}), 0))::int AS issued_${k},
+             coalesce(sum(l.count) FILTER (WHERE l.kind = 'redeem' AND l.at >= ${from[k]}), 0)::int AS used_${k}`)}
+        FROM coupon_ledger l WHERE l.at >= ${minFrom} AND l.at < ${to} GROUP BY l.resident_id),` : ''}
     f AS (
       SELECT r.grid_id, r.community_id, r.street_id, st.parent_id AS district_id, con.team_id, CASE WHEN con.team_id IS NOT NULL THEN tm.institution_id ELSE sc.centre_id END AS centre_id,
              con.resident_id IS NOT NULL AS c,
@@ -189,9 +232,11 @@ export async function computePeriod(db: Db, period: Period, now = new Date()): P
              r.birth_date > (${refDay} - interval '7 years')::date AS child,
              r.tags && ARRAY['pregnant', 'postpartum']::text[] AS pregnant, 'severe_mental' = ANY(r.tags) AS mental,
              'disability' = ANY(r.tags) AS disability, 'special_family' = ANY(r.tags) AS special,
-             coalesce(er.htn, false) AS htn, coalesce(er.htn_std, false) AS htn_std, coalesce(er.htn_ctl, false) AS htn_ctl, coalesce(er.htn_end, false) AS htn_end,
-             coalesce(er.dm, false) AS dm, coalesce(er.dm_std, false) AS dm_std, coalesce(er.dm_ctl, false) AS dm_ctl, coalesce(er.dm_end, false) AS dm_end,
-             coalesce(er.due, 0) AS due, coalesce(er.on_time, 0) AS on_time, ${ledger ? 'coalesce(cp.issued, 0)' : '0'} AS issued, ${ledger ? 'coalesce(cp.used, 0)' : '0'} AS used
+             coalesce(er.htn_end, false) AS htn_end, coalesce(er.dm_end, false) AS dm_end,
+             ${each((k) => `coalesce(er.htn_${k}, false) AS htn_${k}, coalesce(er.htn_std_${k}, false) AS htn_std_${k}, coalesce(er.htn_ctl_${k}, false) AS htn_ctl_${k},
+             coalesce(er.dm_${k}, false) AS dm_${k}, coalesce(er.dm_std_${k}, false) AS dm_std_${k}, coalesce(er.dm_ctl_${k}, false) AS dm_ctl_${k},
+             coalesce(er.due_${k}, 0) AS due_${k}, coalesce(er.on_time_${k}, 0) AS on_time_${k},
+             ${ledger ? `coalesce(cp.issued_${k}, 0)` : '0'} AS issued_${k}, ${ledger ? `coalesce(cp.used_${k}, 0)` : '0'} AS used_${k}`)}
         FROM resident r
         LEFT JOIN region st ON st.id = r.street_id
         LEFT JOIN con ON con.resident_id = r.id LEFT JOIN team tm ON tm.id = con.team_id
@@ -199,15 +244,15 @@ export async function computePeriod(db: Db, period: Period, now = new Date()): P
         LEFT JOIN er ON er.resident_id = r.id
         ${ledger ? 'LEFT JOIN cp ON cp.resident_id = r.id' : ''}
        WHERE r.status = 'active'),
+    -- residents first counted per cell (grid × team × centre: a few thousand), then the cells rolled up per unit
+    cells AS (
+      SELECT f.district_id, f.street_id, f.community_id, f.grid_id, f.team_id, f.centre_id, ${cellCounts}
+        FROM f GROUP BY f.district_id, f.street_id, f.community_id, f.grid_id, f.team_id, f.centre_id),
     a AS (
-      SELECT CASE WHEN grouping(f.district_id) = 0 THEN 'district' WHEN grouping(f.street_id) = 0 THEN 'street' WHEN grouping(f.community_id) = 0 THEN 'community'
-                  WHEN grouping(f.grid_id) = 0 THEN 'grid' WHEN grouping(f.team_id) = 0 THEN 'team' ELSE 'centre' END AS level,
-             coalesce(f.district_id, f.street_id, f.community_id, f.grid_id, f.team_id, f.centre_id) AS unit_id,
-             count(*)::int AS population, count(*) FILTER (WHERE f.c)::int AS contracted, ${kpCounts},
-             count(*) FILTER (WHERE f.htn)::int AS htn_managed, count(*) FILTER (WHERE f.htn_std)::int AS htn_standardised, count(*) FILTER (WHERE f.htn_ctl)::int AS htn_controlled,
-             count(*) FILTER (WHERE f.dm)::int AS dm_managed, count(*) FILTER (WHERE f.dm_std)::int AS dm_standardised, count(*) FILTER (WHERE f.dm_ctl)::int AS dm_controlled,
-             sum(f.due)::int AS due, sum(f.on_time)::int AS on_time, sum(f.issued)::int AS issued, sum(f.used)::int AS used
-        FROM f GROUP BY GROUPING SETS ((f.district_id), (f.street_id), (f.community_id), (f.grid_id), (f.team_id), (f.centre_id))),
+      SELECT CASE WHEN grouping(x.district_id) = 0 THEN 'district' WHEN grouping(x.street_id) = 0 THEN 'street' WHEN grouping(x.community_id) = 0 THEN 'community'
+                  WHEN grouping(x.grid_id) = 0 THEN 'grid' WHEN grouping(x.team_id) = 0 THEN 'team' ELSE 'centre' END AS level,
+             coalesce(x.district_id, x.street_id, x.community_id, x.grid_id, x.team_id, x.centre_id) AS unit_id, ${cellSums}
+        FROM cells x GROUP BY GROUPING SETS ((x.district_id), (x.street_id), (x.community_id), (x.grid_id), (x.team_id), (x.centre_id))),
     units AS (
       SELECT r.level, r.id AS unit_id, r.parent_id, r.name FROM region r WHERE r.level IN ('district', 'street', 'community', 'grid')
       UNION ALL
@@ -242,36 +287,39 @@ export async function computePeriod(db: Db, period: Period, now = new Date()): P
       SELECT 'centre', x.centre_id, count(DISTINCT x.pid)::int
         FROM (SELECT coalesce(i.parent_id, i.id) AS centre_id, gp.id AS pid FROM gp JOIN institution i ON i.id = gp.institution_id
               UNION ALL SELECT t.institution_id, gt.practitioner_id FROM gp_team gt JOIN team t ON t.id = gt.team_id) x
-       GROUP BY x.centre_id)
+       GROUP BY x.centre_id),
+    unit_rows AS MATERIALIZED (
+      SELECT u.level, u.unit_id, u.parent_id, u.name, ${popOf('population')} AS population, coalesce(a.contracted, 0) AS contracted, ${kpJson} AS key_populations, coalesce(gps.gps, 0) AS gps,
+             ${[...perPeriod.map(([c]) => c), ...sums].map((c) => `coalesce(a.${c}, 0) AS ${c}`).join(', ')}
+        FROM units u
+        LEFT JOIN a ON a.level = u.level AND a.unit_id = u.unit_id
+        LEFT JOIN pop ON pop.level = u.level AND pop.unit_id = u.unit_id
+        LEFT JOIN gps ON gps.level = u.level AND gps.unit_id = u.unit_id)
     INSERT INTO chronic_kpi (period_kind, period_label, level, unit_id, parent_id, name, population, contracted, key_populations, gps,
                              htn_managed, htn_standardised, htn_controlled, dm_managed, dm_standardised, dm_controlled, follow_ups_due, follow_ups_on_time, coupons_issued, coupons_used)
-    SELECT ${v.add(period.kind)}, ${v.add(period.label)}, u.level, u.unit_id, u.parent_id, u.name, ${popOf('population')}, coalesce(a.contracted, 0), ${kpJson}, coalesce(gps.gps, 0),
-           coalesce(a.htn_managed, 0), coalesce(a.htn_standardised, 0), coalesce(a.htn_controlled, 0), coalesce(a.dm_managed, 0), coalesce(a.dm_standardised, 0), coalesce(a.dm_controlled, 0),
-           coalesce(a.due, 0), coalesce(a.on_time, 0), ${ledger ? 'coalesce(a.issued, 0), coalesce(a.used, 0)' : 'NULL, NULL'}
-      FROM units u
-      LEFT JOIN a ON a.level = u.level AND a.unit_id = u.unit_id
-      LEFT JOIN pop ON pop.level = u.level AND pop.unit_id = u.unit_id
-      LEFT JOIN gps ON gps.level = u.level AND gps.unit_id = u.unit_id`;
-    await q.query('DELETE FROM chronic_kpi WHERE period_kind = $1 AND period_label = $2', [period.kind, period.label]);
+    ${each((k) => `SELECT ${v.add(periods[k].kind)}, ${v.add(periods[k].label)}, r.level, r.unit_id, r.parent_id, r.name, r.population, r.contracted, r.key_populations, r.gps,
+           r.htn_managed_${k}, r.htn_standardised_${k}, r.htn_controlled_${k}, r.dm_managed_${k}, r.dm_standardised_${k}, r.dm_controlled_${k}, r.due_${k}, r.on_time_${k},
+           ${ledger ? `r.issued_${k}, r.used_${k}` : 'NULL::int, NULL::int'} FROM unit_rows r`, '\n    UNION ALL\n    ')}`;
+    for (const p of periods) await q.query('DELETE FROM chronic_kpi WHERE period_kind = $1 AND period_label = $2', [p.kind, p.label]);
     const { rowCount } = await q.query(sql, v.values);
     const seconds = (performance.now() - started) / 1000;
-    const parameters = { windows: windows.map((w) => ({ programme: w.programme, minVisitsPerYear: w.minVisits, windowMonths: w.months, windowFrom: w.from.toISOString() })), couponLedger: ledger };
-    const { rows } = await q.query(
-      `INSERT INTO chronic_kpi_period (period_kind, period_label, period_from, period_to, computed_through, computed_at, seconds, parameters)
-       VALUES ($1, $2, $3, $4, $5, now(), $6, $7::jsonb)
-       ON CONFLICT (period_kind, period_label) DO UPDATE SET computed_through = EXCLUDED.computed_through, computed_at = EXCLUDED.computed_at, seconds = EXCLUDED.seconds, parameters = EXCLUDED.parameters
-       RETURNING computed_at`,
-      [period.kind, period.label, period.from, period.to, end, seconds.toFixed(3), JSON.stringify(parameters)],
-    );
-    return { kind: period.kind, label: period.label, computedAt: new Date(rows[0].computed_at).toISOString(), computedThrough: end.toISOString(), rows: rowCount, seconds: Math.round(seconds * 1000) / 1000 };
+    const out: ComputeResult[] = [];
+    for (const [k, period] of periods.entries()) {
+      const parameters = {
+        windows: programmes.map((p, i) => ({ programme: p, minVisitsPerYear: minVisits[i], windowMonths: windows[k][i].months, windowFrom: windows[k][i].from.toISOString() })),
+        couponLedger: ledger, computedWith: periods.map((x) => x.label),
+      };
+      const { rows } = await q.query(
+        `INSERT INTO chronic_kpi_period (period_kind, period_label, period_from, period_to, computed_through, computed_at, seconds, parameters)
+         VALUES ($1, $2, $3, $4, $5, now(), $6, $7::jsonb)
+         ON CONFLICT (period_kind, period_label) DO UPDATE SET computed_through = EXCLUDED.computed_through, computed_at = EXCLUDED.computed_at, seconds = EXCLUDED.seconds, parameters = EXCLUDED.parameters
+         RETURNING computed_at`,
+        [period.kind, period.label, period.from, period.to, end, seconds.toFixed(3), JSON.stringify(parameters)],
+      );
+      out.push({ kind: period.kind, label: period.label, computedAt: new Date(rows[0].computed_at).toISOString(), computedThrough: end.toISOString(), rows: rowCount / periods.length, seconds: Math.round(seconds * 1000) / 1000 });
+    }
+    return out;
   });
-}
-
-/** Computes the given periods (default: the live ones — this and the last month, quarter and year). */
-export async function recompute(db: Db, periods?: Period[], now = new Date()): Promise<ComputeResult[]> {
-  const out: ComputeResult[] = [];
-  for (const p of periods ?? livePeriods(now)) out.push(await computePeriod(db, p, now));
-  return out;
 }
 
 /** The recompute job: the live periods every `intervalMinutes` (not at start: the seed and first reads compute). */
