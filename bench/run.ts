@@ -68,6 +68,7 @@ const USAGE = `usage: npm run bench -- <name> [options]
              --batch N                       lines per import batch (default 5000)
              --duration S / --warmup S       HTTP load per measurement (default 15 / 3)
              --only kpis,worklist,import     some of the three (default all)
+             --database-url URL / --data-dir DIR   reuse (or seed and keep) a seeded database (the import adds to it)
   detection-power  sensitivity, false alarms per 100 series-years and median days to detection of every algorithm
            and of the fused multi-source alerts, on synthetic outbreaks injected into the synthetic dongcheng feeds
              --outbreaks N                   outbreaks injected one at a time (default 48)
@@ -160,6 +161,7 @@ async function main() {
     output = await runChronicBench({
       engine: values.engine, residents: num(values.residents), conditions: num(values.conditions), batch: num(values.batch),
       duration: num(values.duration), warmup: values.warmup === '0' ? 0 : num(values.warmup), only: values.only,
+      databaseUrl: values['database-url'], dataDir: values['data-dir'],
     });
   } else if (name === 'detect') {
     const { runDetectBench } = await import('./detect.ts');

@@ -13,6 +13,7 @@ import { seedSlotPools } from './slots.ts';
 import { seedSurveillance, type SurveillanceSeedResult } from './surveillance.ts';
 import { seedChronic, type ChronicSeedResult } from './chronic.ts';
 import { recompute } from '../modules/chronic/kpis.ts';
+import { livePeriods } from '../modules/chronic/kpi-periods.ts';
 import { RESIDENT_COLUMNS, HOUSEHOLD_COLUMNS, generateChunk, householdsCopy, type ChunkKeys, type ChunkSpec } from './residents.ts';
 
 /** A generated chunk as the loader sees it: COPY text, or its UTF-8 bytes when it comes from a worker thread. */
@@ -226,9 +227,10 @@ export async function seedDistrict(db: Db, keys: Keys, opts: SeedOptions): Promi
   await db.exec('ANALYZE');
   let kpiSeconds = 0;
   if (chronic) {
-    // the KPIs of the live periods, so that a fresh start shows its dashboard at once
+    // the KPIs of this and the last month, quarter and year, so that a fresh start shows its dashboard at once
     const t = performance.now();
-    await recompute(db, undefined, opts.now ?? new Date());
+    const now = opts.now ?? new Date();
+    await recompute(db, livePeriods(now, 366), now);
     kpiSeconds = (performance.now() - t) / 1000;
   }
   return {

@@ -294,6 +294,8 @@ describe('periods, the workbook and the recompute', () => {
     expect(row(after, team1)).toMatchObject({ followUpsDue: 8, followUpsOnTime: 4 });
     expect(Date.parse(after.computedAt)).toBeGreaterThanOrEqual(Date.parse(r.items[0].computedAt) - 1);
     const live = await ok(post('/api/v1/chronic/kpis/recompute', undefined, admin), [200]);
-    expect(live.items.map((x: Json) => `${x.kind}`).sort()).toEqual(['month', 'month', 'quarter', 'quarter', 'year', 'year']);
+    // this month, quarter and year (and the last ones during the 10 days after they close)
+    expect(live.items.map((x: Json) => x.label)).toEqual(expect.arrayContaining([TODAY.slice(0, 7), `${THIS_YEAR}-Q${Math.floor((Number(TODAY.slice(5, 7)) - 1) / 3) + 1}`, String(THIS_YEAR)]));
+    expect(live.items.length).toBeGreaterThanOrEqual(3);
   });
 });

@@ -26,7 +26,10 @@ describe('periods in Beijing time', () => {
     expect(previousPeriod(parsePeriod('month', '2025-01')!).label).toBe('2024-12');
     expect(previousPeriod(parsePeriod('quarter', '2025-Q1')!).label).toBe('2024-Q4');
     expect(previousPeriod(parsePeriod('year', '2025')!).label).toBe('2024');
-    expect(livePeriods(new Date('2025-01-15T00:00:00Z')).map((p) => p.label)).toEqual(['2025-01', '2024-12', '2025-Q1', '2024-Q4', '2025', '2024']);
+    expect(livePeriods(new Date('2025-01-05T00:00:00Z')).map((p) => p.label)).toEqual(['2025-01', '2024-12', '2025-Q1', '2024-Q4', '2025', '2024']);
+    // the last ones stay live for 10 days after they close
+    expect(livePeriods(new Date('2025-01-15T00:00:00Z')).map((p) => p.label)).toEqual(['2025-01', '2025-Q1', '2025']);
+    expect(livePeriods(new Date('2025-02-05T00:00:00Z')).map((p) => p.label)).toEqual(['2025-02', '2025-01', '2025-Q1', '2025']);
   });
   test('a running period ends now', () => {
     const now = new Date('2025-05-10T02:00:00Z');

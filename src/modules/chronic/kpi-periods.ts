@@ -72,13 +72,14 @@ export function previousPeriod(p: Period): Period {
 }
 
 /**
- * The periods the recompute job keeps fresh: the month, quarter and year containing `now`, and the ones before
- * (records of the last days of a period keep arriving for a while after it closes).
+ * The periods the recompute job keeps fresh: the month, quarter and year containing `now`, and the ones just before
+ * while they closed less than `graceDays` ago (records of a period's last days keep arriving for a few days).
  */
-export function livePeriods(now: Date): Period[] {
+export function livePeriods(now: Date, graceDays = 10): Period[] {
   return PERIOD_KINDS.flatMap((k) => {
     const cur = periodContaining(k, now);
-    return [cur, previousPeriod(cur)];
+    const prev = previousPeriod(cur);
+    return now.getTime() - prev.to.getTime() < graceDays * 86_400_000 ? [cur, prev] : [cur];
   });
 }
 

@@ -60,7 +60,7 @@ export async function kpiRoutes(fastify: FastifyInstance, ctx: AppContext) {
 
   app.post('/chronic/kpis/recompute', {
     schema: {
-      tags, summary: 'Recompute now (district administrator): one period, or the live ones (this and the last month, quarter and year)',
+      tags, summary: 'Recompute now (district administrator): one period, or the live ones (this month, quarter and year, and the last ones for 10 days after they close)',
       body: z.object({ period: z.enum(PERIOD_KINDS), at: z.string().max(10) }).strict().partial().nullish(),
       response: { 200: z.object({ items: z.array(ComputeResult) }), ...errorResponses },
     },
