@@ -29,6 +29,9 @@ import { webhookRoutes } from './modules/webhooks/routes.ts';
 import { familyDoctorRoutes, worklistRoutes } from './modules/family-doctor/routes.ts';
 import { chronicRoutes } from './modules/chronic/routes.ts';
 import { kpiRoutes } from './modules/chronic/kpi-routes.ts';
+import { elderlyRoutes } from './modules/elderly/routes.ts';
+import { healthPostRoutes } from './modules/family-doctor/health-post-routes.ts';
+import { prescriptionRoutes } from './modules/chronic/prescription-routes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PUBLIC_API = new Set(['/api/v1/health', '/api/v1/auth/login', '/fhir/R4/metadata']);
@@ -133,6 +136,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await worklistRoutes(api, ctx);
     await chronicRoutes(api, ctx);
     await kpiRoutes(api, ctx);
+    await elderlyRoutes(api, ctx);
+    await healthPostRoutes(api, ctx);
+    await prescriptionRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await app.register(async (fhir) => fhirRoutes(fhir, ctx), { prefix: '/fhir/R4' });
 

@@ -255,8 +255,11 @@ describe('periods, the workbook and the recompute', () => {
     expect((await get(`/api/v1/chronic/kpis?level=district&period=year&at=${THIS_YEAR + 1}`)).json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'at' });
   });
 
-  test('the current year runs to now; R5, diagnosed today, is managed and contracted now', async () => {
+  test('the current year runs to now; R5, diagnosed today, is managed and contracted now; R1’s coupons of the year', async () => {
+    await ok(post(`/api/v1/chronic/coupons/issue/${R[1]}`, {})); // the year's 12 medication coupons (seed 004)
     const k = await kpis(`level=team&parent=${centre1}&period=year&at=${THIS_YEAR}`);
+    expect(row(k, team1)).toMatchObject({ couponsIssued: 12, couponsUsed: 0 });
+    expect(row(await kpis(`level=team&parent=${centre1}&period=year&at=${Y}`), team1)).toMatchObject({ couponsIssued: 0, couponsUsed: 0 });
     expect(Date.parse(k.computedThrough)).toBeLessThanOrEqual(Date.now());
     expect(Date.parse(k.computedThrough)).toBeGreaterThan(Date.now() - 600_000);
     const t1 = row(k, team1);

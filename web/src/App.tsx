@@ -31,6 +31,11 @@ const ReferralList = lazy(() => import('./pages/referrals/List.tsx'));
 const ReferralNew = lazy(() => import('./pages/referrals/New.tsx'));
 const ReferralShow = lazy(() => import('./pages/referrals/Show.tsx'));
 const ReferralKpiShow = lazy(() => import('./pages/referral-kpis/Show.tsx'));
+const Worklist = lazy(() => import('./pages/chronic/Worklist.tsx'));
+const FollowUpPage = lazy(() => import('./pages/chronic/FollowUpForm.tsx'));
+const ProgrammePage = lazy(() => import('./pages/chronic/Programme.tsx'));
+const ContractList = lazy(() => import('./pages/chronic/Contracts.tsx'));
+const ChronicKpiShow = lazy(() => import('./pages/chronic-kpis/Show.tsx'));
 const AlertList = lazy(() => import('./pages/surveillance/AlertList.tsx'));
 const AlertShow = lazy(() => import('./pages/surveillance/AlertShow.tsx'));
 const RunList = lazy(() => import('./pages/surveillance/Runs.tsx'));
@@ -88,6 +93,11 @@ const router = createBrowserRouter([
       { path: 'referrals/new', element: <ReferralNew /> },
       { path: 'referrals/:id', element: <ReferralShow /> },
       { path: 'referral-kpis', element: <ReferralKpiShow /> },
+      { path: 'worklist', element: <Worklist /> },
+      { path: 'worklist/residents/:id', element: <ProgrammePage /> },
+      { path: 'worklist/residents/:id/follow-up', element: <FollowUpPage /> },
+      { path: 'contracts', element: <ContractList /> },
+      { path: 'chronic-kpis', element: <ChronicKpiShow /> },
       { path: 'surveillance', element: <Navigate to="/surveillance/alerts" replace /> },
       { path: 'surveillance/alerts', element: <AlertList /> },
       { path: 'surveillance/alerts/:id', element: <AlertShow /> },

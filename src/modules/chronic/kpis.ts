@@ -37,8 +37,8 @@
 // - followUpsDue: follow-ups due in the period up to its end — each visit's scheduled next follow-up and each
 //   enrolment's first — unless the enrolment ended first; followUpsOnTime: those for which the next visit happened
 //   by the due time. timeliness = onTime / due.
-// - couponsIssued: coupons issued minus voided in the period; couponsUsed: redeemed in the period (coupon_ledger, by
-//   the resident's units); null when the installation has no coupon ledger.
+// - couponsIssued: coupons issued in the period; couponsUsed: redeemed in the period less the redemptions voided in it
+//   (a void returns a redemption's coupons; coupon_ledger, by the resident's units); null without a coupon ledger.
 // Rates are 0..1 (4 decimals), null when the denominator is 0.
 import ExcelJS from 'exceljs';
 import type { Db, Queryable, Row } from '../../db/engine.ts';
@@ -223,8 +223,8 @@ async function computeGroup(db: Db, periods: Period[], now: Date): Promise<Compu
        ORDER BY c.resident_id, c.id DESC),
     street_centre AS (SELECT DISTINCT ON (i.region_id) i.region_id AS street_id, i.id AS centre_id FROM institution i WHERE i.type = ANY(${centreTypes}::text[]) AND i.active ORDER BY i.region_id, i.id),
     ${ledger ? `cp AS (
-      SELECT l.resident_id, ${each((k) => `(coalesce(sum(l.count) FILTER (WHERE l.kind = 'issue' AND l.at >= ${from[k]}), 0) - coalesce(sum(l.count) FILTER (WHERE l.kind = 'void' AND l.at >= ${from[k]}), 0))::int AS issued_${k},
-             coalesce(sum(l.count) FILTER (WHERE l.kind = 'redeem' AND l.at >= ${from[k]}), 0)::int AS used_${k}`)}
+      SELECT l.resident_id, ${each((k) => `coalesce(sum(l.count) FILTER (WHERE l.kind = 'issue' AND l.at >= ${from[k]}), 0)::int AS issued_${k},
+             (coalesce(sum(l.count) FILTER (WHERE l.kind = 'redeem' AND l.at >= ${from[k]}), 0) - coalesce(sum(l.count) FILTER (WHERE l.kind = 'void' AND l.at >= ${from[k]}), 0))::int AS used_${k}`)}
         FROM coupon_ledger l WHERE l.at >= ${minFrom} AND l.at < ${to} GROUP BY l.resident_id),` : ''}
     f AS (
       SELECT r.grid_id, r.community_id, r.street_id, st.parent_id AS district_id, con.team_id, CASE WHEN con.team_id IS NOT NULL THEN tm.institution_id ELSE sc.centre_id END AS centre_id,

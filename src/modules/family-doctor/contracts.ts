@@ -37,14 +37,14 @@ export interface Consent {
 
 interface TeamRow { id: number; name: string; institution_id: number; kind: string }
 
-async function teamRow(q: Queryable, id: number, field: string): Promise<TeamRow> {
+export async function teamRow(q: Queryable, id: number, field: string): Promise<TeamRow> {
   const { rows } = await q.query<TeamRow>('SELECT id, name, institution_id, kind FROM team WHERE id = $1', [id]);
   if (!rows[0]) throw Object.assign(notFound('team'), { field });
   if (rows[0].kind !== 'family_doctor') throw new AppError('VALIDATION_FAILED', { detail: { zh: '不是家庭医生团队', en: 'not a family-doctor team' } }, field);
   return { ...rows[0], id: Number(rows[0].id), institution_id: Number(rows[0].institution_id) };
 }
 
-function mayManage(p: Principal, team: { id: number; institution_id: number }): boolean {
+export function mayManage(p: Principal, team: { id: number; institution_id: number }): boolean {
   if (hasRole(p, 'district_admin')) return true;
   const own = p.tokenInstitutionId ?? p.institutionId;
   if (hasRole(p, 'institution_admin') && own === team.institution_id) return true;
@@ -52,19 +52,27 @@ function mayManage(p: Principal, team: { id: number; institution_id: number }): 
   return hasRole(p, 'family_doctor', 'nurse') && p.teamId === team.id;
 }
 
-function assertManage(p: Principal, team: { id: number; institution_id: number }) {
+export function assertManage(p: Principal, team: { id: number; institution_id: number }) {
   if (!mayManage(p, team)) throw new AppError('FORBIDDEN');
+}
+
+/**
+ * What a caller may list of a team's records (contracts, health-post sessions), as SQL over the record's institution
+ * and team columns: a team member their team's, a centre's administrator the centre's, the district administrator all.
+ */
+export function teamScopeSql(p: Principal, v: Params, institutionColumn: string, teamColumn: string): string {
+  if (hasRole(p, 'district_admin')) return 'TRUE';
+  const parts: string[] = [];
+  const own = p.tokenInstitutionId ?? p.institutionId;
+  if (hasRole(p, 'institution_admin') && own) parts.push(`${institutionColumn} = ${v.add(own)}`);
+  if (hasRole(p, 'family_doctor', 'nurse') && p.teamId) parts.push(`${teamColumn} = ${v.add(p.teamId)}`);
+  if (!parts.length) throw new AppError('FORBIDDEN');
+  return `(${parts.join(' OR ')})`;
 }
 
 /** Contracts a caller may list, as SQL over the contract aliased c and its team tm. */
 function contractScopeSql(p: Principal, v: Params): string {
-  if (hasRole(p, 'district_admin')) return 'TRUE';
-  const parts: string[] = [];
-  const own = p.tokenInstitutionId ?? p.institutionId;
-  if (hasRole(p, 'institution_admin') && own) parts.push(`tm.institution_id = ${v.add(own)}`);
-  if (hasRole(p, 'family_doctor', 'nurse') && p.teamId) parts.push(`c.team_id = ${v.add(p.teamId)}`);
-  if (!parts.length) throw new AppError('FORBIDDEN');
-  return `(${parts.join(' OR ')})`;
+  return teamScopeSql(p, v, 'tm.institution_id', 'c.team_id');
 }
 
 // ── reading ──

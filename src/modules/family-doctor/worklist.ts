@@ -1,7 +1,9 @@
 // A family doctor's worklist for a day (工作清单): the open chronic-disease tasks of the team — follow-ups due that day
 // or overdue, new enrolments, danger values from any institution, discharges to follow (including downward referrals'
 // follow-ups) — and the team's contracts due for renewal, with the resident's last readings and medications
-// pre-filled for the follow-up form. Urgent work first, then overdue, then by due date.
+// pre-filled for the follow-up form. Urgent work first, then overdue, then by due date. Elderly residents due for
+// their annual health check are computed from their ages (modules/elderly), not stored as tasks; each task shows how
+// far an overdue one has been escalated (modules/chronic/escalation.ts).
 import type { Row } from '../../db/engine.ts';
 import { residentScopeSql } from '../../platform/access.ts';
 import { auditResidents } from '../../platform/audit.ts';
@@ -13,10 +15,12 @@ import { LEAD_EXTENSION, OPEN_TASK_STATUSES, TASK_CODES } from '../chronic/fusio
 import { lastMedications, lastReadings, type Readings } from '../chronic/readings.ts';
 import { settings } from '../chronic/programmes.ts';
 import type { Ctx } from './contracts.ts';
+import { ELDERLY_CHECK_TASK } from '../chronic/escalation.ts';
+import { currentCheckRules, dueChecksSql } from '../elderly/checks.ts';
 
-export const WORK_KINDS = ['follow_up', 'enrolment', 'danger', 'discharge', 'renewal'] as const;
+export const WORK_KINDS = ['follow_up', 'enrolment', 'danger', 'discharge', 'renewal', 'elderly_check', 'check_follow_up'] as const;
 export type WorkKind = (typeof WORK_KINDS)[number];
-const KIND_OF_CODE: Record<string, WorkKind> = { [TASK_CODES.followUp]: 'follow_up', [TASK_CODES.enrolment]: 'enrolment', [TASK_CODES.danger]: 'danger', [TASK_CODES.discharge]: 'discharge' };
+const KIND_OF_CODE: Record<string, WorkKind> = { [TASK_CODES.followUp]: 'follow_up', [TASK_CODES.enrolment]: 'enrolment', [TASK_CODES.danger]: 'danger', [TASK_CODES.discharge]: 'discharge', [ELDERLY_CHECK_TASK]: 'check_follow_up' };
 const CODE_OF_KIND = Object.fromEntries(Object.entries(KIND_OF_CODE).map(([c, k]) => [k, c])) as Record<WorkKind, string>;
 
 export interface WorklistFilter {
@@ -26,6 +30,8 @@ export interface WorklistFilter {
   programme?: string;
   priority?: 'urgent' | 'routine';
   kind?: WorkKind;
+  /** Only tasks escalated to at least this level (1: the team lead, 2: the centre's administrator). */
+  escalation?: 1 | 2;
   page: number;
   pageSize: number;
 }
@@ -51,19 +57,23 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
   // Parameters are added where they are used: a part left out of the query adds none.
   let taskOwner: () => string;
   let contractOwner: () => string;
+  let leadGrids: (() => string) | null;
   const own = p.tokenInstitutionId ?? p.institutionId;
   if (hasRole(p, 'district_admin')) {
     taskOwner = () => (f.teamId ? `t.owner_team_id = ${v.add(f.teamId)}` : 'TRUE');
     contractOwner = () => (f.teamId ? `c.team_id = ${v.add(f.teamId)}` : 'TRUE');
+    leadGrids = f.teamId ? null : () => 'TRUE';
   } else if (hasRole(p, 'family_doctor', 'nurse') && p.teamId) {
     if (f.teamId && f.teamId !== p.teamId) throw new AppError('FORBIDDEN');
     const teamId = p.teamId;
     taskOwner = () => `(t.owner_team_id = ${v.add(teamId)} OR (t.owner_team_id IS NULL AND t.owner_institution_id = ${v.add(own)}::bigint
                   AND r.grid_id IN (SELECT tg.grid_id FROM team_grid tg WHERE tg.team_id = ${v.add(teamId)})))`;
     contractOwner = () => `c.team_id = ${v.add(teamId)}`;
+    leadGrids = () => `r.grid_id IN (SELECT tg.grid_id FROM team_grid tg WHERE tg.team_id = ${v.add(teamId)})`;
   } else if (hasRole(p, 'institution_admin') && own) {
     taskOwner = () => `t.owner_institution_id = ${v.add(own)}${f.teamId ? ` AND t.owner_team_id = ${v.add(f.teamId)}` : ''}`;
     contractOwner = () => `c.institution_id = ${v.add(own)}${f.teamId ? ` AND c.team_id = ${v.add(f.teamId)}` : ''}`;
+    leadGrids = f.teamId ? null : () => `r.grid_id IN (SELECT tg.grid_id FROM team_grid tg JOIN team tm ON tm.id = tg.team_id WHERE tm.institution_id = ${v.add(own)})`;
   } else throw new AppError('FORBIDDEN');
   const residentFilter = () => {
     const parts = [residentScopeSql(p, v, 'r')];
@@ -71,7 +81,7 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
     if (f.programme) parts.push(`EXISTS (SELECT 1 FROM chronic_enrolment e WHERE e.resident_id = r.id AND e.status = 'active' AND e.programme_code = ${v.add(f.programme)})`);
     return parts.join(' AND ');
   };
-  const codes = f.kind ? (f.kind === 'renewal' ? [] : [CODE_OF_KIND[f.kind]]) : Object.keys(KIND_OF_CODE);
+  const codes = f.kind ? (CODE_OF_KIND[f.kind] ? [CODE_OF_KIND[f.kind]] : []) : Object.keys(KIND_OF_CODE);
   const parts: string[] = [];
   // scheduled follow-ups appear from their due day; new enrolments, danger values and discharges at once
   if (codes.length) {
@@ -81,9 +91,14 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
      WHERE t.code = ANY(${v.add(codes)}::text[]) AND t.status = ANY(${v.add(OPEN_TASK_STATUSES)}::text[])
        AND (t.code <> '${TASK_CODES.followUp}' OR t.due_at < ${v.add(dayEnd)}::timestamptz)
        AND ${taskOwner()} AND ${residentFilter()}
-       ${f.priority ? `AND (t.priority IN ('urgent', 'asap', 'stat')) = ${f.priority === 'urgent' ? 'TRUE' : 'FALSE'}` : ''}`);
+       ${f.priority ? `AND (t.priority IN ('urgent', 'asap', 'stat')) = ${f.priority === 'urgent' ? 'TRUE' : 'FALSE'}` : ''}
+       ${f.escalation ? `AND EXISTS (SELECT 1 FROM task_escalation te WHERE te.task_id = t.id AND te.level >= ${v.add(f.escalation)}::int)` : ''}`);
   }
-  if ((!f.kind || f.kind === 'renewal') && f.priority !== 'urgent') {
+  if ((!f.kind || f.kind === 'elderly_check') && f.priority !== 'urgent' && !f.escalation) {
+    const { rules } = await currentCheckRules(c.q);
+    parts.push(dueChecksSql(v, { day: date, ageFrom: rules.ageFrom, contracted: contractOwner, leads: leadGrids, residentFilter }));
+  }
+  if ((!f.kind || f.kind === 'renewal') && f.priority !== 'urgent' && !f.escalation) {
     const day = `(${v.add(dayStart)}::timestamptz AT TIME ZONE 'Asia/Shanghai')::date`;
     parts.push(`SELECT 'contract' AS src, NULL::bigint AS id, 'contract-renewal' AS code, 'routine' AS priority, c.status, (c.end_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' AS due_at,
         NULL::text AS description, c.resident_id, c.institution_id AS source_institution_id, 'Contract' AS focus_type, c.id AS focus_id, c.team_id AS owner_team_id,
@@ -104,9 +119,12 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
   await c.q.query("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)");
   const list = await c.q.query(
     `SELECT w.*, rr.name, rr.sex, rr.birth_date, rr.grid_id, g.name AS grid_name, i.name AS source_name, tm.name AS team_name,
-            (SELECT array_agg(e.programme_code ORDER BY e.programme_code) FROM chronic_enrolment e WHERE e.resident_id = w.resident_id AND e.status = 'active') AS programmes
+            (SELECT array_agg(e.programme_code ORDER BY e.programme_code) FROM chronic_enrolment e WHERE e.resident_id = w.resident_id AND e.status = 'active') AS programmes,
+            esc.level AS escalation_level, esc.escalated_at,
+            (SELECT sum(CASE cl.kind WHEN 'redeem' THEN -cl.count ELSE cl.count END) FROM coupon_ledger cl WHERE cl.resident_id = w.resident_id AND cl.year = ${v.add(Number(date.slice(0, 4)))}::int) AS coupon_balance
        FROM (SELECT * FROM (${union}) w ORDER BY ${order} LIMIT ${v.add(f.pageSize)} OFFSET ${v.add((f.page - 1) * f.pageSize)}) w
        JOIN resident rr ON rr.id = w.resident_id LEFT JOIN region g ON g.id = rr.grid_id
+       LEFT JOIN LATERAL (SELECT te.level, te.escalated_at FROM task_escalation te WHERE w.src = 'task' AND te.task_id = w.id ORDER BY te.level DESC LIMIT 1) esc ON TRUE
        LEFT JOIN institution i ON i.id = w.source_institution_id LEFT JOIN team tm ON tm.id = w.owner_team_id
       ORDER BY ${order}`,
     v.values,
@@ -123,7 +141,7 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
 }
 
 function item(r: Row, dayStart: Date, readings: Readings | null, medications: { name: string; dose: string | null }[]) {
-  const kind: WorkKind = r.src === 'contract' ? 'renewal' : KIND_OF_CODE[r.code];
+  const kind: WorkKind = r.src === 'contract' ? 'renewal' : r.src === 'elderly' ? 'elderly_check' : KIND_OF_CODE[r.code];
   const due = r.due_at ? new Date(r.due_at) : null;
   const lead = Array.isArray(r.extra?.extension) && r.extra.extension.some((x: { url?: string }) => x.url === LEAD_EXTENSION);
   return {
@@ -134,7 +152,9 @@ function item(r: Row, dayStart: Date, readings: Readings | null, medications: { 
     team: r.owner_team_id ? { id: Number(r.owner_team_id), name: r.team_name as string } : null,
     source: r.source_institution_id ? { institutionId: Number(r.source_institution_id), institutionName: r.source_name as string } : null,
     contractEndDate: r.end_date ?? null,
+    escalationLevel: r.escalation_level === null || r.escalation_level === undefined ? 0 : Number(r.escalation_level),
+    escalatedAt: r.escalated_at ? new Date(r.escalated_at).toISOString() : null,
     resident: { id: Number(r.resident_id), name: r.name as string, sex: r.sex as string, age: ageOn(r.birth_date), gridId: r.grid_id === null ? null : Number(r.grid_id), gridName: r.grid_name ?? null },
-    lastReadings: readings, medications,
+    lastReadings: readings, medications, couponBalance: r.coupon_balance === null ? null : Number(r.coupon_balance),
   };
 }
