@@ -29,6 +29,7 @@ import { notificationRoutes } from './modules/notifications/routes.ts';
 import { webhookRoutes } from './modules/webhooks/routes.ts';
 import { familyDoctorRoutes, worklistRoutes } from './modules/family-doctor/routes.ts';
 import { chronicRoutes } from './modules/chronic/routes.ts';
+import { kpiRoutes } from './modules/chronic/kpi-routes.ts';
 import { elderlyRoutes } from './modules/elderly/routes.ts';
 import { healthPostRoutes } from './modules/family-doctor/health-post-routes.ts';
 import { prescriptionRoutes } from './modules/chronic/prescription-routes.ts';
@@ -153,6 +154,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await familyDoctorRoutes(api, ctx);
     await worklistRoutes(api, ctx);
     await chronicRoutes(api, ctx);
+    await kpiRoutes(api, ctx);
     await elderlyRoutes(api, ctx);
     await healthPostRoutes(api, ctx);
     await prescriptionRoutes(api, ctx);
