@@ -66,6 +66,13 @@ describe('who is due: the elderly on the team’s worklist, computed from their 
     expect(items.find((i) => i.resident.id === young[0])).toBeUndefined();
     expect(items.every((i) => i.resident.age >= 65)).toBe(true);
     expect(new Set(items.map((i) => i.resident.id)).size).toBe(items.length);
+    // the count is of the whole list (one statement with the page), and pages split it without overlap
+    const whole = (await get('/api/v1/worklist?kind=elderly_check&pageSize=200', doctor1)).json();
+    expect(whole).toMatchObject({ total: items.length, totalCapped: false });
+    const [p1, p2] = await Promise.all([1, 2].map(async (n) => (await get(`/api/v1/worklist?kind=elderly_check&pageSize=2&page=${n}`, doctor1)).json()));
+    expect([p1.total, p2.total]).toEqual([items.length, items.length]);
+    expect([...p1.items, ...p2.items].map((i: Json) => i.resident.id)).toEqual(items.slice(0, 4).map((i) => i.resident.id));
+    expect((await get('/api/v1/worklist?kind=elderly_check&pageSize=200&page=99', doctor1)).json()).toMatchObject({ items: [], total: items.length });
     // the default worklist has them too, after the dated work; urgent-only and escalated-only lists do not
     expect((await get('/api/v1/worklist?pageSize=200', doctor1)).json().items.some((i: Json) => i.kind === 'elderly_check' && i.resident.id === elderly[0])).toBe(true);
     expect((await dueChecks(doctor1, '&priority=urgent'))).toEqual([]);

@@ -207,8 +207,10 @@ export async function checksOf(rc: repo.RequestContext, residentId: number): Pro
  * no check recorded in `day`'s year, due by the year's end. Two index-driven parts: contracted residents whose active
  * contract matches `contracted` (a predicate over the contract c: the caller's team or centre), and uncontracted
  * residents matching `leads` (a predicate over the resident r, e.g. the team's grids; null: none) as contracting leads.
+ * `residentFilter` restricts both parts (scope and the caller's filters); `leadFilter`, when given, replaces it for the
+ * leads (the caller's filters without the scope check, when `leads` already implies the scope).
  */
-export function dueChecksSql(v: Params, x: { day: string; ageFrom: number; contracted: () => string; leads: (() => string) | null; residentFilter: () => string }): string {
+export function dueChecksSql(v: Params, x: { day: string; ageFrom: number; contracted: () => string; leads: (() => string) | null; residentFilter: () => string; leadFilter?: () => string }): string {
   const year = Number(x.day.slice(0, 4));
   const yearEnd = v.add(`${year + 1}-01-01T00:00:00+08:00`);
   const description = v.add(`老年人年度健康体检（${year}年）`);
@@ -227,7 +229,7 @@ export function dueChecksSql(v: Params, x: { day: string; ageFrom: number; contr
     parts.push(`${columns('NULL::bigint', lead)}
       FROM resident r
      WHERE ${x.leads()} AND r.status = 'active' AND r.birth_date <= ${born} AND ${unchecked}
-       AND NOT EXISTS (SELECT 1 FROM contract c WHERE c.resident_id = r.id AND c.status = 'active' AND c.end_date >= ${day}::date) AND ${x.residentFilter()}`);
+       AND NOT EXISTS (SELECT 1 FROM contract c WHERE c.resident_id = r.id AND c.status = 'active' AND c.end_date >= ${day}::date) AND ${(x.leadFilter ?? x.residentFilter)()}`);
   }
   return parts.join('\n UNION ALL \n');
 }

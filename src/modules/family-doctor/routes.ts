@@ -7,7 +7,7 @@ import type { Queryable } from '../../db/engine.ts';
 import { withRetry } from '../../db/engine.ts';
 import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal } from '../../platform/http.ts';
 import * as svc from './contracts.ts';
-import { WORK_KINDS, worklist } from './worklist.ts';
+import { COUNT_CAP, WORK_KINDS, worklist } from './worklist.ts';
 import { Readings } from '../chronic/routes.ts';
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
@@ -129,7 +129,7 @@ export async function worklistRoutes(fastify: FastifyInstance, ctx: AppContext) 
         programme: z.string().max(40).optional(), priority: z.enum(['urgent', 'routine']).optional(), kind: z.enum(WORK_KINDS).optional(),
         escalation: z.coerce.number().int().min(1).max(2).optional().describe('only tasks escalated to at least this level') as z.ZodType<1 | 2 | undefined>,
       }),
-      response: { 200: pageResponse(WorkItem).extend({ date: z.string() }), ...errorResponses },
+      response: { 200: pageResponse(WorkItem).extend({ date: z.string(), totalCapped: z.boolean().describe(`true when there are more than ${COUNT_CAP} items (total is then ${COUNT_CAP})`) }), ...errorResponses },
     },
   }, async (req) => ctx.db.tx((q) => worklist({ q, principal: requirePrincipal(req), audit: auditContext(req) }, req.query)));
 }
