@@ -160,18 +160,24 @@ async function computeGroup(db: Db, periods: Period[], now: Date): Promise<Compu
       `${flag(p, 'managed_end')} AS ${x}_end`,
       ...K.map((k) => `${flag(p, `managed_${k}`)} AS ${x}_${k}, ${flag(p, `std_${k}`)} AS ${x}_std_${k}, ${flag(p, `ctl_${k}`)} AS ${x}_ctl_${k}`),
     ].join(', ')).join(', ');
-    // what each cell counts: [column, condition on the facts row f]; shared by the periods, or one per period (_k)
-    const shared: [string, string][] = [
-      ['population', 'TRUE'], ['contracted', 'f.c'],
-      ...KP.flatMap((k): [string, string][] => [[`${k}_p`, KEY_POPULATIONS[k]], [`${k}_c`, `${KEY_POPULATIONS[k]} AND f.c`]]),
-    ];
+    // what each cell counts: [column, condition on a facts row f]. Residents (all of them) are counted apart from
+    // patients (enrolled or holding coupons, a quarter of them): the population's few measures over every resident,
+    // the programmes' many over the patients only.
+    const PATIENT_KP = new Set<KeyPopulation>(['hypertension', 'diabetes']);
+    const kpMeasures = (k: KeyPopulation): [string, string][] => [[`${k}_p`, KEY_POPULATIONS[k]], [`${k}_c`, `${KEY_POPULATIONS[k]} AND f.c`]];
+    const popMeasures: [string, string][] = [['population', 'TRUE'], ['contracted', 'f.c'], ...KP.filter((k) => !PATIENT_KP.has(k)).flatMap(kpMeasures)];
     const perPeriod: [string, string][] = K.flatMap((k): [string, string][] => [
       [`htn_managed_${k}`, `f.htn_${k}`], [`htn_standardised_${k}`, `f.htn_std_${k}`], [`htn_controlled_${k}`, `f.htn_ctl_${k}`],
       [`dm_managed_${k}`, `f.dm_${k}`], [`dm_standardised_${k}`, `f.dm_std_${k}`], [`dm_controlled_${k}`, `f.dm_ctl_${k}`],
     ]);
+    const patMeasures: [string, string][] = [...KP.filter((k) => PATIENT_KP.has(k)).flatMap(kpMeasures), ...perPeriod];
     const sums = K.flatMap((k) => [`due_${k}`, `on_time_${k}`, `issued_${k}`, `used_${k}`]);
-    const measures = [...shared, ...perPeriod];
-    const cellCounts = [...measures.map(([c, cond]) => `count(*) FILTER (WHERE ${cond})::int AS ${c}`), ...sums.map((c) => `sum(f.${c})::int AS ${c}`)].join(', ');
+    const measures = [...popMeasures, ...patMeasures];
+    const counts = (list: [string, string][]) => list.map(([c, cond]) => `count(*) FILTER (WHERE ${cond})::int AS ${c}`);
+    const zeroes = (cols: string[]) => cols.map((c) => `0 AS ${c}`);
+    const popCells = [...counts(popMeasures), ...zeroes([...patMeasures.map(([c]) => c), ...sums])].join(', ');
+    const patCells = [...zeroes(popMeasures.map(([c]) => c)), ...counts(patMeasures), ...sums.map((c) => `sum(f.${c})::int AS ${c}`)].join(', ');
+    const cellGroup = 'f.district_id, f.street_id, f.community_id, f.grid_id, f.team_id, f.centre_id';
     const cellSums = [...measures.map(([c]) => c), ...sums].map((c) => `sum(x.${c})::int AS ${c}`).join(', ');
     const popSums = ['population', ...KP.map((k) => `${k}_p`)].map((c) => `sum(g.${c})::int AS ${c}`).join(', ');
     const popOf = (c: string) => `CASE WHEN u.level IN ('team', 'centre') THEN coalesce(pop.${c}, 0) ELSE coalesce(a.${c}, 0) END`;
@@ -226,29 +232,39 @@ async function computeGroup(db: Db, periods: Period[], now: Date): Promise<Compu
       SELECT l.resident_id, ${each((k) => `coalesce(sum(l.count) FILTER (WHERE l.kind = 'issue' AND l.at >= ${from[k]}), 0)::int AS issued_${k},
              (coalesce(sum(l.count) FILTER (WHERE l.kind = 'redeem' AND l.at >= ${from[k]}), 0) - coalesce(sum(l.count) FILTER (WHERE l.kind = 'void' AND l.at >= ${from[k]}), 0))::int AS used_${k}`)}
         FROM coupon_ledger l WHERE l.at >= ${minFrom} AND l.at < ${to} GROUP BY l.resident_id),` : ''}
-    f AS (
-      SELECT r.grid_id, r.community_id, r.street_id, st.parent_id AS district_id, con.team_id, CASE WHEN con.team_id IS NOT NULL THEN tm.institution_id ELSE sc.centre_id END AS centre_id,
-             con.resident_id IS NOT NULL AS c,
+    -- residents: their cell (regions, the team of their contract in force, the centre: the team's, else the
+    -- street's) and key populations; once, for the population's counts and the patients'
+    f AS MATERIALIZED (
+      SELECT r.id, r.grid_id, r.community_id, r.street_id, st.parent_id AS district_id, con.team_id,
+             CASE WHEN con.team_id IS NOT NULL THEN tm.institution_id ELSE sc.centre_id END AS centre_id, con.resident_id IS NOT NULL AS c,
              r.birth_date <= (${refDay} - interval '65 years')::date AS elderly,
              r.birth_date > (${refDay} - interval '7 years')::date AS child,
              r.tags && ARRAY['pregnant', 'postpartum']::text[] AS pregnant, 'severe_mental' = ANY(r.tags) AS mental,
-             'disability' = ANY(r.tags) AS disability, 'special_family' = ANY(r.tags) AS special,
-             coalesce(er.htn_end, false) AS htn_end, coalesce(er.dm_end, false) AS dm_end,
-             ${each((k) => `coalesce(er.htn_${k}, false) AS htn_${k}, coalesce(er.htn_std_${k}, false) AS htn_std_${k}, coalesce(er.htn_ctl_${k}, false) AS htn_ctl_${k},
-             coalesce(er.dm_${k}, false) AS dm_${k}, coalesce(er.dm_std_${k}, false) AS dm_std_${k}, coalesce(er.dm_ctl_${k}, false) AS dm_ctl_${k},
-             coalesce(er.due_${k}, 0) AS due_${k}, coalesce(er.on_time_${k}, 0) AS on_time_${k},
-             ${ledger ? `coalesce(cp.issued_${k}, 0)` : '0'} AS issued_${k}, ${ledger ? `coalesce(cp.used_${k}, 0)` : '0'} AS used_${k}`)}
+             'disability' = ANY(r.tags) AS disability, 'special_family' = ANY(r.tags) AS special
         FROM resident r
         LEFT JOIN region st ON st.id = r.street_id
         LEFT JOIN con ON con.resident_id = r.id LEFT JOIN team tm ON tm.id = con.team_id
         LEFT JOIN street_centre sc ON sc.street_id = r.street_id
-        LEFT JOIN er ON er.resident_id = r.id
-        ${ledger ? 'LEFT JOIN cp ON cp.resident_id = r.id' : ''}
        WHERE r.status = 'active'),
-    -- residents first counted per cell (grid × team × centre: a few thousand), then the cells rolled up per unit
+    -- patients (and coupon holders): their programme figures, in their cells
+    pat AS (${ledger ? `
+      SELECT coalesce(er.resident_id, cp.resident_id) AS resident_id, ${[
+        'htn_end', 'dm_end', ...K.flatMap((k) => [`htn_${k}`, `htn_std_${k}`, `htn_ctl_${k}`, `dm_${k}`, `dm_std_${k}`, `dm_ctl_${k}`, `due_${k}`, `on_time_${k}`]),
+      ].map((c) => `er.${c}`).join(', ')}, ${each((k) => `cp.issued_${k}, cp.used_${k}`)}
+        FROM er FULL JOIN cp ON cp.resident_id = er.resident_id` : `SELECT er.*, ${each((k) => `NULL::int AS issued_${k}, NULL::int AS used_${k}`)} FROM er`}),
+    fp AS (
+      SELECT f.district_id, f.street_id, f.community_id, f.grid_id, f.team_id, f.centre_id, f.c,
+             coalesce(er.htn_end, false) AS htn_end, coalesce(er.dm_end, false) AS dm_end,
+             ${each((k) => `coalesce(er.htn_${k}, false) AS htn_${k}, coalesce(er.htn_std_${k}, false) AS htn_std_${k}, coalesce(er.htn_ctl_${k}, false) AS htn_ctl_${k},
+             coalesce(er.dm_${k}, false) AS dm_${k}, coalesce(er.dm_std_${k}, false) AS dm_std_${k}, coalesce(er.dm_ctl_${k}, false) AS dm_ctl_${k},
+             coalesce(er.due_${k}, 0) AS due_${k}, coalesce(er.on_time_${k}, 0) AS on_time_${k}, coalesce(er.issued_${k}, 0) AS issued_${k}, coalesce(er.used_${k}, 0) AS used_${k}`)}
+        FROM pat er JOIN f ON f.id = er.resident_id),
+    -- residents and patients first counted per cell (grid × team × centre: a few thousand), then the cells rolled up
+    -- per unit
     cells AS (
-      SELECT f.district_id, f.street_id, f.community_id, f.grid_id, f.team_id, f.centre_id, ${cellCounts}
-        FROM f GROUP BY f.district_id, f.street_id, f.community_id, f.grid_id, f.team_id, f.centre_id),
+      SELECT ${cellGroup}, ${popCells} FROM f GROUP BY ${cellGroup}
+      UNION ALL
+      SELECT ${cellGroup}, ${patCells} FROM fp f GROUP BY ${cellGroup}),
     a AS (
       SELECT CASE WHEN grouping(x.district_id) = 0 THEN 'district' WHEN grouping(x.street_id) = 0 THEN 'street' WHEN grouping(x.community_id) = 0 THEN 'community'
                   WHEN grouping(x.grid_id) = 0 THEN 'grid' WHEN grouping(x.team_id) = 0 THEN 'team' ELSE 'centre' END AS level,

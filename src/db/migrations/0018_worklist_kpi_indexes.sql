@@ -1,4 +1,4 @@
--- Indexes that drive the family doctor's worklist (modules/family-doctor/worklist.ts) at district scale.
+-- Indexes for the family doctor's worklist (modules/family-doctor/worklist.ts) and the KPI recompute at district scale.
 
 -- The centre's contracting leads: open tasks owned by the centre and no team (a small part of the centre's open tasks,
 -- which are mostly its teams'), looked up per centre and then kept to the team's grids.
@@ -13,3 +13,9 @@ CREATE INDEX contract_team_active_idx ON contract (team_id, end_date) INCLUDE (r
 -- range per grid, whatever the statistics say about how residents of a grid lie in the table (without it the planner
 -- may intersect the grid's bitmap with one of every elderly resident of the district, seven times for a team).
 CREATE INDEX resident_grid_birth_idx ON resident (grid_id, birth_date) WHERE status = 'active';
+
+-- The KPI recompute's scan of follow-ups (modules/chronic/kpis.ts): the visits of the last 14 months or so with the
+-- columns it reads, from the index alone — a range that stays the same size as the history grows, instead of
+-- reading every follow-up's wide row (medications, lifestyle) of every year.
+CREATE INDEX chronic_follow_up_kpi_idx ON chronic_follow_up (visit_at)
+  INCLUDE (enrolment_id, id, mode, next_due_at, programme_code, rule_version, sbp, dbp, fpg, heart_rate);
