@@ -105,7 +105,10 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     await page.getByTestId('kind-enrolment').click();
     await page.getByText('没有符合筛选条件的事项').waitFor();
     await page.getByTestId('worklist-reset').click();
+    // the reset must have landed (kind back to all) before the tab is chosen again, or the click chooses nothing new
+    await page.waitForURL((url) => !url.search.includes('kind='));
     await page.getByTestId('kind-enrolment').click();
+    await page.waitForURL(/kind=enrolment/);
     await poll(() => rows.count()).toBe(1);
     await rows.first().getByTestId('worklist-follow-up').click();
     await page.waitForURL(/\/worklist\/residents\/\d+\/follow-up\?enrolmentId=\d+$/);
