@@ -14,6 +14,7 @@ import { startDeadlineJob } from './modules/referral/cases.ts';
 import { startEscalationJob } from './modules/chronic/escalation.ts';
 import { startWebhookJob } from './modules/webhooks/service.ts';
 import { startDailyRunJob } from './modules/surveillance/run.ts';
+import { startKpiJob } from './modules/chronic/kpis.ts';
 import { startCouponIssueJob } from './modules/chronic/coupons.ts';
 
 export interface Started {
@@ -51,6 +52,9 @@ export async function startServer(config: Config, opts: { memory?: boolean; onPr
   // the daily detection run (EARS, Farrington, space-time scan → signals → alerts), once per date
   const detection = config.surveillanceRunHour === 'off' ? null
     : startDailyRunJob(ctx.db, config.surveillanceRunHour, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'daily surveillance run failed'));
+  // chronic-disease KPIs: the live periods recomputed on a timer (a district administrator can also recompute now)
+  const kpis = config.kpiRecomputeMinutes === 'off' ? null
+    : startKpiJob(ctx.db, config.kpiRecomputeMinutes, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'chronic KPI recompute failed'));
   // medication coupons: the yearly issue to managed chronic patients (idempotent, every few hours)
   const coupons = startCouponIssueJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'coupon issue job failed'));
   return {
@@ -62,6 +66,7 @@ export async function startServer(config: Config, opts: { memory?: boolean; onPr
       await escalations.stop();
       await webhooks.stop();
       await detection?.stop();
+      await kpis?.stop();
       await app.close();
       await ctx.db.close();
     },

@@ -222,9 +222,10 @@ describe('reading, scope, audit and cancellation', () => {
 
   test('every read is audited against the resident', async () => {
     await h.get(`/api/v1/chronic/prescriptions/${rx.id}`);
-    const { rows } = await db().query("SELECT action FROM audit_event WHERE resident_id = $1 AND resource_type = 'ChronicPrescription' ORDER BY id", [residentId]);
-    // issued; listed by the doctor, by the centre, in the team's list; read (another team's attempts left no trace of the resident's data)
-    expect(rows.map((r) => r.action)).toEqual(['create', 'list', 'list', 'list', 'read']);
+    const { rows } = await db().query("SELECT action, outcome, username FROM audit_event WHERE resident_id = $1 AND resource_type = 'ChronicPrescription' ORDER BY id", [residentId]);
+    // issued; listed by the doctor, by the centre, in the team's list; read — and another team's two refused attempts
+    expect(rows.filter((r) => r.outcome === 'success').map((r) => r.action)).toEqual(['create', 'list', 'list', 'list', 'read']);
+    expect(rows.filter((r) => r.outcome === 'denied').map((r) => [r.username, r.action])).toEqual([['doctor2', 'list'], ['doctor2', 'read']]);
   });
 
   test('cancelled by its institution: the drugs are cancelled in the shared record; twice is refused', async () => {

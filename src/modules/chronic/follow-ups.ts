@@ -197,7 +197,10 @@ export async function followUpsOf(rc: repo.RequestContext, enrolmentId: number):
   const v = new Params();
   const scope = residentScopeSql(rc.principal, v, 'r');
   const ok = await rc.q.query(`SELECT ${scope} AS ok FROM resident r WHERE r.id = ${v.add(e.resident_id)}`, v.values);
-  if (!ok.rows[0]?.ok) throw new AppError('OUT_OF_SCOPE');
+  if (!ok.rows[0]?.ok) {
+    await audit(rc.q, rc.audit, { action: 'read', resourceType: 'ChronicFollowUp', resourceId: `EpisodeOfCare/${enrolmentId}`, residentId: Number(e.resident_id), outcome: 'denied' });
+    throw new AppError('OUT_OF_SCOPE');
+  }
   const { rows } = await rc.q.query('SELECT * FROM chronic_follow_up WHERE enrolment_id = $1 ORDER BY visit_at DESC, id DESC LIMIT 200', [enrolmentId]);
   await audit(rc.q, rc.audit, { action: 'read', resourceType: 'ChronicFollowUp', resourceId: `EpisodeOfCare/${enrolmentId}`, residentId: Number(e.resident_id) });
   return rows.map(toFollowUp);

@@ -21,7 +21,9 @@ export const ICD10_SYSTEMS = new Set([SYSTEM.icd10, SYSTEM.icd10cn, 'http://hl7.
 export const LEAD_EXTENSION = 'https://caregrid.dev/fhir/StructureDefinition/contracting-lead';
 export const TASK_CODES = { enrolment: 'chronic-enrolment', followUp: 'chronic-follow-up', danger: 'chronic-danger', discharge: 'discharge-follow-up' } as const;
 export const OPEN_TASK_STATUSES = ['requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold'];
-const SOURCE = 'urn:caregrid:chronic';
+/** Task.source_id prefix of the tasks the fusion creates (`…:enrolment|<enrolment id>`, `…:danger|…`, `…:discharge|…`). */
+export const TASK_SOURCE = 'urn:caregrid:chronic';
+const SOURCE = TASK_SOURCE;
 
 /**
  * Who does a resident's work, as a LATERAL subquery over a resident row aliased `r`: the contracted team (and its

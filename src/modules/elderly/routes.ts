@@ -7,9 +7,7 @@ import type { AppContext } from '../../context.ts';
 import type { Queryable } from '../../db/engine.ts';
 import { withRetry } from '../../db/engine.ts';
 import type * as repo from '../../fhir/repository.ts';
-import { audit } from '../../platform/audit.ts';
-import { AppError } from '../../platform/errors.ts';
-import { auditContext, errorResponses, requirePrincipal, requireRole } from '../../platform/http.ts';
+import { auditContext, auditingRefusal, errorResponses, requirePrincipal, requireRole } from '../../platform/http.ts';
 import { checkRuleVersions, checksOf, currentCheckRules, invalidateCheckRules, recordCheck, setCheckRules } from './checks.ts';
 import { CheckResults } from './rules.ts';
 
@@ -42,10 +40,8 @@ export async function elderlyRoutes(fastify: FastifyInstance, ctx: AppContext) {
       response: { 200: Check, 201: Check, ...errorResponses },
     },
   }, async (req, reply) => {
-    const out = await withRetry(() => db.tx((q) => recordCheck(rc(req, q), req.body))).catch(async (e) => {
-      if (e instanceof AppError && e.code === 'OUT_OF_SCOPE') await audit(db, auditContext(req), { action: 'create', resourceType: 'ElderlyCheck', residentId: req.body.residentId, outcome: 'denied' });
-      throw e;
-    });
+    const attempt = { action: 'create', resourceType: 'ElderlyCheck', residentId: req.body.residentId } as const;
+    const out = await auditingRefusal(db, req, attempt, () => withRetry(() => db.tx((q) => recordCheck(rc(req, q), req.body))));
     return reply.status(out.created ? 201 : 200).send(out.check);
   });
 

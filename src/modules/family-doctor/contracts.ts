@@ -261,9 +261,15 @@ export async function createContract(c: Ctx, input: NewContract): Promise<{ cont
 
 // ── renewal, change of team, cancellation ──
 
+/** A change to a contract of a team the caller does not manage: audited as a denied update, then 403. */
+async function refuseUpdate(c: Ctx, row: Row): Promise<never> {
+  await audit(c.q, c.audit, { action: 'update', resourceType: 'Contract', resourceId: Number(row.id), residentId: Number(row.resident_id), outcome: 'denied' });
+  throw new AppError('FORBIDDEN');
+}
+
 async function openContract(c: Ctx, id: number, version: number | undefined): Promise<Row> {
   const row = await loadContract(c, id, true);
-  assertManage(c.principal, { id: Number(row.team_id), institution_id: Number(row.institution_id) });
+  if (!mayManage(c.principal, { id: Number(row.team_id), institution_id: Number(row.institution_id) })) await refuseUpdate(c, row);
   if (version !== undefined && Number(row.version) !== version) throw new AppError('STALE_VERSION', {}, 'version');
   if (row.status !== 'active') throw new AppError('INVALID_STATE', { detail: { zh: `签约状态为 ${row.status}`, en: `the contract is ${row.status}` } });
   return row;
@@ -312,7 +318,7 @@ export async function changeTeam(c: Ctx, id: number, input: { teamId: number; re
   const row = await loadContract(c, id, true);
   const newTeam = await teamRow(c.q, input.teamId, 'teamId');
   const oldTeam = { id: Number(row.team_id), institution_id: Number(row.institution_id) };
-  if (!mayManage(c.principal, oldTeam) && !mayManage(c.principal, newTeam)) throw new AppError('FORBIDDEN');
+  if (!mayManage(c.principal, oldTeam) && !mayManage(c.principal, newTeam)) await refuseUpdate(c, row);
   if (input.version !== undefined && Number(row.version) !== input.version) throw new AppError('STALE_VERSION', {}, 'version');
   if (row.effective_status !== 'active') throw new AppError('INVALID_STATE', { detail: { zh: `签约状态为 ${row.effective_status}`, en: `the contract is ${row.effective_status}` } });
   if (newTeam.id === oldTeam.id) throw new AppError('VALIDATION_FAILED', { detail: { zh: '新团队与原团队相同', en: 'the new team is the current team' } }, 'teamId');

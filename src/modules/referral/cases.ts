@@ -485,7 +485,7 @@ const ACTION_REQUIRES: Partial<Record<Action, (i: ActInput) => string | null>> =
 export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: Side; fromTask?: boolean; appointmentId?: number } = {}): Promise<ReferralView> {
   const { q, principal: p } = rc;
   const r = await loadCase(q, id, true);
-  if (opts.side !== 'system' && !canRead(p, r, await residentVisible(rc, Number(r.resident_id)))) throw notFound('referral');
+  if (opts.side !== 'system' && !canRead(p, r, await residentVisible(rc, Number(r.resident_id)))) await hiddenCase(rc, 'update', r);
   const side = opts.side ?? sideOf(p, r);
   if (!side) throw new AppError('FORBIDDEN');
   if (input.version !== undefined && input.version !== r.version) throw new AppError('STALE_VERSION', {}, 'version');
@@ -866,6 +866,12 @@ function toView(p: Principal, r: Row, now = new Date()): ReferralView {
 }
 
 /** A case with the names and appointment the views and messages show. */
+/** A case the caller may not see is answered as unknown (404); the attempt is audited as denied for the district. */
+async function hiddenCase(rc: Ctx, action: 'read' | 'update', row: Row): Promise<never> {
+  await audit(rc.q, rc.audit, { action, resourceType: 'Referral', resourceId: Number(row.id), residentId: Number(row.resident_id), outcome: 'denied' });
+  throw notFound('referral');
+}
+
 async function caseRow(q: Queryable, id: number): Promise<Row> {
   const { rows } = await q.query(`${LIST_SQL} WHERE f.id = $1`, [id]);
   return rows[0];
@@ -874,7 +880,8 @@ async function caseRow(q: Queryable, id: number): Promise<Row> {
 /** One case for a side of it (or the district admin); the read is audited. */
 export async function getReferral(rc: Ctx, id: number): Promise<ReferralDetail> {
   const { rows } = await rc.q.query(`${LIST_SQL} WHERE f.id = $1`, [id]);
-  if (!rows[0] || !canRead(rc.principal, rows[0], await residentVisible(rc, Number(rows[0].resident_id)))) throw notFound('referral');
+  if (!rows[0]) throw notFound('referral');
+  if (!canRead(rc.principal, rows[0], await residentVisible(rc, Number(rows[0].resident_id)))) await hiddenCase(rc, 'read', rows[0]);
   await audit(rc.q, rc.audit, { action: 'read', resourceType: 'Referral', resourceId: id, residentId: Number(rows[0].resident_id) });
   const ev = await rc.q.query(
     'SELECT e.action, e.from_state, e.to_state, e.at, e.note, u.display_name FROM referral_event e LEFT JOIN app_user u ON u.id = e.user_id WHERE e.referral_id = $1 ORDER BY e.id', [id]);
