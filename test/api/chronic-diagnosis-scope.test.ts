@@ -48,7 +48,7 @@ beforeAll(async () => {
         AND NOT EXISTS (SELECT 1 FROM contract c WHERE c.resident_id = r.id) ORDER BY r.id`,
     [team1, hospitalId],
   );
-  referred = Number(rows.find((r) => r.treated).id);
+  referred = Number(rows.find((r) => r.treated)!.id);
   strangers = rows.filter((r) => !r.treated).slice(0, 3).map((r) => Number(r.id));
   expect(strangers).toHaveLength(3);
   for (const id of [referred, ...strangers]) await contracted(id);
