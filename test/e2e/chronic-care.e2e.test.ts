@@ -5,12 +5,9 @@
 // dispatched and delivered; and a follow-up recorded within a health-post session (健康驿站). Then once in English.
 // Uses Debian's Chromium; skipped where it is not installed (no browser is ever downloaded).
 import { expect, test } from 'vitest';
-import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium } from '../helpers/browser.ts';
+import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium, poll } from '../helpers/browser.ts';
 import { chronicHelper } from '../helpers/chronic.ts';
 import { startTestServer } from '../helpers/server.ts';
-
-/** Lists refetch after each change: under load that takes longer than expect.poll's default second. */
-const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 30_000 });
 
 test.skipIf(!HAS_CHROMIUM)('console: elderly health check, long prescription, coupons, home delivery and a health-post session', { timeout: 300_000 }, async () => {
   ensureWebBuilt();

@@ -3,12 +3,10 @@
 // Excel export of the view on screen, which is a real workbook with the same rows.
 // Uses Debian's Chromium; skipped where it is not installed (no browser is ever downloaded).
 import { expect, test } from 'vitest';
-import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium } from '../helpers/browser.ts';
+import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium, poll } from '../helpers/browser.ts';
 import { chronicHelper } from '../helpers/chronic.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { districtDate } from '../../src/platform/local-date.ts';
-
-const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 30_000 });
 
 test.skipIf(!HAS_CHROMIUM)('console: chronic KPIs drilled from the district to its streets, exported to Excel', { timeout: 240_000 }, async () => {
   ensureWebBuilt();
