@@ -184,6 +184,8 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     expect(renewed.endDate > ends).toBe(true);
     // and cancelled (解约), which needs a reason
     await due.getByTestId('contract-cancel').click();
+    // the cancel dialog is open (its reason field shown) before confirming without a reason
+    await page.getByTestId('contract-reason').waitFor();
     await page.getByTestId('contract-confirm').click();
     await page.getByText('请填写原因').waitFor();
     await page.getByTestId('contract-reason').fill('居民迁出本区');
