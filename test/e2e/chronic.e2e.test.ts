@@ -8,7 +8,7 @@
 // the contract list, then cancelled. Then once in English.
 // Uses Debian's Chromium; skipped where it is not installed (no browser is ever downloaded).
 import { expect, test } from 'vitest';
-import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium } from '../helpers/browser.ts';
+import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium, poll } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 type Json = Record<string, any>;
@@ -20,9 +20,6 @@ async function fhirAs(server: TestServer, cookie: string, resource: Json): Promi
   if (res.statusCode !== 201) throw new Error(`POST ${resource.resourceType}: ${res.statusCode} ${res.body}`);
   return res.json();
 }
-
-/** Lists refetch after each filter: under load that takes longer than expect.poll's default second. */
-const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 30_000 });
 
 const beijingDay = (at: number) => new Date(at + 8 * 3600_000).toISOString().slice(0, 10);
 
@@ -105,7 +102,13 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     await page.getByTestId('kind-enrolment').click();
     await page.getByText('没有符合筛选条件的事项').waitFor();
     await page.getByTestId('worklist-reset').click();
-    await page.getByTestId('kind-enrolment').click();
+    // the reset must have landed (kind back to all) before the tab is chosen again: a click on the tab still shown as
+    // chosen chooses nothing, so click until the choice is in the URL
+    await page.waitForURL((url) => !url.search.includes('kind='));
+    await poll(async () => {
+      await page.getByTestId('kind-enrolment').click();
+      return page.url();
+    }).toMatch(/kind=enrolment/);
     await poll(() => rows.count()).toBe(1);
     await rows.first().getByTestId('worklist-follow-up').click();
     await page.waitForURL(/\/worklist\/residents\/\d+\/follow-up\?enrolmentId=\d+$/);
@@ -181,6 +184,8 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     expect(renewed.endDate > ends).toBe(true);
     // and cancelled (解约), which needs a reason
     await due.getByTestId('contract-cancel').click();
+    // the cancel dialog is open (its reason field shown) before confirming without a reason
+    await page.getByTestId('contract-reason').waitFor();
     await page.getByTestId('contract-confirm').click();
     await page.getByText('请填写原因').waitFor();
     await page.getByTestId('contract-reason').fill('居民迁出本区');

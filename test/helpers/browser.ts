@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import type { TestServer } from './server.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -89,3 +90,6 @@ export async function browserSession(browser: Browser, server: TestServer, usern
   await page.getByTestId('user-menu').waitFor();
   return { page, errors, close: () => context.close() };
 }
+
+/** Lists refetch after each filter or change: under load that takes longer than expect.poll's default second. */
+export const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 30_000 });

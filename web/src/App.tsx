@@ -35,6 +35,9 @@ const Worklist = lazy(() => import('./pages/chronic/Worklist.tsx'));
 const FollowUpPage = lazy(() => import('./pages/chronic/FollowUpForm.tsx'));
 const ProgrammePage = lazy(() => import('./pages/chronic/Programme.tsx'));
 const ContractList = lazy(() => import('./pages/chronic/Contracts.tsx'));
+const ElderlyCheckPage = lazy(() => import('./pages/chronic/ElderlyCheck.tsx'));
+const HealthPostList = lazy(() => import('./pages/chronic/HealthPosts.tsx').then((m) => ({ default: m.HealthPostList })));
+const HealthPostShow = lazy(() => import('./pages/chronic/HealthPosts.tsx'));
 const ChronicKpiShow = lazy(() => import('./pages/chronic-kpis/Show.tsx'));
 const AlertList = lazy(() => import('./pages/surveillance/AlertList.tsx'));
 const AlertShow = lazy(() => import('./pages/surveillance/AlertShow.tsx'));
@@ -96,7 +99,10 @@ const router = createBrowserRouter([
       { path: 'worklist', element: <Worklist /> },
       { path: 'worklist/residents/:id', element: <ProgrammePage /> },
       { path: 'worklist/residents/:id/follow-up', element: <FollowUpPage /> },
+      { path: 'worklist/residents/:id/elderly-check', element: <ElderlyCheckPage /> },
       { path: 'contracts', element: <ContractList /> },
+      { path: 'health-posts', element: <HealthPostList /> },
+      { path: 'health-posts/:id', element: <HealthPostShow /> },
       { path: 'chronic-kpis', element: <ChronicKpiShow /> },
       { path: 'surveillance', element: <Navigate to="/surveillance/alerts" replace /> },
       { path: 'surveillance/alerts', element: <AlertList /> },

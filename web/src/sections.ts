@@ -71,6 +71,7 @@ export const sections: readonly Section[] = [
     children: [
       { key: 'worklist', path: '/worklist', label: 'worklist' },
       { key: 'contracts', path: '/contracts', label: 'contracts' },
+      { key: 'health-posts', path: '/health-posts', label: 'healthPosts' },
     ],
   },
   {

@@ -10,6 +10,7 @@ import { dateParam, referenceParam, tokenParam } from '../search.ts';
 import type { ResourceKind } from '../types.ts';
 import { ENROLMENT_SELECT, PROGRAMME_SYSTEM } from './episode.ts';
 import { personIncludes } from './common.ts';
+import { districtDate, DISTRICT_TODAY_SQL } from '../../platform/local-date.ts';
 
 export const CONTRACT_TYPE_SYSTEM = 'https://caregrid.dev/fhir/CodeSystem/contract-type';
 export const SERVICE_PACKAGE_SYSTEM = 'https://caregrid.dev/fhir/CodeSystem/service-package';
@@ -20,9 +21,9 @@ const SIGNATURE_TYPE_SYSTEM = 'urn:iso-astm:E1762-95:2013';
 // ── Contract ──
 
 /** FHIR contract-status of a contract row: in force → executed, cancelled (解约) → revoked, ended otherwise → terminated. */
-const CONTRACT_STATUS_SQL = `(CASE WHEN t.status = 'active' AND t.end_date >= current_date THEN 'executed' WHEN t.status = 'cancelled' THEN 'revoked' ELSE 'terminated' END)`;
+const CONTRACT_STATUS_SQL = `(CASE WHEN t.status = 'active' AND t.end_date >= ${DISTRICT_TODAY_SQL} THEN 'executed' WHEN t.status = 'cancelled' THEN 'revoked' ELSE 'terminated' END)`;
 function contractStatus(row: Row): string {
-  const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+  const today = districtDate();
   if (row.status === 'active') return row.end_date >= today ? 'executed' : 'terminated';
   return row.status === 'cancelled' ? 'revoked' : 'terminated';
 }

@@ -17,6 +17,7 @@ import { hasRole } from '../../platform/principal.ts';
 import { Params } from '../../platform/sql.ts';
 import { onResidentMerge } from '../residents/service.ts';
 import { prescriptionRow, residentInScope, scopedPage } from './prescriptions.ts';
+import { districtDate } from '../../platform/local-date.ts';
 
 const WRITERS = ['family_doctor', 'nurse', 'institution_admin', 'district_admin'] as const;
 export const LEDGER_KINDS = ['issue', 'redeem', 'void'] as const;
@@ -33,9 +34,8 @@ export async function couponSettings(q: Queryable): Promise<{ perYear: number; v
 }
 
 /** The current year in Beijing. */
-async function thisYear(q: Queryable): Promise<number> {
-  const { rows } = await q.query("SELECT extract(year FROM now() AT TIME ZONE 'Asia/Shanghai')::int AS y");
-  return Number(rows[0].y);
+async function thisYear(_q: Queryable): Promise<number> {
+  return Number(districtDate().slice(0, 4));
 }
 
 // ── issuing ──

@@ -7,6 +7,7 @@
 // follow-up classified controlled (控制满意) and no older than the 90-day controlled interval of the national basic
 // public health service standard (3rd ed.). Extended prescriptions add the consortium hospital and its formulary.
 import { z } from 'zod';
+import { districtDate } from '../../platform/local-date.ts';
 
 export const PRESCRIPTION_KINDS = ['long', 'extended'] as const;
 export type PrescriptionKind = (typeof PRESCRIPTION_KINDS)[number];
@@ -55,14 +56,9 @@ export interface Check {
   field: string;
 }
 
-/** Beijing calendar date of an instant. */
-export function beijingDate(d: Date): string {
-  return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
-}
-
 /** Whole Beijing calendar days from `from` to `to`. */
 export function daysBetween(from: Date, to: Date): number {
-  return Math.round((Date.parse(beijingDate(to)) - Date.parse(beijingDate(from))) / 86_400_000);
+  return Math.round((Date.parse(districtDate(to)) - Date.parse(districtDate(from))) / 86_400_000);
 }
 
 /** Every enabled rule with its verdict, in a fixed order. */

@@ -18,6 +18,7 @@ import { Params } from '../../platform/sql.ts';
 import { onResidentMerge } from '../residents/service.ts';
 import { programmeOf } from './programmes.ts';
 import { PrescriptionRules, checkEligibility, refusal, type Check, type PrescriptionKind } from './prescription-rules.ts';
+import { addDays, districtDate, DISTRICT_TODAY_SQL } from '../../platform/local-date.ts';
 
 /** FHIR systems of the prescription's MedicationRequests. */
 export const RX = {
@@ -95,7 +96,7 @@ export async function putFormulary(q: Queryable, p: Principal, institutionId: nu
 // ── reading ──
 
 /** A prescription's status is its drugs': active while one is, cancelled when all ended so, else completed; expired after its term. */
-const STATUS_SQL = `(SELECT CASE WHEN bool_or(m.status IN ${OPEN_LINE}) THEN CASE WHEN p.valid_until < current_date THEN 'expired' ELSE 'active' END
+const STATUS_SQL = `(SELECT CASE WHEN bool_or(m.status IN ${OPEN_LINE}) THEN CASE WHEN p.valid_until < ${DISTRICT_TODAY_SQL} THEN 'expired' ELSE 'active' END
                                WHEN bool_and(m.status IN ${ENDED_LINE}) THEN 'cancelled' ELSE 'completed' END
                       FROM medication_request m WHERE m.id = ANY(p.medication_request_ids))`;
 const SELECT = `p.*, ${STATUS_SQL} AS status, r.name AS resident_name, i.name AS institution_name, tm.name AS team_name, hi.name AS prescriber_institution_name,
@@ -200,13 +201,13 @@ async function evaluate(rc: repo.RequestContext, input: EligibilityInput): Promi
   const { version, rules } = await currentRules(rc.q, input.kind);
   const { rows } = await rc.q.query(
     `SELECT (SELECT json_build_object('id', c.id, 'teamId', c.team_id) FROM contract c
-              WHERE c.resident_id = $1 AND c.status = 'active' AND c.start_date <= current_date AND c.end_date >= current_date LIMIT 1) AS contract,
+              WHERE c.resident_id = $1 AND c.status = 'active' AND c.start_date <= $5::date AND c.end_date >= $5::date LIMIT 1) AS contract,
             (SELECT json_build_object('id', e.id, 'lastClassification', e.last_classification, 'lastFollowUpAt', e.last_follow_up_at) FROM chronic_enrolment e
               WHERE e.resident_id = $1 AND e.programme_code = $2 AND e.status = 'active' LIMIT 1) AS enrolment,
             EXISTS (SELECT 1 FROM team_member tm JOIN practitioner pr ON pr.id = tm.practitioner_id
                      WHERE tm.team_id = $3 AND tm.practitioner_id = $4 AND pr.profession = 'gp') AS is_gp,
             now() AS now`,
-    [input.residentId, input.programme, p.teamId, p.practitionerId],
+    [input.residentId, input.programme, p.teamId, p.practitionerId, districtDate()],
   );
   const f = rows[0];
   const enrolment = f.enrolment ? { id: Number(f.enrolment.id), lastClassification: f.enrolment.lastClassification ?? null, lastFollowUpAt: f.enrolment.lastFollowUpAt ? new Date(f.enrolment.lastFollowUpAt) : null } : null;
@@ -274,10 +275,10 @@ export async function issuePrescription(rc: repo.RequestContext, input: NewPresc
     const { rows } = await rc.q.query('SELECT 1 FROM practitioner WHERE id = $1 AND institution_id = $2', [input.prescriberPractitionerId, input.prescriberInstitutionId]);
     if (!rows[0]) throw new AppError('VALIDATION_FAILED', { detail: { zh: '开方医生不属于开方医院', en: 'the prescriber does not work at the prescribing hospital' } }, 'prescriberPractitionerId');
   }
-  const { rows: ids } = await rc.q.query(`SELECT nextval(pg_get_serial_sequence('chronic_prescription', 'id')) AS id, now() AS now, (current_date + $1::int)::text AS valid_until`, [input.weeks * 7 - 1]);
+  const { rows: ids } = await rc.q.query(`SELECT nextval(pg_get_serial_sequence('chronic_prescription', 'id')) AS id, now() AS now`);
+  const validUntil = addDays(districtDate(), input.weeks * 7 - 1);
   const id = Number(ids[0].id);
   const authoredAt = new Date(ids[0].now).toISOString();
-  const validUntil = String(ids[0].valid_until);
   const lineIds: number[] = [];
   for (const [n, item] of input.items.entries()) {
     const w = await repo.create(rc, 'MedicationRequest', medicationRequest({ id, n, item, input, authoredAt, validUntil, practitionerId: p.practitionerId }));
@@ -318,7 +319,7 @@ function medicationRequest(x: { id: number; n: number; item: PrescriptionItem; i
     ...(input.note ? { note: [{ text: input.note }] } : {}),
     ...(input.kind === 'extended' && input.prescriberPractitionerId ? { extension: [{ url: RX.prescriber, valueReference: { reference: `Practitioner/${input.prescriberPractitionerId}` } }] } : {}),
     dispenseRequest: {
-      validityPeriod: { start: x.authoredAt.slice(0, 10), end: x.validUntil },
+      validityPeriod: { start: districtDate(new Date(x.authoredAt)), end: x.validUntil },
       expectedSupplyDuration: { value: days, unit: 'd', system: SYSTEM.ucum, code: 'd' },
       ...(item.quantity ? { quantity: { value: item.quantity, ...(item.unit ? { unit: item.unit } : {}) } } : {}),
       // an extended prescription is filled from the consortium hospital's pharmacy

@@ -16,7 +16,8 @@ import { Params } from '../../platform/sql.ts';
 import { LEAD_EXTENSION, OWNER_SQL, TASK_EXTRA_SQL } from '../chronic/fusion.ts';
 import { ELDERLY_CHECK_TASK } from '../chronic/escalation.ts';
 import { insertObservations, vitalObservations, type VisitObservation } from '../chronic/follow-ups.ts';
-import { assertSessionVisit, beijingDate } from '../family-doctor/health-posts.ts';
+import { assertSessionVisit } from '../family-doctor/health-posts.ts';
+import { districtDate } from '../../platform/local-date.ts';
 import { ageOn } from '../residents/service.ts';
 import { CheckRuleSet, judgeCheck, type CheckFinding, type CheckResults } from './rules.ts';
 
@@ -134,7 +135,7 @@ export async function recordCheck(rc: repo.RequestContext, input: CheckInput): P
   if (!res[0].ok) throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: 'residentId' });
   const at = input.checkedAt ? new Date(input.checkedAt) : new Date();
   if (at.getTime() > Date.now() + 5 * 60_000) throw new AppError('VALIDATION_FAILED', { detail: { zh: '体检时间晚于当前时间', en: 'the check is in the future' } }, 'checkedAt');
-  const checkDate = beijingDate(at);
+  const checkDate = districtDate(at);
   const { version, rules } = await currentCheckRules(rc.q);
   const age = ageOn(res[0].birth_date, new Date(`${checkDate}T00:00:00Z`));
   if (age < rules.ageFrom) {

@@ -9,6 +9,7 @@ import { AppError, notFound } from '../../platform/errors.ts';
 import type { Principal } from '../../platform/principal.ts';
 import { Params } from '../../platform/sql.ts';
 import { assertManage, teamRow, teamScopeSql, type Ctx } from './contracts.ts';
+import { districtDate } from '../../platform/local-date.ts';
 
 export interface SessionInput {
   teamId?: number;
@@ -21,11 +22,6 @@ export interface SessionInput {
   topic?: string | null;
   note?: string | null;
   sourceId?: string | null;
-}
-
-/** The Beijing calendar date of an instant. */
-export function beijingDate(at: Date): string {
-  return new Date(at.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
 }
 
 /** Sessions a caller may see, as SQL over health_post_session aliased s. */
@@ -65,7 +61,7 @@ export async function createSession(c: Ctx, input: SessionInput): Promise<{ sess
     const { rows } = await c.q.query(`SELECT ${SELECT} FROM ${FROM} WHERE s.institution_id = $1 AND s.source_id = $2`, [team.institution_id, input.sourceId]);
     if (rows[0]) return { session: toSession(rows[0]), created: false };
   }
-  if (input.sessionDate > beijingDate(new Date(Date.now() + 366 * 86_400_000))) throw new AppError('VALIDATION_FAILED', { detail: { zh: '日期过远', en: 'too far ahead' } }, 'sessionDate');
+  if (input.sessionDate > districtDate(Date.now() + 366 * 86_400_000)) throw new AppError('VALIDATION_FAILED', { detail: { zh: '日期过远', en: 'too far ahead' } }, 'sessionDate');
   if (input.communityId) {
     const { rows } = await c.q.query("SELECT level FROM region WHERE id = $1", [input.communityId]);
     if (rows[0]?.level !== 'community') throw new AppError('VALIDATION_FAILED', { detail: { zh: '不是社区', en: 'not a community' } }, 'communityId');
@@ -135,7 +131,7 @@ export async function assertSessionVisit(q: Queryable, sessionId: number, visit:
   if (!rows[0]) throw Object.assign(notFound('session'), { field: 'sessionId' });
   if (visit.mode !== undefined && visit.mode !== 'health_post') throw new AppError('VALIDATION_FAILED', { detail: { zh: '健康驿站随访的方式应为 health_post', en: 'a visit at a health-post session has mode health_post' } }, 'mode');
   if (Number(rows[0].institution_id) !== visit.institutionId) throw Object.assign(new AppError('FORBIDDEN'), { field: 'sessionId' });
-  if (rows[0].session_date !== beijingDate(visit.at)) {
+  if (rows[0].session_date !== districtDate(visit.at)) {
     throw new AppError('VALIDATION_FAILED', { detail: { zh: `驿站活动日期为 ${rows[0].session_date}`, en: `the session was on ${rows[0].session_date}` } }, 'sessionId');
   }
 }

@@ -17,6 +17,7 @@ import { settings } from '../chronic/programmes.ts';
 import type { Ctx } from './contracts.ts';
 import { ELDERLY_CHECK_TASK } from '../chronic/escalation.ts';
 import { currentCheckRules, dueChecksSql } from '../elderly/checks.ts';
+import { districtDate } from '../../platform/local-date.ts';
 
 /** The count of a worklist stops here (as the referral inbox's): `total` is then the cap and `totalCapped` true. */
 export const COUNT_CAP = 10_000;
@@ -45,14 +46,10 @@ function dayBounds(date: string): [Date, Date] {
   return [start, new Date(start.getTime() + 86_400_000)];
 }
 
-export function beijingToday(): string {
-  return new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
-}
-
 export async function worklist(c: Ctx, f: WorklistFilter) {
   const p = c.principal;
   const s = await settings(c.q);
-  const date = f.date ?? beijingToday();
+  const date = f.date ?? districtDate();
   const [dayStart, dayEnd] = dayBounds(date);
   if (Number.isNaN(dayStart.getTime())) throw new AppError('VALIDATION_FAILED', { detail: 'date' }, 'date');
   const v = new Params();

@@ -11,6 +11,7 @@ import { withRetry } from '../../db/engine.ts';
 import { CareChain } from '../registry/routes.ts';
 import { careChainForGrid } from '../registry/service.ts';
 import * as svc from './service.ts';
+import { ensureTreatmentRelationship } from '../../fhir/resources/encounter.ts';
 
 const ResidentSummary = z.object({
   id: z.number(), name: z.string(), sex: z.enum(['male', 'female']), birthDate: z.string(), age: z.number(),
@@ -106,6 +107,10 @@ export async function residentRoutes(fastify: FastifyInstance, ctx: AppContext) 
     assertActsForInstitution(p, body.sourceInstitutionId);
     const result = await withRetry(() => db.tx(async (q) => {
       const r = await svc.registerResident(q, keys, body);
+      // The institution that registers (or matches) its patient treats them: the same care relationship a FHIR Patient
+      // create gives, so its staff reach the resident through this API (records, diagnoses) as through FHIR.
+      const own = p.tokenInstitutionId ?? p.institutionId;
+      if (own) await ensureTreatmentRelationship(q, r.residentId, own, 'consultation', new Date());
       await audit(q, auditContext(req), { action: r.outcome === 'created' || r.outcome === 'review' ? 'create' : 'match', resourceType: 'Resident', resourceId: r.residentId, residentId: r.residentId });
       return r;
     }));

@@ -1,6 +1,7 @@
 import type zhCN from './zh-CN.ts';
 import surveillance from './surveillance.en.ts';
 import chronic from './chronic.en.ts';
+import care from './care.en.ts';
 
 /** Same keys as zh-CN, every leaf a string: a missing or extra key fails the type check. */
 type Messages<T> = { [K in keyof T]: T[K] extends string ? string : Messages<T[K]> };
@@ -65,6 +66,7 @@ const en: Messages<typeof zhCN> = {
     familyDoctor: 'Family doctor',
     worklist: 'Worklist',
     contracts: 'Contracts',
+    healthPosts: 'Health posts',
     chronicKpis: 'Chronic-disease KPIs',
     userMenu: 'User menu',
     logout: 'Log out',
@@ -775,6 +777,7 @@ const en: Messages<typeof zhCN> = {
   },
   surveillance,
   chronic,
+  care,
 };
 
 export default en;

@@ -1,6 +1,7 @@
 // Chinese (zh-CN) is the console's primary language; en.ts must mirror every key.
 import surveillance from './surveillance.zh-CN.ts';
 import chronic from './chronic.zh-CN.ts';
+import care from './care.zh-CN.ts';
 const zhCN = {
   common: {
     appName: 'CareGrid 区域医防协同平台',
@@ -61,6 +62,7 @@ const zhCN = {
     familyDoctor: '家庭医生',
     worklist: '工作清单',
     contracts: '签约管理',
+    healthPosts: '健康驿站',
     chronicKpis: '慢病指标',
     userMenu: '用户菜单',
     logout: '退出登录',
@@ -771,6 +773,7 @@ const zhCN = {
   },
   surveillance,
   chronic,
+  care,
 };
 
 export default zhCN;

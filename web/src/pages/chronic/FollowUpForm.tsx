@@ -17,7 +17,7 @@ import { QueryView } from '../../components/query-state.tsx';
 import { currentLanguage } from '../../i18n/index.ts';
 import type { ResidentDetail } from '../../types.ts';
 import { parseForm, zodRule } from '../referrals/zod-form.ts';
-import { ClassificationTag, formatDay, LastReadings, useProgrammeName } from './chronic-format.tsx';
+import { ClassificationTag, consoleSourceId, formatDay, LastReadings, useProgrammeName } from './chronic-format.tsx';
 import { ADHERENCE, MODES, SALT, type FollowUp, type Programme, type Reason, type ResidentCare } from './chronic-types.ts';
 import { useProgrammes } from './Worklist.tsx';
 
@@ -69,7 +69,7 @@ function missingReadings(v: Parsed, programme: Programme | undefined): Array<'sb
   return (['sbp', 'dbp', 'fpg'] as const).filter((m) => required.includes(m) && v[m] === undefined);
 }
 
-function bodyOf(v: Parsed, sourceId: string) {
+function bodyOf(v: Parsed, sourceId: string, sessionId?: number) {
   const lifestyle = Object.fromEntries(Object.entries(v.lifestyle ?? {}).filter(([, x]) => x !== undefined));
   return {
     enrolmentId: v.enrolmentId,
@@ -89,6 +89,8 @@ function bodyOf(v: Parsed, sourceId: string) {
     lifestyle: Object.keys(lifestyle).length ? lifestyle : undefined,
     note: v.note ?? null,
     sourceId,
+    // a visit at a health-post session (健康驿站) is linked to it
+    sessionId: v.mode === 'health_post' ? sessionId : undefined,
   };
 }
 
@@ -133,13 +135,14 @@ function FollowUpFormCard({ care, programmes }: { care: ResidentCare; programmes
   const [form] = Form.useForm<FormValues>();
   const [result, setResult] = useState<FollowUp | null>(null);
   // the console's own id of this visit: a double click or a retry after a lost answer records it once
-  const [sourceId, setSourceId] = useState(() => `console-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`);
+  const [sourceId, setSourceId] = useState(consoleSourceId);
   const v = (key: string) => t(`followUp.validation.${key}`, { defaultValue: t('followUp.validation.invalid') });
   const rule = (field: keyof typeof FollowUpSchema.shape) => zodRule(FollowUpSchema.shape[field], v);
   const lifestyleRule = (field: keyof typeof Lifestyle.shape) => zodRule(Lifestyle.shape[field], v);
 
   const active = care.enrolments.filter((e) => e.status === 'active');
   const asked = Number(params.get('enrolmentId'));
+  const sessionId = Number(params.get('sessionId')) || undefined;
   const initialEnrolment = active.find((e) => e.id === asked)?.id ?? active[0]?.id;
   const enrolmentId = Form.useWatch('enrolmentId', form) ?? initialEnrolment;
   const enrolment = active.find((e) => e.id === enrolmentId);
@@ -172,7 +175,7 @@ function FollowUpFormCard({ care, programmes }: { care: ResidentCare; programmes
         programme={programme}
         onAnother={() => {
           setResult(null);
-          setSourceId(`console-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`);
+          setSourceId(consoleSourceId());
           form.resetFields(['sbp', 'dbp', 'fpg', 'heartRate', 'symptoms', 'note', 'adverseReaction', 'newComplication']);
         }}
       />
@@ -191,7 +194,7 @@ function FollowUpFormCard({ care, programmes }: { care: ResidentCare; programmes
       data-testid="followup-form"
       initialValues={{
         enrolmentId: initialEnrolment,
-        mode: 'clinic',
+        mode: sessionId ? 'health_post' : 'clinic',
         visitAt: dayjs(),
         weightKg: last?.weightKg ?? undefined,
         heightCm: last?.heightCm ?? undefined,
@@ -208,7 +211,7 @@ function FollowUpFormCard({ care, programmes }: { care: ResidentCare; programmes
           form.setFields(missing.map((m) => ({ name: m, errors: [t('followUp.validation.required', { reading: t(`measures.${m}`) })] })));
           return;
         }
-        record.mutate(bodyOf(parsed, sourceId));
+        record.mutate(bodyOf(parsed, sourceId, sessionId));
       }}
     >
       <Flex vertical gap={16}>

@@ -2,7 +2,7 @@
 // (with the institution each came from), blood pressure and glucose over time from every institution, and the
 // follow-up history of every programme, newest first.
 import { Button, Card, Descriptions, Empty, Space, Table, Typography } from 'antd';
-import { ArrowLeftOutlined, EditOutlined, ProfileOutlined } from '@ant-design/icons';
+import { ArrowLeftOutlined, EditOutlined, ProfileOutlined, SolutionOutlined } from '@ant-design/icons';
 import { useQueries, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
@@ -16,6 +16,8 @@ import { ClassificationTag, ContractStatusTag, formatDay, LastReadings, OverdueT
 import type { Contract, Enrolment, FollowUp, OpenTask, Programme, ResidentCare } from './chronic-types.ts';
 import { useReasonText } from './FollowUpForm.tsx';
 import { ReadingCharts } from './ReadingCharts.tsx';
+import { elderlyCheckPath } from './ElderlyCheck.tsx';
+import { CouponsCard, DeliveriesCard, PrescriptionsCard } from './Medication.tsx';
 import { followUpPath, useProgrammes } from './Worklist.tsx';
 
 export default function ProgrammePage() {
@@ -37,6 +39,13 @@ export default function ProgrammePage() {
               </Button>
             </Link>
           )}
+          {resident.data && resident.data.age >= 65 && (
+            <Link to={elderlyCheckPath(Number(id))}>
+              <Button icon={<SolutionOutlined />} data-testid="programme-elderly-check">
+                {t('care:elderly.open')}
+              </Button>
+            </Link>
+          )}
           <Link to={`/residents/${id}`}>
             <Button icon={<ProfileOutlined />}>{t('programmePage.healthRecord')}</Button>
           </Link>
@@ -53,6 +62,13 @@ export default function ProgrammePage() {
             <Enrolments enrolments={c.enrolments} />
             <Tasks tasks={c.openTasks} residentId={c.residentId} />
             <ReadingCharts residentId={c.residentId} programmes={programmes.data?.items ?? []} />
+            {c.enrolments.length > 0 && (
+              <>
+                <PrescriptionsCard residentId={c.residentId} enrolments={c.enrolments} />
+                <CouponsCard residentId={c.residentId} enrolled={!!enrolled} />
+                <DeliveriesCard residentId={c.residentId} />
+              </>
+            )}
             <History enrolments={c.enrolments} programmes={programmes.data?.items ?? []} />
           </>
         )}

@@ -18,6 +18,7 @@ import { QueryError } from '../../components/query-state.tsx';
 import type { Items, Page as Paged, Region } from '../../types.ts';
 import { EscalationTag, formatDay, LastReadings, OverdueTag, PriorityTag, ProgrammeTags, useProgrammeName, WorkKindTag } from './chronic-format.tsx';
 import { WORK_KINDS, type Programme, type WorkItem } from './chronic-types.ts';
+import { elderlyCheckPath } from './ElderlyCheck.tsx';
 
 const FILTER_KEYS = ['date', 'gridId', 'programme', 'priority', 'kind', 'escalation'] as const;
 interface FormValues {
@@ -144,6 +145,12 @@ export default function Worklist() {
         w.kind === 'renewal' ? (
           <Link to={`/contracts?residentId=${w.resident.id}`} data-testid="worklist-renew">
             {t('worklist.openContract')}
+          </Link>
+        ) : w.kind === 'elderly_check' ? (
+          <Link to={elderlyCheckPath(w.resident.id)} data-testid="worklist-elderly-check">
+            <Button size="small" type="primary" icon={<EditOutlined />}>
+              {t('care:elderly.open')}
+            </Button>
           </Link>
         ) : FOLLOW_UP_KINDS.has(w.kind) && w.programmes.length > 0 ? (
           <Link to={followUpPath(w.resident.id, enrolmentOf(w))} data-testid="worklist-follow-up">

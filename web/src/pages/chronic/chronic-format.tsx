@@ -4,6 +4,7 @@ import { Space, Tag, Tooltip, Typography } from 'antd';
 import { AlertOutlined, ClockCircleOutlined } from '@ant-design/icons';
 import dayjs from 'dayjs';
 import { useTranslation } from 'react-i18next';
+import { currentLanguage } from '../../i18n/index.ts';
 import type { Classification, Readings, WorkKind } from './chronic-types.ts';
 
 const KIND_COLORS: Record<WorkKind, string> = {
@@ -17,6 +18,12 @@ const KIND_COLORS: Record<WorkKind, string> = {
 };
 const CLASS_COLORS: Record<Classification, string> = { controlled: 'success', uncontrolled: 'warning', adverse_reaction: 'orange', new_complication: 'error' };
 const STATUS_COLORS: Record<string, string> = { active: 'success', expired: 'default', cancelled: 'default', transferred: 'purple' };
+
+/** The console's own id of one write: a double click or a retry after a lost answer records it once. */
+export const consoleSourceId = () => `console-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+
+/** A server text given in both languages ({zh, en}: rule names, findings), in the console's language. */
+export const useText = () => (x: { zh: string; en: string }) => (currentLanguage() === 'en' ? x.en : x.zh);
 
 export const isUrgent = (priority: string) => priority === 'urgent' || priority === 'asap' || priority === 'stat';
 
