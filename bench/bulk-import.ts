@@ -62,11 +62,11 @@ function rng(seed: number) {
   };
 }
 
-function cst(ms: number): string {
+export function cst(ms: number): string {
   return new Date(ms + 8 * 3600_000).toISOString().slice(0, 19) + '+08:00';
 }
 
-async function writeLines(path: string, count: number, line: (i: number) => string) {
+export async function writeLines(path: string, count: number, line: (i: number) => string) {
   const out = createWriteStream(path, { highWaterMark: 1 << 20 });
   let buf = '';
   for (let i = 0; i < count; i++) {
@@ -111,12 +111,12 @@ async function generate(dir: string, encounters: number, perEncounter: number, m
 }
 
 /** The imported rows as COPY text in 5,000-row chunks (untimed), for the raw reference. */
-async function copyText(db: Db, tableName: string, chunk: number): Promise<{ columns: string[]; chunks: string[] }> {
+export async function copyText(db: Db, tableName: string, chunk: number, after = 0): Promise<{ columns: string[]; chunks: string[] }> {
   const { rows: cols } = await db.query(
     `SELECT a.attname AS name FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, [tableName]);
   const columns = cols.map((c) => c.name as string);
   const chunks: string[] = [];
-  for (let last = 0; ;) {
+  for (let last = after; ;) {
     const { rows } = await db.query(`SELECT ${columns.map((c) => (c === 'extra' || c === 'components' ? `${c}::text AS ${c}` : c)).join(', ')} FROM ${tableName} WHERE id > $1 ORDER BY id LIMIT ${chunk}`, [last]);
     if (!rows.length) break;
     chunks.push(rows.map((row) => columns.map((c) => copyValue(row[c])).join('\t')).join('\n') + '\n');

@@ -105,7 +105,7 @@ async function insertHistory(db: Db, hospital: number, n: number): Promise<void>
 }
 
 /** The statements the service issues for one call, captured, to replay straight through the Db. */
-function recorder(db: Db): { q: Queryable; statements: { sql: string; params: unknown[] }[] } {
+export function recorder(db: Db): { q: Queryable; statements: { sql: string; params: unknown[] }[] } {
   const statements: { sql: string; params: unknown[] }[] = [];
   return {
     statements,

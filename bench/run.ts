@@ -59,6 +59,16 @@ const USAGE = `usage: npm run bench -- <name> [options]
              --residents N                   residents seeded (default 50000; the run reads none)
              --threads N                     threads of the parallel runs (default: the cores)
              --profile NAME                  seed profile (default dongcheng; test checks the benchmark quickly)
+  chronic  family doctors and chronic disease on dongcheng with its 3-year history: the district's KPIs recomputed
+           (live periods) and served over HTTP; a team's worklist with 3,000 contracted residents (p50/p99); a FHIR bulk
+           import of 100,000 hypertension/diabetes Conditions (enrolments and tasks), then again (idempotent)
+             --engine pglite|postgres|both   (default both)
+             --residents N                   (default 700000)
+             --conditions N                  Conditions imported (default 100000)
+             --batch N                       lines per import batch (default 5000)
+             --duration S / --warmup S       HTTP load per measurement (default 15 / 3)
+             --only kpis,worklist,import     some of the three (default all)
+             --database-url URL / --data-dir DIR   reuse (or seed and keep) a seeded database (the import adds to it)
   detection-power  sensitivity, false alarms per 100 series-years and median days to detection of every algorithm
            and of the fused multi-source alerts, on synthetic outbreaks injected into the synthetic dongcheng feeds
              --outbreaks N                   outbreaks injected one at a time (default 48)
@@ -89,6 +99,7 @@ const { values, positionals } = parseArgs({
     'raw-duration': { type: 'string' },
     ids: { type: 'string' },
     observations: { type: 'string' },
+    conditions: { type: 'string' },
     batch: { type: 'string' },
     'admin-password': { type: 'string' },
     encounters: { type: 'string' },
@@ -151,6 +162,13 @@ async function main() {
   } else if (name === 'bulk-import') {
     const { runBulkImportBench } = await import('./bulk-import.ts');
     output = await runBulkImportBench({ engine: values.engine, observations: num(values.observations), residents: num(values.residents), batch: num(values.batch) });
+  } else if (name === 'chronic') {
+    const { runChronicBench } = await import('./chronic.ts');
+    output = await runChronicBench({
+      engine: values.engine, residents: num(values.residents), conditions: num(values.conditions), batch: num(values.batch),
+      duration: num(values.duration), warmup: values.warmup === '0' ? 0 : num(values.warmup), only: values.only,
+      databaseUrl: values['database-url'], dataDir: values['data-dir'],
+    });
   } else if (name === 'detect') {
     const { runDetectBench } = await import('./detect.ts');
     output = await runDetectBench({ runs: num(values.runs) });

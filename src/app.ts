@@ -15,6 +15,7 @@ import { toAppError } from './platform/error-mapping.ts';
 import { operationOutcome } from './fhir/outcome.ts';
 import { fhirRoutes } from './fhir/routes.ts';
 import { explicitLocale, localeOf } from './platform/http.ts';
+import { newRefusals, writeRefusals } from './platform/audit.ts';
 import { SESSION_COOKIE, principalFromSession, principalFromToken } from './platform/auth.ts';
 import { authRoutes } from './modules/users/routes.ts';
 import { registryRoutes } from './modules/registry/routes.ts';
@@ -28,6 +29,10 @@ import { notificationRoutes } from './modules/notifications/routes.ts';
 import { webhookRoutes } from './modules/webhooks/routes.ts';
 import { familyDoctorRoutes, worklistRoutes } from './modules/family-doctor/routes.ts';
 import { chronicRoutes } from './modules/chronic/routes.ts';
+import { kpiRoutes } from './modules/chronic/kpi-routes.ts';
+import { elderlyRoutes } from './modules/elderly/routes.ts';
+import { healthPostRoutes } from './modules/family-doctor/health-post-routes.ts';
+import { prescriptionRoutes } from './modules/chronic/prescription-routes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PUBLIC_API = new Set(['/api/v1/health', '/api/v1/auth/login', '/fhir/R4/metadata']);
@@ -54,6 +59,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.decorateRequest('principal', null);
   app.decorateRequest('locale', 'zh-CN');
   app.decorateRequest('localeExplicit', false);
+  app.decorateRequest('refusals', null);
 
   await app.register(cookie);
   await app.register(swagger, {
@@ -75,7 +81,24 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     // decided before validation strips `lang` from the query
     req.locale = localeOf(req, ctx.config.defaultLocale);
     req.localeExplicit = explicitLocale(req);
+    req.refusals = newRefusals();
   });
+
+  // A denied attempt is audited after the work it refused was rolled back, before the response leaves (onSend);
+  // onResponse catches a response that skipped onSend. The log line names the request only, never the person.
+  const writeRequestRefusals = async (req: FastifyRequest) => {
+    if (!req.refusals) return;
+    try {
+      await writeRefusals(ctx.db, req.refusals);
+    } catch (err) {
+      req.log.error({ err: { type: (err as Error).name, code: (err as { code?: string }).code } }, 'audit of a refused access failed');
+    }
+  };
+  app.addHook('onSend', async (req, _reply, payload) => {
+    await writeRequestRefusals(req);
+    return payload;
+  });
+  app.addHook('onResponse', writeRequestRefusals);
 
   // Authentication for the API: cookie (console) or bearer token (institution systems).
   app.addHook('preHandler', async (req) => {
@@ -131,6 +154,10 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await familyDoctorRoutes(api, ctx);
     await worklistRoutes(api, ctx);
     await chronicRoutes(api, ctx);
+    await kpiRoutes(api, ctx);
+    await elderlyRoutes(api, ctx);
+    await healthPostRoutes(api, ctx);
+    await prescriptionRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await app.register(async (fhir) => fhirRoutes(fhir, ctx), { prefix: '/fhir/R4' });
 

@@ -29,6 +29,8 @@ export const ConfigSchema = z
     pgPoolSize: z.coerce.number().int().positive().default(16),
     /** Hour (Beijing time, 0–23) from which the daily detection run evaluates yesterday; 'off' disables the job. */
     surveillanceRunHour: z.union([z.literal('off'), z.coerce.number().int().min(0).max(23)]).default(6),
+    /** Minutes between recomputations of the live chronic-disease KPI periods; 'off' disables the job. */
+    kpiRecomputeMinutes: z.union([z.literal('off'), z.coerce.number().int().min(1).max(1440)]).default(60),
   })
   .strict();
 
@@ -52,6 +54,7 @@ const ENV_KEYS: Record<string, keyof z.infer<typeof ConfigSchema>> = {
   CAREGRID_WEB_DIR: 'webDir',
   CAREGRID_PG_POOL_SIZE: 'pgPoolSize',
   CAREGRID_SURVEILLANCE_RUN_HOUR: 'surveillanceRunHour',
+  CAREGRID_KPI_RECOMPUTE_MINUTES: 'kpiRecomputeMinutes',
 };
 
 export function configFromEnv(env: NodeJS.ProcessEnv, overrides: Partial<z.input<typeof ConfigSchema>> = {}): Config {

@@ -12,6 +12,9 @@ function printAccounts(r: SeedResult, showAdmin: boolean, showDemo: boolean) {
     ...(r.surveillance
       ? [`surveillance feeds ${r.surveillance.from} … ${r.surveillance.to}: ${r.surveillance.feedRows} daily values, ${r.surveillance.caseReports} case reports; injected ${r.surveillance.outbreak.syndrome} outbreak in communities ${r.surveillance.outbreak.communityIds.join(', ')} (onsets ${r.surveillance.outbreak.start} … ${r.surveillance.outbreak.end}, ${r.surveillance.seconds.toFixed(1)} s)`]
       : []),
+    ...(r.chronic
+      ? [`family doctors and chronic disease: ${r.chronic.contracts} contracts, ${r.chronic.enrolments} enrolments, ${r.chronic.followUps} follow-ups, ${r.chronic.tasks} tasks (${r.chronic.seconds.toFixed(1)} s; KPIs ${r.chronic.kpiSeconds.toFixed(1)} s)`]
+      : []),
     'accounts (username · role · institution):',
     ...r.accounts.map((a) => `  ${a.username.padEnd(15)} ${a.role.padEnd(20)} ${a.institution}`),
     `  password of admin: ${showAdmin ? r.adminPassword : '(from CAREGRID_ADMIN_PASSWORD)'}`,

@@ -11,8 +11,11 @@ import { isEmpty, seedDistrict, type SeedResult } from './synth/seed.ts';
 import type { AppContext } from './context.ts';
 import { startReleaseJob } from './modules/referral/service.ts';
 import { startDeadlineJob } from './modules/referral/cases.ts';
+import { startEscalationJob } from './modules/chronic/escalation.ts';
 import { startWebhookJob } from './modules/webhooks/service.ts';
 import { startDailyRunJob } from './modules/surveillance/run.ts';
+import { startKpiJob } from './modules/chronic/kpis.ts';
+import { startCouponIssueJob } from './modules/chronic/coupons.ts';
 
 export interface Started {
   app: FastifyInstance;
@@ -41,19 +44,29 @@ export async function startServer(config: Config, opts: { memory?: boolean; onPr
   const releases = startReleaseJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'releasing reserved slots failed'));
   // referral deadlines: escalation of overdue cases and expiry
   const deadlines = startDeadlineJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'referral deadline job failed'));
+  // overdue chronic-disease tasks: escalation to the team lead, then the centre's administrator
+  const escalations = startEscalationJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'chronic escalation job failed'));
   // webhook deliveries: sent after each commit that queued some, and retried on a timer
   const webhooks = startWebhookJob(ctx.db, ctx.keys, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'webhook delivery failed'));
   ctx.jobs.kickWebhooks = webhooks.kick;
   // the daily detection run (EARS, Farrington, space-time scan → signals → alerts), once per date
   const detection = config.surveillanceRunHour === 'off' ? null
     : startDailyRunJob(ctx.db, config.surveillanceRunHour, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'daily surveillance run failed'));
+  // chronic-disease KPIs: the live periods recomputed on a timer (a district administrator can also recompute now)
+  const kpis = config.kpiRecomputeMinutes === 'off' ? null
+    : startKpiJob(ctx.db, config.kpiRecomputeMinutes, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'chronic KPI recompute failed'));
+  // medication coupons: the yearly issue to managed chronic patients (idempotent, every few hours)
+  const coupons = startCouponIssueJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'coupon issue job failed'));
   return {
     app, ctx, seeded,
     async close() {
+      await coupons.stop();
       await releases.stop();
       await deadlines.stop();
+      await escalations.stop();
       await webhooks.stop();
       await detection?.stop();
+      await kpis?.stop();
       await app.close();
       await ctx.db.close();
     },

@@ -10,12 +10,14 @@ import { diagnosticReportKind, medicationRequestKind, allergyIntoleranceKind, im
 import { taskKind, scheduleKind, slotKind, appointmentKind } from './resources/workflow.ts';
 import { measureReportKind } from './resources/measure-report.ts';
 import { episodeOfCareKind } from './resources/episode.ts';
+import { carePlanKind, contractKind } from './resources/care-plan.ts';
 
 export const KINDS: ReadonlyMap<string, ResourceKind> = new Map(
   [
     patientKind, organizationKind, locationKind, practitionerKind, practitionerRoleKind, careTeamKind,
     encounterKind, conditionKind, observationKind, diagnosticReportKind, medicationRequestKind, allergyIntoleranceKind, immunizationKind,
     serviceRequestKind, taskKind, scheduleKind, slotKind, appointmentKind, documentReferenceKind, measureReportKind, episodeOfCareKind,
+    contractKind, carePlanKind,
   ].map((k) => [k.type, k]),
 );
 

@@ -48,7 +48,8 @@ function residentOf(kind: ResourceKind, row: Row): number | null {
   return (kind.isResident ? row.id : row[kind.residentColumn]) ?? null;
 }
 
-/** One row by id with its scope verdict: 404 when unknown, 403 outside scope (the refusal is audited too). */
+/** One row by id with its scope verdict: 404 when unknown, 403 outside scope (the refusal is audited too: a read, or
+ *  an update when the row is loaded to be changed). */
 export async function loadRow(rc: RequestContext, kind: ResourceKind, id: number, forUpdate = false): Promise<Row> {
   const params = new Params();
   const idP = params.add(id);
@@ -57,7 +58,7 @@ export async function loadRow(rc: RequestContext, kind: ResourceKind, id: number
   const row = rows[0];
   if (!row) throw new AppError('NOT_FOUND', { noun: 'resource', what: `${kind.type}/${id}` });
   if (!row.in_scope) {
-    await audit(rc.q, rc.audit, { action: 'read', resourceType: kind.type, resourceId: id, residentId: residentOf(kind, row), outcome: 'denied' });
+    await audit(rc.q, rc.audit, { action: forUpdate ? 'update' : 'read', resourceType: kind.type, resourceId: id, residentId: residentOf(kind, row), outcome: 'denied' });
     throw new AppError('OUT_OF_SCOPE');
   }
   return row;
@@ -272,7 +273,14 @@ function auditWrite(rc: RequestContext, batch: WriteBatch | undefined, e: AuditE
   return Promise.resolve();
 }
 
-export function writeContext(rc: RequestContext, placeholders: PlaceholderMap = new Map(), batch?: WriteBatch): WriteContext {
+/** What a write context writes, for the audit of a refused reference (without it: a refused read of the target). */
+export interface Writing {
+  action: 'create' | 'update';
+  type: string;
+  id?: number;
+}
+
+export function writeContext(rc: RequestContext, placeholders: PlaceholderMap = new Map(), batch?: WriteBatch, writing?: Writing): WriteContext {
   let commission: number | null = null;
 
   /** A reference to a stored resource: it exists (and a record or Patient is within the caller's scope). */
@@ -291,9 +299,16 @@ export function writeContext(rc: RequestContext, placeholders: PlaceholderMap = 
     const params = new Params();
     const idP = params.add(ref.id);
     const scope = kind.residentColumn ? scopePredicate(kind, rc.principal, params) : 'TRUE';
-    const { rows } = await rc.q.query(`SELECT ${scope} AS in_scope FROM ${kind.from}${scopeJoin(kind)} WHERE t.id = ${idP}`, params.values);
+    const resident = kind.residentColumn ? `t.${kind.isResident ? 'id' : kind.residentColumn}` : 'NULL';
+    const { rows } = await rc.q.query(`SELECT ${scope} AS in_scope, ${resident} AS resident_id FROM ${kind.from}${scopeJoin(kind)} WHERE t.id = ${idP}`, params.values);
     if (!rows[0]) throw new AppError('FHIR_BAD_REFERENCE', { path: `${path}.reference`, ref: `${ref.type}/${ref.id}` }, `${path}.reference`);
-    if (!rows[0].in_scope) throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: `${path}.reference` });
+    if (!rows[0].in_scope) {
+      const residentId = rows[0].resident_id ?? null;
+      await audit(rc.q, rc.audit, writing
+        ? { action: writing.action, resourceType: writing.type, resourceId: writing.id ?? null, residentId, outcome: 'denied' }
+        : { action: 'read', resourceType: kind.type, resourceId: ref.id, residentId, outcome: 'denied' });
+      throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: `${path}.reference` });
+    }
     return ref.id!;
   }
 
@@ -426,7 +441,7 @@ export async function create(rc: RequestContext, type: string, body: unknown, pl
   const kind = kindOf(type);
   assertWriter(kind, rc.principal);
   const r = checkBody(kind, body);
-  const ctx = writeContext(rc, placeholders, batch);
+  const ctx = writeContext(rc, placeholders, batch, { action: 'create', type: kind.type });
   let result: WriteResult;
   let row: Row | null = null;
   if (kind.create) {
@@ -469,7 +484,7 @@ export async function update(rc: RequestContext, type: string, id: number, body:
   const own = rc.principal.tokenInstitutionId ?? rc.principal.institutionId;
   const coWriter = own !== null && !!kind.coWriters?.(existing).includes(own);
   if (existing.institution_id !== undefined && kind.residentColumn && !coWriter) assertActsForInstitution(rc.principal, existing.institution_id);
-  const ctx = writeContext(rc, new Map(), batch);
+  const ctx = writeContext(rc, new Map(), batch, { action: 'update', type: kind.type, id });
   let residentId: number | null;
   let row: Row | null = null;
   if (kind.update) {

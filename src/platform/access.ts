@@ -2,6 +2,7 @@
 import type { Principal } from './principal.ts';
 import type { Params } from './sql.ts';
 import { AppError } from './errors.ts';
+import { districtDate } from './local-date.ts';
 
 /** A predicate on the resident row aliased `alias` that holds when the principal may see the resident. */
 export function residentScopeSql(p: Principal, params: Params, alias = 'r'): string {
@@ -17,8 +18,9 @@ export function residentScopeSql(p: Principal, params: Params, alias = 'r'): str
   if (s.practitionerIds.length) rel.push(`cr.practitioner_id = ANY(${params.add(s.practitionerIds)}::bigint[])`);
   if (s.userIds.length && hasRelationshipRole(p)) rel.push(`cr.user_id = ANY(${params.add(s.userIds)}::bigint[])`);
   if (rel.length) {
+    const today = `${params.add(districtDate())}::date`;
     parts.push(`EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = ${alias}.id
-      AND cr.valid_from <= current_date AND (cr.valid_to IS NULL OR cr.valid_to >= current_date) AND (${rel.join(' OR ')}))`);
+      AND cr.valid_from <= ${today} AND (cr.valid_to IS NULL OR cr.valid_to >= ${today}) AND (${rel.join(' OR ')}))`);
   }
   return parts.length ? `(${parts.join(' OR ')})` : 'FALSE';
 }

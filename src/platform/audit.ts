@@ -1,5 +1,8 @@
 // Audit of personal data: who (user, role, institution), what (action on a resource), which person, when, why.
 // Written in the same transaction or statement as the read/change it records, so an unaudited read cannot succeed.
+// A refusal (outcome 'denied') is the exception: the error that refuses rolls back the transaction it was found in, so
+// during a request it is kept on the request (`AuditContext.refusals`) and written once that work has ended, on its own
+// connection, before the response leaves (writeRefusals, called by the request hooks in app.ts).
 import type { Queryable } from '../db/engine.ts';
 import type { Principal } from './principal.ts';
 import { Params } from './sql.ts';
@@ -21,6 +24,30 @@ export interface AuditContext {
   requestId?: string;
   /** Optional purpose of use from the X-Purpose-Of-Use header. */
   purpose?: string | null;
+  /** The request's refusals, written after its transaction has ended; absent outside a request (jobs, CLI). */
+  refusals?: Refusals;
+}
+
+/** Denied attempts of one request, kept until writeRefusals; once it has run (`open` false) they are written at once. */
+export interface Refusals {
+  open: boolean;
+  entries: { ctx: AuditContext; entry: AuditEntry }[];
+}
+
+export function newRefusals(): Refusals {
+  return { open: true, entries: [] };
+}
+
+/**
+ * Writes a request's refusals on `db` (its own connection: the request's transactions have committed or rolled back),
+ * one statement per audit context, and closes the list.
+ */
+export async function writeRefusals(db: Queryable, refusals: Refusals): Promise<void> {
+  refusals.open = false;
+  const pending = refusals.entries.splice(0);
+  const byContext = new Map<AuditContext, AuditEntry[]>();
+  for (const { ctx, entry } of pending) byContext.set(ctx, [...(byContext.get(ctx) ?? []), entry]);
+  for (const [ctx, entries] of byContext) await auditMany(db, ctx, entries);
 }
 
 const COLUMNS = '(user_id, username, role, institution_id, action, resource_type, resource_id, resident_id, purpose, outcome, client_ip, request_id)';
@@ -31,6 +58,10 @@ function base(ctx: AuditContext) {
 }
 
 export async function audit(q: Queryable, ctx: AuditContext, e: AuditEntry): Promise<void> {
+  if (e.outcome === 'denied' && ctx.refusals?.open) {
+    ctx.refusals.entries.push({ ctx, entry: e }); // survives the rollback the refusal causes (see the top of this file)
+    return;
+  }
   await q.query(`INSERT INTO audit_event ${COLUMNS} VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`, [
     ...base(ctx),
     e.action,
@@ -46,6 +77,10 @@ export async function audit(q: Queryable, ctx: AuditContext, e: AuditEntry): Pro
 
 /** Several events of one request in a single statement (the writes of a FHIR transaction Bundle). */
 export async function auditMany(q: Queryable, ctx: AuditContext, entries: AuditEntry[]): Promise<void> {
+  if (ctx.refusals?.open && entries.some((e) => e.outcome === 'denied')) {
+    for (const e of entries) if (e.outcome === 'denied') ctx.refusals.entries.push({ ctx, entry: e });
+    entries = entries.filter((e) => e.outcome !== 'denied');
+  }
   if (entries.length === 0) return;
   const v = new Params();
   await q.query(auditManySql(v, ctx, entries), v.values);

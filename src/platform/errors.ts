@@ -61,6 +61,9 @@ export const ERRORS = {
   // family-doctor contracts and chronic-disease management (modules/family-doctor, modules/chronic)
   CONTRACT_EXISTS: { status: 409, zh: '该居民已有有效的家庭医生签约', en: 'This resident already has an active family-doctor contract' },
   FOLLOW_UP_MISSING_READING: { status: 400, zh: '{programme}随访须记录{measures}', en: 'A {programme} follow-up must record {measures}' },
+  HEALTH_CHECK_EXISTS: { status: 409, zh: '该居民 {year} 年已做过年度健康体检（{date}）', en: 'This resident already had the {year} annual health check ({date})' },
+  PRESCRIPTION_REFUSED: { status: 422, zh: '不符合{kind}开具条件：{rules}', en: 'The {kind} cannot be issued: {rules}' },
+  COUPONS_INSUFFICIENT: { status: 409, zh: '用药券不足：{year} 年剩余 {balance} 张，本次需 {count} 张', en: 'Not enough medication coupons: {balance} left for {year}, {count} needed' },
   INTERNAL: { status: 500, zh: '服务器内部错误（编号 {requestId}）', en: 'Internal server error (reference {requestId})' },
 } as const satisfies Record<string, ErrorDef>;
 
@@ -128,6 +131,12 @@ export const NOUNS: Record<string, { zh: string; en: string }> = {
   servicePackage: { zh: '服务包', en: 'Service package' },
   programme: { zh: '慢病管理项目', en: 'Programme' },
   enrolment: { zh: '慢病管理档案', en: 'Enrolment' },
+  escalationRule: { zh: '督办规则', en: 'Escalation rule' },
+  session: { zh: '健康驿站活动', en: 'Health-post session' },
+  elderlyCheck: { zh: '健康体检记录', en: 'Health check' },
+  prescription: { zh: '处方', en: 'Prescription' },
+  delivery: { zh: '送药记录', en: 'Delivery' },
+  couponEntry: { zh: '用药券记录', en: 'Coupon entry' },
 };
 
 export function notFound(noun: string): AppError {
@@ -138,6 +147,7 @@ export function notFound(noun: string): AppError {
 const UNIQUE_ERRORS: Record<string, ErrorCode> = {
   appointment_slot_uq: 'SLOT_TAKEN',
   contract_one_active_uq: 'CONTRACT_EXISTS',
+  elderly_check_year_uq: 'HEALTH_CHECK_EXISTS',
 };
 
 /** The violated constraint: pg names it; the PGlite thread passes only the message, which quotes it. */

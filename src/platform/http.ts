@@ -3,7 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError, type Locale } from './errors.ts';
 import type { Principal } from './principal.ts';
-import type { AuditContext } from './audit.ts';
+import { audit, type AuditContext, type AuditEntry, type Refusals } from './audit.ts';
+import type { Queryable } from '../db/engine.ts';
 import type { Role } from './roles.ts';
 
 declare module 'fastify' {
@@ -11,6 +12,8 @@ declare module 'fastify' {
     principal: Principal | null;
     locale: Locale;
     localeExplicit: boolean;
+    /** Denied attempts seen while serving the request, written by app.ts's hooks after its transactions ended. */
+    refusals: Refusals | null;
   }
 }
 
@@ -50,7 +53,22 @@ export function auditContext(req: FastifyRequest): AuditContext {
     clientIp: req.ip,
     requestId: req.id,
     purpose: typeof purpose === 'string' ? purpose.slice(0, 200) : null,
+    refusals: req.refusals ?? undefined,
   };
+}
+
+/**
+ * Runs `fn` (which may open its own transaction); when it refuses the caller for scope (403 OUT_OF_SCOPE), the attempt is
+ * audited as `denied` — after that transaction rolled back, like every refusal (platform/audit.ts) — and the error goes
+ * on. For services that check scope without auditing their refusals themselves.
+ */
+export async function auditingRefusal<T>(q: Queryable, req: FastifyRequest, attempt: Omit<AuditEntry, 'outcome'>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'OUT_OF_SCOPE') await audit(q, auditContext(req), { ...attempt, outcome: 'denied' });
+    throw err;
+  }
 }
 
 export const PageQuery = z.object({

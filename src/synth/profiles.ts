@@ -22,15 +22,18 @@ export interface Profile {
   /** days of feed history before the seed's today: Farrington on weekly aggregates wants 3 years and its window;
    *  the test profile keeps 13 weeks (EARS, CUSUM, the scan) so that seeding it stays quick */
   feedHistoryDays: number;
+  /** family-doctor contracts, chronic-disease enrolments and 3 years of follow-ups (the test profile has none: the
+   *  tests sign and enrol residents themselves) */
+  chronic: boolean;
 }
 
 /** 3 years of weeks (Farrington's b = 3) plus its window and 12 weeks to evaluate */
 const THREE_YEARS_OF_WEEKS = (3 * 52 + 12) * 7;
 
 export const PROFILES: Record<Profile['name'], Profile> = {
-  dongcheng: { name: 'dongcheng', streets: 17, communities: 168, gridsPerCommunity: [3, 6], residents: 700_000, familyDoctorTeams: 114, tertiaryHospitals: 4, stationsPerStreet: 4, emsStations: 10, elderCareInstitutions: 11, elderCarePosts: 21, pharmacies: 60, schools: 40, gpsPerCentre: 12, specialistsPerHospital: 20, feedPopulation: 700_000, feedHistoryDays: THREE_YEARS_OF_WEEKS },
-  demo: { name: 'demo', streets: 17, communities: 168, gridsPerCommunity: [3, 6], residents: 70_000, familyDoctorTeams: 114, tertiaryHospitals: 4, stationsPerStreet: 4, emsStations: 10, elderCareInstitutions: 11, elderCarePosts: 21, pharmacies: 60, schools: 40, gpsPerCentre: 12, specialistsPerHospital: 20, feedPopulation: 700_000, feedHistoryDays: THREE_YEARS_OF_WEEKS },
-  test: { name: 'test', streets: 3, communities: 6, gridsPerCommunity: [2, 3], residents: 600, familyDoctorTeams: 6, tertiaryHospitals: 2, stationsPerStreet: 1, emsStations: 1, elderCareInstitutions: 1, elderCarePosts: 2, pharmacies: 2, schools: 2, gpsPerCentre: 3, specialistsPerHospital: 3, feedPopulation: 25_000, feedHistoryDays: 91 },
+  dongcheng: { name: 'dongcheng', streets: 17, communities: 168, gridsPerCommunity: [3, 6], residents: 700_000, familyDoctorTeams: 114, tertiaryHospitals: 4, stationsPerStreet: 4, emsStations: 10, elderCareInstitutions: 11, elderCarePosts: 21, pharmacies: 60, schools: 40, gpsPerCentre: 12, specialistsPerHospital: 20, feedPopulation: 700_000, feedHistoryDays: THREE_YEARS_OF_WEEKS, chronic: true },
+  demo: { name: 'demo', streets: 17, communities: 168, gridsPerCommunity: [3, 6], residents: 70_000, familyDoctorTeams: 114, tertiaryHospitals: 4, stationsPerStreet: 4, emsStations: 10, elderCareInstitutions: 11, elderCarePosts: 21, pharmacies: 60, schools: 40, gpsPerCentre: 12, specialistsPerHospital: 20, feedPopulation: 700_000, feedHistoryDays: THREE_YEARS_OF_WEEKS, chronic: true },
+  test: { name: 'test', streets: 3, communities: 6, gridsPerCommunity: [2, 3], residents: 600, familyDoctorTeams: 6, tertiaryHospitals: 2, stationsPerStreet: 1, emsStations: 1, elderCareInstitutions: 1, elderCarePosts: 2, pharmacies: 2, schools: 2, gpsPerCentre: 3, specialistsPerHospital: 3, feedPopulation: 25_000, feedHistoryDays: 91, chronic: false },
 };
 
 export function profileNamed(name: string, residents?: number): Profile {

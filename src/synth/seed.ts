@@ -11,6 +11,9 @@ import { buildDistrict, type District, type HouseholdSpec } from './district.ts'
 import { profileNamed } from './profiles.ts';
 import { seedSlotPools } from './slots.ts';
 import { seedSurveillance, type SurveillanceSeedResult } from './surveillance.ts';
+import { seedChronic, type ChronicSeedResult } from './chronic.ts';
+import { recompute } from '../modules/chronic/kpis.ts';
+import { livePeriods } from '../modules/chronic/kpi-periods.ts';
 import { RESIDENT_COLUMNS, HOUSEHOLD_COLUMNS, generateChunk, householdsCopy, type ChunkKeys, type ChunkSpec } from './residents.ts';
 
 /** A generated chunk as the loader sees it: COPY text, or its UTF-8 bytes when it comes from a worker thread. */
@@ -30,6 +33,8 @@ export interface SeedOptions {
   now?: Date;
   /** days of surveillance feed history (default: the profile's); 0 loads no feeds or case reports */
   feedDays?: number;
+  /** contracts, enrolments and follow-ups (default: the profile's) */
+  chronic?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -46,6 +51,8 @@ export interface SeedResult {
   accounts: DemoAccount[];
   /** surveillance feeds and case reports, with the injected outbreak; null when feedDays was 0 */
   surveillance: SurveillanceSeedResult | null;
+  /** contracts, enrolments, follow-ups and tasks, with the seconds of the KPI computation; null when not seeded */
+  chronic: (ChronicSeedResult & { kpiSeconds: number }) | null;
   seconds: number;
 }
 
@@ -216,10 +223,19 @@ export async function seedDistrict(db: Db, keys: Keys, opts: SeedOptions): Promi
   // specialist slot pools for referrals in the coming two weeks (small: a few thousand slots)
   await seedSlotPools(db, d, profile, opts.now);
   const surveillance = opts.feedDays === 0 ? null : await seedSurveillance(db, d, profile, { seed: opts.seed, now: opts.now ?? new Date(), historyDays: opts.feedDays });
+  const chronic = (opts.chronic ?? profile.chronic) ? await seedChronic(db, { seed: opts.seed, now: opts.now ?? new Date() }) : null;
   await db.exec('ANALYZE');
+  let kpiSeconds = 0;
+  if (chronic) {
+    // the KPIs of this and the last month, quarter and year, so that a fresh start shows its dashboard at once
+    const t = performance.now();
+    const now = opts.now ?? new Date();
+    await recompute(db, livePeriods(now, 366), now);
+    kpiSeconds = (performance.now() - t) / 1000;
+  }
   return {
     profile: profile.name, residents: total, households: d.households.length, institutions: d.institutions.length, grids: d.grids.length, teams: d.teams.length,
-    adminPassword: passwords.admin, demoPassword: passwords.demo, accounts, surveillance, seconds: (performance.now() - started) / 1000,
+    adminPassword: passwords.admin, demoPassword: passwords.demo, accounts, surveillance, chronic: chronic && { ...chronic, kpiSeconds }, seconds: (performance.now() - started) / 1000,
   };
 }
 

@@ -6,7 +6,7 @@
 // Uses Debian's Chromium; skipped where it is not installed (no browser is ever downloaded).
 import type { Browser, Page } from 'playwright-core';
 import { expect, test } from 'vitest';
-import { ensureWebBuilt, HAS_CHROMIUM, launchChromium } from '../helpers/browser.ts';
+import { apiAs, browserSession as session, ensureWebBuilt, HAS_CHROMIUM, launchChromium } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const DEPARTMENT = '神经内科';
@@ -14,28 +14,6 @@ const REASON = '反复头晕伴左侧肢体麻木，请神经内科评估';
 const SUMMARY = '头颅 MRI 未见新发梗死，诊断短暂性脑缺血发作，予阿司匹林 100mg qd，社区监测血压，1 月后复诊。';
 
 type Json = Record<string, any>;
-
-async function apiAs(server: TestServer, cookie: string, method: 'GET' | 'POST', url: string, payload?: Json): Promise<Json> {
-  const res = await server.app.inject({ method, url: `/api/v1${url}`, headers: { cookie }, payload });
-  if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
-  return res.json();
-}
-
-/** A browser session of one user, in Beijing time like the district's staff. The login form has its own test
- *  (console.e2e): here the session cookie the server gave is handed to the browser. */
-async function session(browser: Browser, server: TestServer, username: string): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
-  const cookie = await server.login(username);
-  const name = cookie.slice(0, cookie.indexOf('=')), value = cookie.slice(cookie.indexOf('=') + 1);
-  const context = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', viewport: { width: 1440, height: 900 } });
-  await context.addCookies([{ name, value, url: server.baseUrl }]);
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.baseUrl);
-  await page.getByTestId('user-menu').waitFor();
-  return { page, errors, close: () => context.close() };
-}
 
 /** The date `days` from today in Beijing, as the slot-pool API takes it. */
 const beijingDate = (days: number) => new Date(Date.now() + 8 * 3600_000 + days * 86_400_000).toISOString().slice(0, 10);

@@ -7,33 +7,12 @@
 // Uses Debian's Chromium; skipped where it is not installed (no browser is ever downloaded).
 import type { Browser, Page } from 'playwright-core';
 import { expect, test } from 'vitest';
-import { ensureWebBuilt, HAS_CHROMIUM, launchChromium } from '../helpers/browser.ts';
+import { apiAs, browserSession as session, ensureWebBuilt, HAS_CHROMIUM, launchChromium } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { daysAgo } from '../helpers/surveillance.ts';
 
 type Json = Record<string, any>;
 const INVESTIGATION = '已派流调组赴园区社区核查：幼儿园及周边餐馆，采集呕吐物及环境样本送检诺如病毒核酸。';
-
-async function apiAs(server: TestServer, cookie: string, method: 'GET' | 'POST', url: string, payload?: Json): Promise<Json> {
-  const res = await server.app.inject({ method, url: `/api/v1${url}`, headers: { cookie }, payload });
-  if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
-  return res.json();
-}
-
-async function session(browser: Browser, server: TestServer, username: string, lang: 'zh-CN' | 'en' = 'zh-CN'): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
-  const cookie = await server.login(username);
-  const name = cookie.slice(0, cookie.indexOf('=')), value = cookie.slice(cookie.indexOf('=') + 1);
-  const context = await browser.newContext({ locale: lang, timezoneId: 'Asia/Shanghai', viewport: { width: 1440, height: 900 } });
-  await context.addCookies([{ name, value, url: server.baseUrl }]);
-  if (lang === 'en') await context.addInitScript(() => window.localStorage.setItem('caregrid.lang', 'en'));
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.baseUrl);
-  await page.getByTestId('user-menu').waitFor();
-  return { page, errors, close: () => context.close() };
-}
 
 test.skipIf(!HAS_CHROMIUM)('console: from a multi-source alert of the seeded outbreak to an opened investigation', { timeout: 300_000 }, async () => {
   ensureWebBuilt();

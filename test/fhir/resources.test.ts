@@ -494,13 +494,14 @@ describe('bad input is refused with an OperationOutcome naming the element', () 
 describe('CapabilityStatement', () => {
   const TYPES = EXAMPLES.map((e) => e.type);
 
-  test('lists all 20 writable types and the read-only EpisodeOfCare with their search parameters and is valid R4', async () => {
+  test('lists all 20 writable types and the read-only EpisodeOfCare, Contract and CarePlan with their search parameters and is valid R4', async () => {
     const r = await fhir.get('metadata');
     expect(r.statusCode).toBe(200);
     const cs = r.json();
     expect(r4Problems(cs)).toEqual([]);
     const resources: Json[] = cs.rest[0].resource;
-    expect(resources.map((x) => x.type).sort()).toEqual([...TYPES, 'EpisodeOfCare'].sort()); // EpisodeOfCare: test/api/chronic-fusion.test.ts
+    // EpisodeOfCare: test/api/chronic-fusion.test.ts; Contract, CarePlan: test/fhir/chronic-care.test.ts
+    expect(resources.map((x) => x.type).sort()).toEqual([...TYPES, 'EpisodeOfCare', 'Contract', 'CarePlan'].sort());
     expect(TYPES).toHaveLength(20);
     const params = Object.fromEntries(resources.map((x) => [x.type, x.searchParam.map((p: Json) => p.name)]));
     const expected: Record<string, string[]> = {

@@ -5,7 +5,9 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import type { TestServer } from './server.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const HAS_CHROMIUM = existsSync(CHROMIUM);
@@ -61,3 +63,33 @@ export function launchChromium(): Promise<Browser> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 }
+
+type Json = Record<string, any>;
+
+/** An API call as a logged-in user (through app.inject), failing the test on any status of 300 or more. */
+export async function apiAs(server: TestServer, cookie: string, method: 'GET' | 'POST', url: string, payload?: Json): Promise<Json> {
+  const res = await server.app.inject({ method, url: `/api/v1${url}`, headers: { cookie }, payload });
+  if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
+  return res.json();
+}
+
+/** A browser session of one user, in Beijing time like the district's staff, in the console's language (Chinese by
+ *  default). The login form has its own test (console.e2e): here the session cookie the server gave is handed to the
+ *  browser. Page errors are collected for the test to assert there were none. */
+export async function browserSession(browser: Browser, server: TestServer, username: string, lang: 'zh-CN' | 'en' = 'zh-CN'): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
+  const cookie = await server.login(username);
+  const name = cookie.slice(0, cookie.indexOf('=')), value = cookie.slice(cookie.indexOf('=') + 1);
+  const context = await browser.newContext({ locale: lang, timezoneId: 'Asia/Shanghai', viewport: { width: 1440, height: 900 } });
+  await context.addCookies([{ name, value, url: server.baseUrl }]);
+  if (lang === 'en') await context.addInitScript(() => window.localStorage.setItem('caregrid.lang', 'en'));
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(server.baseUrl);
+  await page.getByTestId('user-menu').waitFor();
+  return { page, errors, close: () => context.close() };
+}
+
+/** Lists refetch after each filter or change: under load that takes longer than expect.poll's default second. */
+export const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 30_000 });

@@ -31,6 +31,14 @@ const ReferralList = lazy(() => import('./pages/referrals/List.tsx'));
 const ReferralNew = lazy(() => import('./pages/referrals/New.tsx'));
 const ReferralShow = lazy(() => import('./pages/referrals/Show.tsx'));
 const ReferralKpiShow = lazy(() => import('./pages/referral-kpis/Show.tsx'));
+const Worklist = lazy(() => import('./pages/chronic/Worklist.tsx'));
+const FollowUpPage = lazy(() => import('./pages/chronic/FollowUpForm.tsx'));
+const ProgrammePage = lazy(() => import('./pages/chronic/Programme.tsx'));
+const ContractList = lazy(() => import('./pages/chronic/Contracts.tsx'));
+const ElderlyCheckPage = lazy(() => import('./pages/chronic/ElderlyCheck.tsx'));
+const HealthPostList = lazy(() => import('./pages/chronic/HealthPosts.tsx').then((m) => ({ default: m.HealthPostList })));
+const HealthPostShow = lazy(() => import('./pages/chronic/HealthPosts.tsx'));
+const ChronicKpiShow = lazy(() => import('./pages/chronic-kpis/Show.tsx'));
 const AlertList = lazy(() => import('./pages/surveillance/AlertList.tsx'));
 const AlertShow = lazy(() => import('./pages/surveillance/AlertShow.tsx'));
 const RunList = lazy(() => import('./pages/surveillance/Runs.tsx'));
@@ -88,6 +96,14 @@ const router = createBrowserRouter([
       { path: 'referrals/new', element: <ReferralNew /> },
       { path: 'referrals/:id', element: <ReferralShow /> },
       { path: 'referral-kpis', element: <ReferralKpiShow /> },
+      { path: 'worklist', element: <Worklist /> },
+      { path: 'worklist/residents/:id', element: <ProgrammePage /> },
+      { path: 'worklist/residents/:id/follow-up', element: <FollowUpPage /> },
+      { path: 'worklist/residents/:id/elderly-check', element: <ElderlyCheckPage /> },
+      { path: 'contracts', element: <ContractList /> },
+      { path: 'health-posts', element: <HealthPostList /> },
+      { path: 'health-posts/:id', element: <HealthPostShow /> },
+      { path: 'chronic-kpis', element: <ChronicKpiShow /> },
       { path: 'surveillance', element: <Navigate to="/surveillance/alerts" replace /> },
       { path: 'surveillance/alerts', element: <AlertList /> },
       { path: 'surveillance/alerts/:id', element: <AlertShow /> },

@@ -8,6 +8,8 @@ import {
   ClusterOutlined,
   FundOutlined,
   HomeOutlined,
+  HeartOutlined,
+  LineChartOutlined,
   ImportOutlined,
   MergeCellsOutlined,
   RadarChartOutlined,
@@ -58,6 +60,27 @@ export const sections: readonly Section[] = [
     ],
   },
   { key: 'residents', path: '/residents', label: 'residents', icon: TeamOutlined, roles: PERSON_READERS },
+  {
+    // the family doctor's day: the worklist (with each resident's programme page and follow-up form under /worklist)
+    // and the team's contracts
+    key: 'family-doctor',
+    path: '/worklist',
+    label: 'familyDoctor',
+    icon: HeartOutlined,
+    roles: ['family_doctor', 'nurse', 'institution_admin', 'district_admin'],
+    children: [
+      { key: 'worklist', path: '/worklist', label: 'worklist' },
+      { key: 'contracts', path: '/contracts', label: 'contracts' },
+      { key: 'health-posts', path: '/health-posts', label: 'healthPosts' },
+    ],
+  },
+  {
+    key: 'chronic-kpis',
+    path: '/chronic-kpis',
+    label: 'chronicKpis',
+    icon: LineChartOutlined,
+    roles: ['district_admin', 'institution_admin'],
+  },
   {
     key: 'referrals',
     path: '/referrals',

@@ -169,6 +169,11 @@ export const medicationRequestKind: ResourceKind = {
     date: dateParam('t.authored_at', 'instant', 'when it was prescribed'),
     encounter: referenceParam('t.encounter_id', ['Encounter']),
     requester: referenceParam('t.practitioner_id', ['Practitioner', 'PractitionerRole']),
+    // categories travel in `extra`: jsonb containment finds a coding among them (e.g. long / extended prescriptions)
+    category: specialParam('token', (values, _m, params) => or(values.map((v) => {
+      const [system, code] = v.includes('|') ? [v.slice(0, v.indexOf('|')), v.slice(v.indexOf('|') + 1)] : ['', v];
+      return `t.extra->'category' @> ${params.add(JSON.stringify([{ coding: [{ ...(system ? { system } : {}), code }] }]))}::jsonb`;
+    })), 'category code, e.g. long or extended (https://caregrid.dev/fhir/CodeSystem/prescription-kind), community'),
   },
   async toRow(r: Json, ctx, existing) {
     if (r.medicationReference !== undefined) throw new AppError('FHIR_UNSUPPORTED', { detail: 'medicationReference (send medicationCodeableConcept)' }, 'MedicationRequest.medicationReference');

@@ -5,6 +5,7 @@ import { SYSTEM, array, clean, code, codeable, concept, dateTime, extraOf, ident
 import { dateParam, specialParam, tokenParam, referenceParam, or } from '../search.ts';
 import type { ResourceKind } from '../types.ts';
 import { CLINICAL_WRITERS, head, owningInstitution, personIncludes, personParams } from './common.ts';
+import { districtDate } from '../../platform/local-date.ts';
 
 export const ENCOUNTER_CLASSES = ['outpatient', 'emergency', 'inpatient', 'fever_clinic', 'home_visit', 'health_check', 'follow_up'] as const;
 export const ENCOUNTER_STATUSES = ['planned', 'arrived', 'triaged', 'in-progress', 'onleave', 'finished', 'cancelled', 'entered-in-error', 'unknown'] as const;
@@ -143,9 +144,9 @@ export async function ensureTreatmentRelationships(q: Runs, grants: readonly Tre
           AND cr.valid_to < a.valid_to
         RETURNING 1)
      INSERT INTO care_relationship (resident_id, kind, institution_id, valid_from, valid_to, source_ref)
-     SELECT a.resident_id, a.kind, a.institution_id, current_date, a.valid_to, 'encounter' FROM a
+     SELECT a.resident_id, a.kind, a.institution_id, $6::date, a.valid_to, 'encounter' FROM a
       WHERE NOT EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id)`,
-    [list.map((g) => g.residentId), list.map((g) => g.institutionId), list.map((g) => g.kind), list.map((g) => new Date(g.until).toISOString()), TREATMENT_ACCESS_DAYS],
+    [list.map((g) => g.residentId), list.map((g) => g.institutionId), list.map((g) => g.kind), list.map((g) => new Date(g.until).toISOString()), TREATMENT_ACCESS_DAYS, districtDate()],
   );
 }
 

@@ -6,17 +6,21 @@ import { clean, instant, ref, type Json } from '../datatypes.ts';
 import { dateParam, referenceParam, tokenParam } from '../search.ts';
 import type { ResourceKind } from '../types.ts';
 import { personIncludes } from './common.ts';
+import { DISTRICT_TODAY_SQL } from '../../platform/local-date.ts';
 
 export const PROGRAMME_SYSTEM = 'https://caregrid.dev/fhir/CodeSystem/chronic-programme';
+
+/** An enrolment row with its programme's name and the resident's contracted team now (contracts move it). */
+export const ENROLMENT_SELECT = `t.*, (SELECT p.name FROM chronic_programme p WHERE p.code = t.programme_code) AS programme_name,
+    (SELECT cr.team_id FROM care_relationship cr WHERE cr.resident_id = t.resident_id AND cr.kind = 'contract' AND cr.team_id IS NOT NULL
+        AND cr.valid_from <= ${DISTRICT_TODAY_SQL} AND (cr.valid_to IS NULL OR cr.valid_to >= ${DISTRICT_TODAY_SQL}) ORDER BY cr.id DESC LIMIT 1) AS team_id`;
 
 export const episodeOfCareKind: ResourceKind = {
   type: 'EpisodeOfCare',
   table: 'chronic_enrolment',
   from: 'chronic_enrolment t',
   // the managing team is the resident's contracted team now (contracts move it), with the programme's names
-  select: `t.*, (SELECT p.name FROM chronic_programme p WHERE p.code = t.programme_code) AS programme_name,
-    (SELECT cr.team_id FROM care_relationship cr WHERE cr.resident_id = t.resident_id AND cr.kind = 'contract' AND cr.team_id IS NOT NULL
-        AND cr.valid_from <= current_date AND (cr.valid_to IS NULL OR cr.valid_to >= current_date) ORDER BY cr.id DESC LIMIT 1) AS team_id`,
+  select: ENROLMENT_SELECT,
   residentColumn: 'resident_id',
   order: 't.started_at DESC, t.id DESC',
   dateColumn: 'started_at',

@@ -3,7 +3,7 @@
 // follow-up tasks (and the danger-value tasks it answers), schedules the next follow-up as a Task by the rules, and
 // puts its readings into the shared record (an Encounter of kind follow_up with LOINC Observations), so every
 // institution sees them and the next form is pre-filled from them.
-import type { Row } from '../../db/engine.ts';
+import type { Queryable, Row } from '../../db/engine.ts';
 import * as repo from '../../fhir/repository.ts';
 import { residentScopeSql } from '../../platform/access.ts';
 import { audit } from '../../platform/audit.ts';
@@ -13,6 +13,7 @@ import { Params } from '../../platform/sql.ts';
 import { OPEN_TASK_STATUSES, OWNER_SQL, TASK_CODES, TASK_EXTRA_SQL } from './fusion.ts';
 import { enrolmentRow } from './enrolments.ts';
 import { programmeOf } from './programmes.ts';
+import { assertSessionVisit } from '../family-doctor/health-posts.ts';
 import { LOINC, classifyVisit, type Classification, type Measures, type Reason } from './rules.ts';
 
 export const MODES = ['clinic', 'home', 'phone', 'health_post'] as const;
@@ -31,13 +32,15 @@ export interface FollowUpInput {
   medications?: { name: string; dose?: string | null }[];
   lifestyle?: { smokingPerDay?: number; drinkingPerDay?: number; exerciseTimesPerWeek?: number; exerciseMinutes?: number; salt?: (typeof SALT)[number]; targetWeightKg?: number };
   note?: string | null;
+  /** The health-post session (健康驿站) the visit was made at; its mode is then health_post. */
+  sessionId?: number | null;
   sourceId?: string | null;
 }
 
 const WRITERS = ['district_admin', 'institution_admin', 'family_doctor', 'nurse'] as const;
 const CLASS_TEXT: Record<string, string> = { controlled: '控制满意', uncontrolled: '控制不满意', adverse_reaction: '药物不良反应', new_complication: '新发并发症' };
 
-function toFollowUp(r: Row) {
+export function toFollowUp(r: Row) {
   const n = (x: unknown) => (x === null || x === undefined ? null : Number(x));
   return {
     id: Number(r.id), enrolmentId: Number(r.enrolment_id), residentId: Number(r.resident_id), programme: r.programme_code as string, ruleVersion: Number(r.rule_version),
@@ -49,6 +52,7 @@ function toFollowUp(r: Row) {
     classification: r.classification as Classification, danger: r.danger as boolean, reasons: r.reasons as Reason[], referral: (r.referral ?? null) as 'urgent' | null,
     nextDueAt: new Date(r.next_due_at).toISOString(), closedTaskIds: (r.closed_task_ids ?? []).map(Number) as number[],
     nextTaskId: r.next_task_id === null ? null : Number(r.next_task_id), encounterId: r.encounter_id === null ? null : Number(r.encounter_id),
+    sessionId: r.session_id === null || r.session_id === undefined ? null : Number(r.session_id),
   };
 }
 export type FollowUp = ReturnType<typeof toFollowUp>;
@@ -71,6 +75,7 @@ export async function recordFollowUp(rc: repo.RequestContext, input: FollowUpInp
     throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: 'enrolmentId' });
   }
   if (e.status !== 'active') throw new AppError('INVALID_STATE', { detail: { zh: `管理状态为 ${e.status}`, en: `the enrolment is ${e.status}` } }, 'enrolmentId');
+  if (input.sessionId) await assertSessionVisit(rc.q, input.sessionId, { institutionId, mode: input.mode, at: input.visitAt ? new Date(input.visitAt) : new Date() });
   const programme = await programmeOf(rc.q, e.programme_code);
   const rules = programme.rules;
   const measures: Measures = {};
@@ -119,14 +124,14 @@ export async function recordFollowUp(rc: repo.RequestContext, input: FollowUpInp
   const { rows } = await rc.q.query(
     `INSERT INTO chronic_follow_up (id, resident_id, enrolment_id, programme_code, rule_version, visit_at, mode, institution_id, team_id, practitioner_id, user_id,
         sbp, dbp, fpg, heart_rate, weight_kg, height_cm, symptoms, adherence, adverse_reaction, new_complication, medications, lifestyle, note,
-        classification, danger, reasons, referral, next_due_at, closed_task_id, next_task_id, encounter_id, source_id)
+        classification, danger, reasons, referral, next_due_at, closed_task_id, next_task_id, encounter_id, source_id, session_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18::text[], $19, $20, $21, $22::jsonb, $23::jsonb, $24,
-        $25, $26, $27::jsonb, $28, $29, $30, $31, $32, $33)
+        $25, $26, $27::jsonb, $28, $29, $30, $31, $32, $33, $34)
      RETURNING *`,
     [fuId, e.resident_id, e.id, programme.code, programme.version, visitAt, input.mode, institutionId, p.teamId, p.practitionerId, p.userId,
       input.sbp ?? null, input.dbp ?? null, input.fpg ?? null, input.heartRate ?? null, input.weightKg ?? null, input.heightCm ?? null, input.symptoms ?? [],
       input.adherence ?? null, !!input.adverseReaction, !!input.newComplication, JSON.stringify(input.medications ?? []), JSON.stringify(input.lifestyle ?? {}), input.note ?? null,
-      result.classification, result.danger, JSON.stringify(result.reasons), result.referral, nextDue, closedIds[0] ?? null, nextTaskId, encId, input.sourceId ?? null],
+      result.classification, result.danger, JSON.stringify(result.reasons), result.referral, nextDue, closedIds[0] ?? null, nextTaskId, encId, input.sourceId ?? null, input.sessionId ?? null],
   );
   await rc.q.query(
     `UPDATE chronic_enrolment SET next_task_id = $2, next_due_at = $3, last_follow_up_at = greatest(last_follow_up_at, $4::timestamptz), last_classification = $5, uncontrolled_streak = $6 WHERE id = $1`,
@@ -148,7 +153,16 @@ async function writeRecord(rc: repo.RequestContext, x: { encId: number; fuId: nu
      VALUES ($1, $2, $3, $4, ${input.mode === 'home' ? "'home_visit'" : "'follow_up'"}, 'finished', $5, $6, $6, $7)`,
     [x.encId, x.residentId, x.institutionId, src, rc.principal.practitionerId, x.visitAt, `${x.programmeName}随访：${CLASS_TEXT[x.classification]}`],
   );
-  const obs: { key: string; code: string; display: string; value?: number; unit?: string; ucum?: string; category: string; components?: unknown }[] = [];
+  const obs = vitalObservations(input);
+  await insertObservations(rc.q, { residentId: x.residentId, encounterId: x.encId, institutionId: x.institutionId, sourceId: src, at: x.visitAt }, obs);
+}
+
+/** A LOINC observation of a visit written directly into the shared record (`key` makes its source id unique). */
+export interface VisitObservation { key: string; code: string; display: string; value?: number; unit?: string; ucum?: string; category: string; components?: unknown }
+
+/** The vital signs and fasting glucose of a visit as LOINC observations (both pressures as a blood-pressure panel). */
+export function vitalObservations(input: { sbp?: number; dbp?: number; fpg?: number; heartRate?: number; weightKg?: number; heightCm?: number }): VisitObservation[] {
+  const obs: VisitObservation[] = [];
   if (input.sbp !== undefined && input.dbp !== undefined) {
     const q = (value: number) => ({ value, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' });
     obs.push({ key: 'bp', code: LOINC.bpPanel, display: 'Blood pressure panel', category: 'vital-signs', components: [
@@ -163,12 +177,17 @@ async function writeRecord(rc: repo.RequestContext, x: { encId: number; fuId: nu
   if (input.heartRate !== undefined) obs.push({ key: 'hr', code: LOINC.heartRate, display: 'Heart rate', value: input.heartRate, unit: '/min', ucum: '/min', category: 'vital-signs' });
   if (input.weightKg !== undefined) obs.push({ key: 'weight', code: '29463-7', display: 'Body weight', value: input.weightKg, unit: 'kg', ucum: 'kg', category: 'vital-signs' });
   if (input.heightCm !== undefined) obs.push({ key: 'height', code: '8302-2', display: 'Body height', value: input.heightCm, unit: 'cm', ucum: 'cm', category: 'vital-signs' });
+  return obs;
+}
+
+/** Writes a visit's observations in one statement, without the FHIR hooks (the visit has judged its own readings). */
+export async function insertObservations(q: Queryable, x: { residentId: number; encounterId: number; institutionId: number; sourceId: string; at: Date }, obs: VisitObservation[]) {
   if (!obs.length) return;
-  await rc.q.query(
+  await q.query(
     `INSERT INTO observation (resident_id, encounter_id, institution_id, source_id, category, code_system, code, display, status, effective_at, value_num, unit, unit_code, components)
      SELECT $1, $2, $3, $4 || '#' || o.key, o.category, 'http://loinc.org', o.code, o.display, 'final', $5, o.value, o.unit, o.ucum, o.components
        FROM jsonb_to_recordset($6::jsonb) AS o(key text, category text, code text, display text, value numeric, unit text, ucum text, components jsonb)`,
-    [x.residentId, x.encId, x.institutionId, src, x.visitAt, JSON.stringify(obs)],
+    [x.residentId, x.encounterId, x.institutionId, x.sourceId, x.at, JSON.stringify(obs)],
   );
 }
 
@@ -178,7 +197,10 @@ export async function followUpsOf(rc: repo.RequestContext, enrolmentId: number):
   const v = new Params();
   const scope = residentScopeSql(rc.principal, v, 'r');
   const ok = await rc.q.query(`SELECT ${scope} AS ok FROM resident r WHERE r.id = ${v.add(e.resident_id)}`, v.values);
-  if (!ok.rows[0]?.ok) throw new AppError('OUT_OF_SCOPE');
+  if (!ok.rows[0]?.ok) {
+    await audit(rc.q, rc.audit, { action: 'read', resourceType: 'ChronicFollowUp', resourceId: `EpisodeOfCare/${enrolmentId}`, residentId: Number(e.resident_id), outcome: 'denied' });
+    throw new AppError('OUT_OF_SCOPE');
+  }
   const { rows } = await rc.q.query('SELECT * FROM chronic_follow_up WHERE enrolment_id = $1 ORDER BY visit_at DESC, id DESC LIMIT 200', [enrolmentId]);
   await audit(rc.q, rc.audit, { action: 'read', resourceType: 'ChronicFollowUp', resourceId: `EpisodeOfCare/${enrolmentId}`, residentId: Number(e.resident_id) });
   return rows.map(toFollowUp);

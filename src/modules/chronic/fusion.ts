@@ -14,13 +14,16 @@ import { onRecordsWritten, type WrittenRecord } from '../../fhir/hooks.ts';
 import { Params } from '../../platform/sql.ts';
 import { PROGRAMME_SYSTEM, currentProgrammes, settings, type Programme } from './programmes.ts';
 import { WATCHED_CODES, dangerValues, measuresOfObservation, type Reason } from './rules.ts';
+import { DISTRICT_TODAY_SQL } from '../../platform/local-date.ts';
 
 /** Code systems whose codes enrol: ICD-10 (WHO, as FHIR names it) and the Chinese national clinical edition. */
 export const ICD10_SYSTEMS = new Set([SYSTEM.icd10, SYSTEM.icd10cn, 'http://hl7.org/fhir/sid/icd-10-cn']);
 export const LEAD_EXTENSION = 'https://caregrid.dev/fhir/StructureDefinition/contracting-lead';
 export const TASK_CODES = { enrolment: 'chronic-enrolment', followUp: 'chronic-follow-up', danger: 'chronic-danger', discharge: 'discharge-follow-up' } as const;
 export const OPEN_TASK_STATUSES = ['requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold'];
-const SOURCE = 'urn:caregrid:chronic';
+/** Task.source_id prefix of the tasks the fusion creates (`…:enrolment|<enrolment id>`, `…:danger|…`, `…:discharge|…`). */
+export const TASK_SOURCE = 'urn:caregrid:chronic';
+const SOURCE = TASK_SOURCE;
 
 /**
  * Who does a resident's work, as a LATERAL subquery over a resident row aliased `r`: the contracted team (and its
@@ -36,7 +39,7 @@ export const OWNER_SQL = `LATERAL (
       FROM (SELECT 1) one
       LEFT JOIN LATERAL (SELECT cr.team_id, tm.institution_id FROM care_relationship cr JOIN team tm ON tm.id = cr.team_id
                           WHERE cr.resident_id = r.id AND cr.kind = 'contract' AND cr.team_id IS NOT NULL
-                            AND cr.valid_from <= current_date AND (cr.valid_to IS NULL OR cr.valid_to >= current_date)
+                            AND cr.valid_from <= ${DISTRICT_TODAY_SQL} AND (cr.valid_to IS NULL OR cr.valid_to >= ${DISTRICT_TODAY_SQL})
                           ORDER BY cr.id DESC LIMIT 1) ct ON TRUE) o`;
 
 /** Task.extra (FHIR elements kept verbatim): the programme as reasonCode (with the rule version), the lead flag. */

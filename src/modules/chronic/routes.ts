@@ -13,6 +13,8 @@ import { endEnrolment, enrolmentsOf, recordDiagnosis } from './enrolments.ts';
 import { ADHERENCE, MODES, SALT, followUpsOf, recordFollowUp } from './follow-ups.ts';
 import { currentProgrammes, invalidateProgrammes, ruleVersions, setRules } from './programmes.ts';
 import { CLASSIFICATIONS } from './rules.ts';
+import { chronicCare, chronicReadings } from './resident-view.ts';
+import { ESCALATED_CODES, escalationRules, runEscalations, setEscalationRule } from './escalation.ts';
 
 const Reading = z.object({ value: z.number(), at: z.string(), institutionId: z.number(), institutionName: z.string().nullable() }).nullable();
 export const Readings = z.object({ sbp: Reading, dbp: Reading, fpg: Reading, glucose: Reading, heartRate: Reading });
@@ -28,8 +30,18 @@ const FollowUp = z.object({
   symptoms: z.array(z.string()), adherence: z.string().nullable(), adverseReaction: z.boolean(), newComplication: z.boolean(),
   medications: z.array(z.object({ name: z.string(), dose: z.string().nullable().optional() })), lifestyle: z.record(z.string(), z.unknown()), note: z.string().nullable(),
   classification: z.enum(CLASSIFICATIONS), danger: z.boolean(), reasons: z.array(ReasonSchema), referral: z.enum(['urgent']).nullable(),
-  nextDueAt: z.string(), closedTaskIds: z.array(z.number()), nextTaskId: z.number().nullable(), encounterId: z.number().nullable(),
+  nextDueAt: z.string(), closedTaskIds: z.array(z.number()), nextTaskId: z.number().nullable(), encounterId: z.number().nullable(), sessionId: z.number().nullable(),
 });
+const ResidentCare = z.object({
+  residentId: z.number(), enrolments: z.array(Enrolment),
+  openTasks: z.array(z.object({
+    id: z.number(), kind: z.string(), priority: z.string(), status: z.string(), dueAt: z.string().nullable(), overdue: z.boolean(), description: z.string().nullable(), enrolmentId: z.number().nullable(),
+    source: z.object({ institutionId: z.number(), institutionName: z.string() }), team: z.object({ id: z.number(), name: z.string() }).nullable(),
+  })),
+  lastReadings: Readings, medications: z.array(z.object({ name: z.string(), dose: z.string().nullable() })), lastFollowUp: FollowUp.nullable(),
+});
+const ReadingPoint = z.object({ at: z.string(), sbp: z.number().nullable(), dbp: z.number().nullable(), glucose: z.number().nullable(), fasting: z.boolean(), institutionId: z.number(), institutionName: z.string().nullable() });
+const EscalationRule = z.object({ taskCode: z.enum(ESCALATED_CODES), leadAfterHours: z.number(), adminAfterHours: z.number(), active: z.boolean(), updatedAt: z.string() });
 const Programme = z.object({ code: z.string(), name: z.string(), nameEn: z.string().nullable(), icd10Prefixes: z.array(z.string()), active: z.boolean(), version: z.number(), rules: z.unknown() });
 
 export async function chronicRoutes(fastify: FastifyInstance, ctx: AppContext) {
@@ -107,6 +119,7 @@ export async function chronicRoutes(fastify: FastifyInstance, ctx: AppContext) {
           salt: z.enum(SALT).optional(), targetWeightKg: num(2, 400),
         }).strict().optional(),
         note: z.string().max(2000).nullable().optional(), sourceId: z.string().trim().min(1).max(200).nullable().optional(),
+        sessionId: z.number().int().positive().nullable().optional().describe('the health-post session (健康驿站) the visit was made at (mode health_post, on its date)'),
       }).strict(),
       response: { 200: FollowUp, 201: FollowUp, ...errorResponses },
     },
@@ -118,4 +131,49 @@ export async function chronicRoutes(fastify: FastifyInstance, ctx: AppContext) {
   app.get('/chronic/enrolments/:id/follow-ups', {
     schema: { tags, summary: 'Follow-ups of an enrolment, newest first', params: IdParam, response: { 200: z.object({ items: z.array(FollowUp) }), ...errorResponses } },
   }, async (req) => ({ items: await db.tx((q) => followUpsOf(rc(req, q), req.params.id)) }));
+
+  app.get('/chronic/residents/:id', {
+    schema: {
+      tags, summary: 'A resident’s chronic-disease care: enrolments, open tasks, last readings (any institution) and medications, the last follow-up — what the follow-up form is pre-filled with',
+      params: IdParam, response: { 200: ResidentCare, ...errorResponses },
+    },
+  }, async (req) => db.tx((q) => chronicCare(rc(req, q), req.params.id)));
+
+  app.get('/chronic/residents/:id/readings', {
+    schema: {
+      tags, summary: 'Blood pressure and glucose readings from every institution, oldest first (for trend charts)', params: IdParam,
+      querystring: z.object({ since: z.string().datetime({ offset: true }).optional() }),
+      response: { 200: z.object({ items: z.array(ReadingPoint) }), ...errorResponses },
+    },
+  }, async (req) => db.tx((q) => chronicReadings(rc(req, q), req.params.id, req.query.since ? new Date(req.query.since) : null)));
+  app.get('/chronic/escalation-rules', {
+    schema: { tags, summary: 'Escalation delays of overdue tasks per task code: to the team lead, then to the centre’s administrator', response: { 200: z.object({ items: z.array(EscalationRule) }), ...errorResponses } },
+  }, async (req) => {
+    requirePrincipal(req);
+    return { items: await escalationRules(db) };
+  });
+
+  app.put('/chronic/escalation-rules/:taskCode', {
+    schema: {
+      tags, summary: 'Change a task code’s escalation delays (district administrator)', params: z.object({ taskCode: z.string().max(40) }),
+      body: z.object({
+        leadAfterHours: z.number().int().min(0).max(8784).describe('hours past the due time before the team lead is told'),
+        adminAfterHours: z.number().int().min(1).max(8784).describe('hours after that before the centre’s administrators are'), active: z.boolean().optional(),
+      }).strict(),
+      response: { 200: EscalationRule, ...errorResponses },
+    },
+  }, async (req) => {
+    const p = requireRole(req, 'district_admin');
+    return db.tx((q) => setEscalationRule(q, req.params.taskCode, req.body, p.userId));
+  });
+
+  app.post('/chronic/escalations/run', {
+    schema: {
+      tags, summary: 'Run the escalation job now (district administrator; it also runs every few minutes)',
+      response: { 200: z.object({ lead: z.number(), admin: z.number(), notified: z.number() }), ...errorResponses },
+    },
+  }, async (req) => {
+    requireRole(req, 'district_admin');
+    return runEscalations(db);
+  });
 }

@@ -10,6 +10,7 @@
 import type { Queryable, Row } from '../../db/engine.ts';
 import { audit, auditResidents, type AuditContext } from '../../platform/audit.ts';
 import { residentScopeSql } from '../../platform/access.ts';
+import { addDays, districtDate } from '../../platform/local-date.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { hasRole, type Principal } from '../../platform/principal.ts';
 import { Params } from '../../platform/sql.ts';
@@ -37,14 +38,14 @@ export interface Consent {
 
 interface TeamRow { id: number; name: string; institution_id: number; kind: string }
 
-async function teamRow(q: Queryable, id: number, field: string): Promise<TeamRow> {
+export async function teamRow(q: Queryable, id: number, field: string): Promise<TeamRow> {
   const { rows } = await q.query<TeamRow>('SELECT id, name, institution_id, kind FROM team WHERE id = $1', [id]);
   if (!rows[0]) throw Object.assign(notFound('team'), { field });
   if (rows[0].kind !== 'family_doctor') throw new AppError('VALIDATION_FAILED', { detail: { zh: '不是家庭医生团队', en: 'not a family-doctor team' } }, field);
   return { ...rows[0], id: Number(rows[0].id), institution_id: Number(rows[0].institution_id) };
 }
 
-function mayManage(p: Principal, team: { id: number; institution_id: number }): boolean {
+export function mayManage(p: Principal, team: { id: number; institution_id: number }): boolean {
   if (hasRole(p, 'district_admin')) return true;
   const own = p.tokenInstitutionId ?? p.institutionId;
   if (hasRole(p, 'institution_admin') && own === team.institution_id) return true;
@@ -52,26 +53,34 @@ function mayManage(p: Principal, team: { id: number; institution_id: number }): 
   return hasRole(p, 'family_doctor', 'nurse') && p.teamId === team.id;
 }
 
-function assertManage(p: Principal, team: { id: number; institution_id: number }) {
+export function assertManage(p: Principal, team: { id: number; institution_id: number }) {
   if (!mayManage(p, team)) throw new AppError('FORBIDDEN');
+}
+
+/**
+ * What a caller may list of a team's records (contracts, health-post sessions), as SQL over the record's institution
+ * and team columns: a team member their team's, a centre's administrator the centre's, the district administrator all.
+ */
+export function teamScopeSql(p: Principal, v: Params, institutionColumn: string, teamColumn: string): string {
+  if (hasRole(p, 'district_admin')) return 'TRUE';
+  const parts: string[] = [];
+  const own = p.tokenInstitutionId ?? p.institutionId;
+  if (hasRole(p, 'institution_admin') && own) parts.push(`${institutionColumn} = ${v.add(own)}`);
+  if (hasRole(p, 'family_doctor', 'nurse') && p.teamId) parts.push(`${teamColumn} = ${v.add(p.teamId)}`);
+  if (!parts.length) throw new AppError('FORBIDDEN');
+  return `(${parts.join(' OR ')})`;
 }
 
 /** Contracts a caller may list, as SQL over the contract aliased c and its team tm. */
 function contractScopeSql(p: Principal, v: Params): string {
-  if (hasRole(p, 'district_admin')) return 'TRUE';
-  const parts: string[] = [];
-  const own = p.tokenInstitutionId ?? p.institutionId;
-  if (hasRole(p, 'institution_admin') && own) parts.push(`tm.institution_id = ${v.add(own)}`);
-  if (hasRole(p, 'family_doctor', 'nurse') && p.teamId) parts.push(`c.team_id = ${v.add(p.teamId)}`);
-  if (!parts.length) throw new AppError('FORBIDDEN');
-  return `(${parts.join(' OR ')})`;
+  return teamScopeSql(p, v, 'tm.institution_id', 'c.team_id');
 }
 
 // ── reading ──
 
 const SELECT = `c.*, tm.name AS team_name, i.name AS institution_name, r.name AS resident_name, r.sex, r.birth_date, r.id_number_mask, r.grid_id, g.name AS grid_name,
-  CASE WHEN c.status = 'active' AND c.end_date < current_date THEN 'expired' ELSE c.status END AS effective_status,
-  (c.status = 'active' AND c.end_date >= current_date AND c.end_date < current_date + $1::int) AS due_for_renewal`;
+  CASE WHEN c.status = 'active' AND c.end_date < $2::date THEN 'expired' ELSE c.status END AS effective_status,
+  (c.status = 'active' AND c.end_date >= $2::date AND c.end_date < $2::date + $1::int) AS due_for_renewal`;
 const FROM = `contract c JOIN team tm ON tm.id = c.team_id JOIN institution i ON i.id = c.institution_id JOIN resident r ON r.id = c.resident_id LEFT JOIN region g ON g.id = r.grid_id`;
 
 function toContract(r: Row) {
@@ -91,7 +100,7 @@ export type Contract = ReturnType<typeof toContract>;
 
 async function loadContract(c: Ctx, id: number, forUpdate = false): Promise<Row> {
   const s = await settings(c.q);
-  const { rows } = await c.q.query(`SELECT ${SELECT} FROM ${FROM} WHERE c.id = $2${forUpdate ? ' FOR UPDATE OF c' : ''}`, [s.renewalNoticeDays, id]);
+  const { rows } = await c.q.query(`SELECT ${SELECT} FROM ${FROM} WHERE c.id = $3${forUpdate ? ' FOR UPDATE OF c' : ''}`, [s.renewalNoticeDays, districtDate(), id]);
   if (!rows[0]) throw notFound('contract');
   return rows[0];
 }
@@ -120,20 +129,21 @@ export async function listContracts(c: Ctx, f: ContractFilter) {
   const s = await settings(c.q);
   const v = new Params();
   v.add(s.renewalNoticeDays);
+  v.add(districtDate());
   const where = [contractScopeSql(c.principal, v)];
   if (f.teamId) where.push(`c.team_id = ${v.add(f.teamId)}`);
   if (f.institutionId) where.push(`tm.institution_id = ${v.add(f.institutionId)}`);
-  if (f.status === 'active') where.push(`c.status = 'active' AND c.end_date >= current_date`);
-  else if (f.status === 'expired') where.push(`(c.status = 'expired' OR (c.status = 'active' AND c.end_date < current_date))`);
+  if (f.status === 'active') where.push(`c.status = 'active' AND c.end_date >= $2::date`);
+  else if (f.status === 'expired') where.push(`(c.status = 'expired' OR (c.status = 'active' AND c.end_date < $2::date))`);
   else if (f.status) where.push(`c.status = ${v.add(f.status)}`);
   if (f.packageCode) where.push(`${v.add(f.packageCode)} = ANY(c.packages)`);
   if (f.gridId) where.push(`r.grid_id = ${v.add(f.gridId)}`);
   if (f.residentId) where.push(`c.resident_id = ${v.add(f.residentId)}`);
-  if (f.dueForRenewal) where.push(`c.status = 'active' AND c.end_date >= current_date AND c.end_date < current_date + $1::int`);
+  if (f.dueForRenewal) where.push(`c.status = 'active' AND c.end_date >= $2::date AND c.end_date < $2::date + $1::int`);
   const whereSql = where.join(' AND ');
   const countValues = [...v.values];
   const list = await c.q.query(`SELECT ${SELECT} FROM ${FROM} WHERE ${whereSql} ORDER BY c.id DESC LIMIT ${v.add(f.pageSize)} OFFSET ${v.add((f.page - 1) * f.pageSize)}`, v.values);
-  const total = await c.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${FROM} WHERE ${whereSql} AND $1::int IS NOT NULL`, countValues);
+  const total = await c.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${FROM} WHERE ${whereSql} AND $1::int IS NOT NULL AND $2::date IS NOT NULL`, countValues);
   await auditResidents(c.q, c.audit, 'list', [...new Set(list.rows.map((r) => Number(r.resident_id)))], 'Contract');
   return { items: list.rows.map(toContract), total: total.rows[0].n, page: f.page, pageSize: f.pageSize };
 }
@@ -169,9 +179,9 @@ async function checkPractitioner(q: Queryable, teamId: number, practitionerId: n
 /** Marks the resident's lapsed active contracts expired (their care relationship already ended on its date). */
 async function expireLapsed(q: Queryable, residentId: number) {
   await q.query(
-    `WITH x AS (UPDATE contract SET status = 'expired', ended_at = now() WHERE resident_id = $1 AND status = 'active' AND end_date < current_date RETURNING id)
+    `WITH x AS (UPDATE contract SET status = 'expired', ended_at = now() WHERE resident_id = $1 AND status = 'active' AND end_date < $2::date RETURNING id)
      INSERT INTO contract_event (contract_id, action) SELECT id, 'expired' FROM x`,
-    [residentId],
+    [residentId, districtDate()],
   );
 }
 
@@ -196,11 +206,6 @@ function termEnd(start: string, months: number): string {
 function checkDate(value: string, field: string) {
   const d = new Date(value + 'T00:00:00Z');
   if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) throw new AppError('VALIDATION_FAILED', { detail: { zh: '日期无效', en: 'not a date' } }, field);
-}
-
-async function today(q: Queryable): Promise<string> {
-  const { rows } = await q.query<{ d: string }>('SELECT current_date::text AS d');
-  return rows[0].d;
 }
 
 /** Inserts a contract with its care relationship and its first event, in one statement. */
@@ -236,7 +241,7 @@ export async function createContract(c: Ctx, input: NewContract): Promise<{ cont
   await checkPractitioner(c.q, team.id, input.practitionerId);
   await residentInScope(c, input.residentId);
   const s = await settings(c.q);
-  const now = await today(c.q);
+  const now = districtDate();
   const start = input.startDate ?? now;
   checkDate(start, 'startDate');
   const end = input.endDate ?? termEnd(start, s.contractTermMonths);
@@ -256,9 +261,15 @@ export async function createContract(c: Ctx, input: NewContract): Promise<{ cont
 
 // ── renewal, change of team, cancellation ──
 
+/** A change to a contract of a team the caller does not manage: audited as a denied update, then 403. */
+async function refuseUpdate(c: Ctx, row: Row): Promise<never> {
+  await audit(c.q, c.audit, { action: 'update', resourceType: 'Contract', resourceId: Number(row.id), residentId: Number(row.resident_id), outcome: 'denied' });
+  throw new AppError('FORBIDDEN');
+}
+
 async function openContract(c: Ctx, id: number, version: number | undefined): Promise<Row> {
   const row = await loadContract(c, id, true);
-  assertManage(c.principal, { id: Number(row.team_id), institution_id: Number(row.institution_id) });
+  if (!mayManage(c.principal, { id: Number(row.team_id), institution_id: Number(row.institution_id) })) await refuseUpdate(c, row);
   if (version !== undefined && Number(row.version) !== version) throw new AppError('STALE_VERSION', {}, 'version');
   if (row.status !== 'active') throw new AppError('INVALID_STATE', { detail: { zh: `签约状态为 ${row.status}`, en: `the contract is ${row.status}` } });
   return row;
@@ -273,9 +284,9 @@ export async function renewContract(c: Ctx, id: number, input: { endDate?: strin
   const row = await openContract(c, id, input.version);
   if (input.packages) await checkPackages(c.q, input.packages);
   const s = await settings(c.q);
-  const now = await today(c.q);
+  const now = districtDate();
   // the new term follows the current one without a gap (or starts today when the contract has lapsed)
-  const from = row.end_date < now ? now : new Date(Date.parse(row.end_date + 'T00:00:00Z') + 86_400_000).toISOString().slice(0, 10);
+  const from = row.end_date < now ? now : addDays(row.end_date, 1);
   const end = input.endDate ?? termEnd(from, s.contractTermMonths);
   checkDate(end, 'endDate');
   if (end <= row.end_date || end < now) throw new AppError('VALIDATION_FAILED', { detail: { zh: '续约后的结束日期须晚于当前结束日期', en: 'the new end date must be after the current one' } }, 'endDate');
@@ -293,10 +304,10 @@ export async function renewContract(c: Ctx, id: number, input: { endDate?: strin
 /** Ends a contract today: its team's access ends with yesterday. */
 async function endContract(c: Ctx, row: Row, status: 'cancelled' | 'transferred', reason: string) {
   await c.q.query(
-    `UPDATE contract SET status = $2, end_reason = $3, ended_at = now(), end_date = greatest(start_date, LEAST(end_date, current_date - 1)) WHERE id = $1`,
-    [row.id, status, reason],
+    `UPDATE contract SET status = $2, end_reason = $3, ended_at = now(), end_date = greatest(start_date, LEAST(end_date, $4::date - 1)) WHERE id = $1`,
+    [row.id, status, reason, districtDate()],
   );
-  await c.q.query('UPDATE care_relationship SET valid_to = current_date - 1 WHERE resident_id = $1 AND id = $2', [row.resident_id, row.care_relationship_id]);
+  await c.q.query('UPDATE care_relationship SET valid_to = $3::date - 1 WHERE resident_id = $1 AND id = $2', [row.resident_id, row.care_relationship_id, districtDate()]);
 }
 
 /**
@@ -307,13 +318,13 @@ export async function changeTeam(c: Ctx, id: number, input: { teamId: number; re
   const row = await loadContract(c, id, true);
   const newTeam = await teamRow(c.q, input.teamId, 'teamId');
   const oldTeam = { id: Number(row.team_id), institution_id: Number(row.institution_id) };
-  if (!mayManage(c.principal, oldTeam) && !mayManage(c.principal, newTeam)) throw new AppError('FORBIDDEN');
+  if (!mayManage(c.principal, oldTeam) && !mayManage(c.principal, newTeam)) await refuseUpdate(c, row);
   if (input.version !== undefined && Number(row.version) !== input.version) throw new AppError('STALE_VERSION', {}, 'version');
   if (row.effective_status !== 'active') throw new AppError('INVALID_STATE', { detail: { zh: `签约状态为 ${row.effective_status}`, en: `the contract is ${row.effective_status}` } });
   if (newTeam.id === oldTeam.id) throw new AppError('VALIDATION_FAILED', { detail: { zh: '新团队与原团队相同', en: 'the new team is the current team' } }, 'teamId');
   if (input.packages) await checkPackages(c.q, input.packages);
   await checkPractitioner(c.q, newTeam.id, input.practitionerId);
-  const now = await today(c.q);
+  const now = districtDate();
   await endContract(c, row, 'transferred', input.reason);
   const newId = await insertContract(c, {
     residentId: Number(row.resident_id), team: newTeam, packages: input.packages ?? row.packages, start: now, end: row.end_date, consent: input.consent,
@@ -375,7 +386,7 @@ onResidentMerge({
     if (dupActive && survivorActive.rows.length) {
       cancelled = Number(dupActive.id);
       await q.query("UPDATE contract SET status = 'cancelled', end_reason = 'merged duplicate record', ended_at = now() WHERE id = $1", [cancelled]);
-      await q.query("UPDATE care_relationship SET valid_to = current_date - 1 WHERE resident_id = $1 AND source_ref = 'merge:' || $2::text", [toId, dupActive.care_relationship_id]);
+      await q.query("UPDATE care_relationship SET valid_to = $3::date - 1 WHERE resident_id = $1 AND source_ref = 'merge:' || $2::text", [toId, dupActive.care_relationship_id, districtDate()]);
       await q.query("INSERT INTO contract_event (contract_id, action, detail) VALUES ($1, 'cancelled', $2::jsonb)", [cancelled, JSON.stringify({ reason: 'merge', survivor: toId })]);
     }
     await q.query(

@@ -7,7 +7,7 @@ import type { Queryable } from '../../db/engine.ts';
 import { withRetry } from '../../db/engine.ts';
 import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal } from '../../platform/http.ts';
 import * as svc from './contracts.ts';
-import { WORK_KINDS, worklist } from './worklist.ts';
+import { COUNT_CAP, WORK_KINDS, worklist } from './worklist.ts';
 import { Readings } from '../chronic/routes.ts';
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
@@ -113,20 +113,23 @@ const WorkItem = z.object({
   kind: z.enum(WORK_KINDS), taskId: z.number().nullable(), contractId: z.number().nullable(), priority: z.string(), status: z.string(), dueAt: z.string().nullable(), overdue: z.boolean(),
   description: z.string().nullable(), focus: z.string().nullable(), programmes: z.array(z.string()), contractingLead: z.boolean(),
   team: z.object({ id: z.number(), name: z.string() }).nullable(), source: z.object({ institutionId: z.number(), institutionName: z.string() }).nullable(), contractEndDate: z.string().nullable(),
+  escalationLevel: z.number().describe('0: not escalated; 1: to the team lead; 2: to the centre’s administrator'), escalatedAt: z.string().nullable(),
   resident: z.object({ id: z.number(), name: z.string(), sex: z.string(), age: z.number(), gridId: z.number().nullable(), gridName: z.string().nullable() }),
   lastReadings: Readings.nullable(), medications: z.array(z.object({ name: z.string(), dose: z.string().nullable() })),
+  couponBalance: z.number().nullable().describe('medication coupons left this year (null: none issued yet)'),
 });
 
 export async function worklistRoutes(fastify: FastifyInstance, ctx: AppContext) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   app.get('/worklist', {
     schema: {
-      tags: ['family-doctor'], summary: 'A family doctor’s worklist for a day: due and overdue follow-ups, new enrolments, danger values, discharges, contracts due for renewal',
+      tags: ['family-doctor'], summary: 'A family doctor’s worklist for a day: due and overdue follow-ups, new enrolments, danger values, discharges, contracts due for renewal, elderly health checks due this year',
       querystring: PageQuery.extend({
         date: isoDate.optional().describe('default: today (Beijing)'), teamId: z.coerce.number().int().positive().optional(), gridId: z.coerce.number().int().positive().optional(),
         programme: z.string().max(40).optional(), priority: z.enum(['urgent', 'routine']).optional(), kind: z.enum(WORK_KINDS).optional(),
+        escalation: z.coerce.number().int().min(1).max(2).optional().describe('only tasks escalated to at least this level') as z.ZodType<1 | 2 | undefined>,
       }),
-      response: { 200: pageResponse(WorkItem).extend({ date: z.string() }), ...errorResponses },
+      response: { 200: pageResponse(WorkItem).extend({ date: z.string(), totalCapped: z.boolean().describe(`true when there are more than ${COUNT_CAP} items (total is then ${COUNT_CAP})`) }), ...errorResponses },
     },
   }, async (req) => ctx.db.tx((q) => worklist({ q, principal: requirePrincipal(req), audit: auditContext(req) }, req.query)));
 }

@@ -7,6 +7,7 @@ import { icd10Valid, loincValid } from '../../fhir/resources/observation.ts';
 import { SYSTEM } from '../../fhir/datatypes.ts';
 import { ENCOUNTER_CLASS_LABELS, RESULT_CATEGORY_LABELS, VITALS } from './columns.ts';
 import { cellText, type Cell } from './sheet.ts';
+import { districtDate } from '../../platform/local-date.ts';
 
 export interface CellError {
   key: string;
@@ -112,7 +113,7 @@ class Checker {
 }
 
 function today(): string {
-  return new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+  return districtDate();
 }
 
 function realDate(y: number, m: number, d: number): boolean {

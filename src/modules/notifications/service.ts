@@ -32,6 +32,8 @@ const MESSAGES: Record<string, { zh: string; en: string }> = {
   'alert.escalated': { zh: '预警 #{alertId} 升级为{risk}（{rule}）：{communities}，{syndrome}', en: 'Alert #{alertId} rose to {risk} ({rule}): {syndrome} in {communities}' },
   'alert.assigned': { zh: '{by}将预警 #{alertId}（{risk}，{syndrome}）交由您处理', en: '{by} assigned alert #{alertId} ({risk}, {syndrome}) to you' },
   'referral.overdue': { zh: '{resident}的转诊已超时（{state}，期限 {due}），请督办', en: 'The referral of {resident} is overdue ({state}, due {due}); please see to it' },
+  'chronic.overdue_lead': { zh: '超期未完成：{resident} — {task}（应于 {due} 完成），请督促团队处理', en: 'Overdue: {resident} — {task} (due {due}); please see that your team does it' },
+  'chronic.overdue_admin': { zh: '超期升级督办：{resident} — {task}（应于 {due} 完成，{team}）仍未完成', en: 'Escalated: {resident} — {task} (due {due}, {team}) is still not done' },
 };
 
 export function render(kind: string, params: Record<string, unknown>, locale: 'zh-CN' | 'en'): string {

@@ -5,7 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
 import type { Queryable } from '../../db/engine.ts';
-import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal, requireRole } from '../../platform/http.ts';
+import { IdParam, PageQuery, auditContext, auditingRefusal, errorResponses, pageResponse, requirePrincipal, requireRole } from '../../platform/http.ts';
 import { audit } from '../../platform/audit.ts';
 import { AppError } from '../../platform/errors.ts';
 import { getResidentRow } from '../residents/service.ts';
@@ -38,17 +38,9 @@ export async function recordRoutes(fastify: FastifyInstance, ctx: AppContext) {
   const { db } = ctx;
   const tags = ['records'];
 
-  /** Runs `fn`; a refusal for scope is audited as denied (outside the refused work, which did not happen). */
-  async function auditingDenial<T>(req: FastifyRequest, residentId: number, what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'OUT_OF_SCOPE') {
-        await audit(db, auditContext(req), { action: 'read', resourceType: what, resourceId: residentId, residentId, outcome: 'denied' });
-      }
-      throw err;
-    }
-  }
+  /** Runs `fn`; a refusal for scope is audited as a denied read (the refused work did not happen). */
+  const auditingDenial = <T>(req: FastifyRequest, residentId: number, what: string, fn: () => Promise<T>): Promise<T> =>
+    auditingRefusal(db, req, { action: 'read', resourceType: what, resourceId: residentId, residentId }, fn);
 
   /** Runs `fn` in a transaction after checking scope and auditing the view; a refusal is audited as denied. */
   async function viewing<T>(req: FastifyRequest, residentId: number, what: string, fn: (q: Queryable) => Promise<T>): Promise<T> {

@@ -8,6 +8,7 @@ import { auditCte, type AuditContext } from '../../platform/audit.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { Params } from '../../platform/sql.ts';
 import { onResidentMerge } from '../residents/service.ts';
+import { districtDate, DISTRICT_TODAY_SQL } from '../../platform/local-date.ts';
 
 /** Tables of the shared record keyed by resident: a merge moves their rows to the survivor, an undo moves them back. */
 const PERSON_TABLES = ['encounter', 'condition', 'observation', 'diagnostic_report', 'medication_request', 'allergy', 'immunization', 'document', 'service_request', 'task', 'appointment'] as const;
@@ -323,11 +324,11 @@ export async function breakGlass(q: Queryable, p: Principal, residentId: number,
   if (!r.rows[0]) throw notFound('resident');
   const expires = new Date(now.getTime() + BREAK_GLASS_HOURS * 3600_000);
   // care relationships are dated: the grant runs to the end of the (China Standard Time) day its hours end in
-  const validTo = new Date(expires.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+  const validTo = districtDate(expires);
   const rel = await q.query(
     `INSERT INTO care_relationship (resident_id, kind, user_id, institution_id, valid_from, valid_to, source_ref)
-     VALUES ($1, 'break_glass', $2, $3, current_date, $4::date, 'break-glass') RETURNING id`,
-    [residentId, p.userId, p.institutionId, validTo],
+     VALUES ($1, 'break_glass', $2, $3, $5::date, $4::date, 'break-glass') RETURNING id`,
+    [residentId, p.userId, p.institutionId, validTo, districtDate(now)],
   );
   const { rows } = await q.query(
     `INSERT INTO break_glass (resident_id, user_id, institution_id, reason, granted_at, expires_at, relationship_id)
@@ -366,7 +367,7 @@ export async function reviewBreakGlass(q: Queryable, reviewerId: number, id: num
   if (!rowCount) throw notFound('breakGlass');
   // an unjustified grant ends at once
   if (decision === 'unjustified') {
-    await q.query(`UPDATE care_relationship SET valid_to = current_date - 1 WHERE (resident_id, id) IN (SELECT resident_id, relationship_id FROM break_glass WHERE id = $1)`, [id]);
+    await q.query(`UPDATE care_relationship SET valid_to = ${DISTRICT_TODAY_SQL} - 1 WHERE (resident_id, id) IN (SELECT resident_id, relationship_id FROM break_glass WHERE id = $1)`, [id]);
   }
   const { rows } = await q.query(`${BREAK_GLASS_SELECT} WHERE b.id = $1`, [id]);
   return breakGlassView(rows[0]);

@@ -25,6 +25,7 @@ import { toAppError } from '../../platform/error-mapping.ts';
 import { notifyInstitution, notifyInstitutionSql, notifyUserSql, type Notice } from '../notifications/service.ts';
 import { enqueue, enqueueSql, noteQueued, type WebhookEvent } from '../webhooks/service.ts';
 import { HOSPITAL_TYPES } from './service.ts';
+import { addDays, districtDate, DISTRICT_TODAY_SQL } from '../../platform/local-date.ts';
 import {
   OPEN_STATES, PRIORITY, STATE_LABELS, TASK_STATUS, actionForTaskStatus, allowedActions, next, serviceRequestStatus,
   type Action, type Direction, type ReferralDetail, type ReferralState, type ReferralView, type Side, type Urgency,
@@ -186,7 +187,7 @@ export async function communityTeamOf(q: Queryable, residentId: number, gridId: 
 function communityTeamSql(resident: string, grid: string): string {
   return `SELECT t.id AS team_id, t.institution_id FROM (
         SELECT cr.team_id AS id, 0 AS pref FROM care_relationship cr
-         WHERE cr.resident_id = ${resident} AND cr.kind = 'contract' AND cr.team_id IS NOT NULL AND cr.valid_from <= current_date AND (cr.valid_to IS NULL OR cr.valid_to >= current_date)
+         WHERE cr.resident_id = ${resident} AND cr.kind = 'contract' AND cr.team_id IS NOT NULL AND cr.valid_from <= ${DISTRICT_TODAY_SQL} AND (cr.valid_to IS NULL OR cr.valid_to >= ${DISTRICT_TODAY_SQL})
         UNION ALL
         SELECT tg.team_id, 1 FROM team_grid tg WHERE tg.grid_id = ${grid}
      ) c JOIN team t ON t.id = c.id AND t.kind = 'family_doctor'
@@ -345,7 +346,7 @@ export async function createReferral(rc: Ctx, input: CreateInput): Promise<{ ref
        INSERT INTO referral_event (referral_id, action, from_state, to_state, user_id, institution_id) SELECT ${refId}, 'create', NULL, 'requested', ${v.add(p.userId)}::bigint, ${src} FROM gate
      ), c AS (
        INSERT INTO care_relationship (resident_id, kind, institution_id, team_id, valid_from, valid_to, source_ref)
-       SELECT ${res}, 'referral', ${tgt}, ${team}::bigint, current_date, current_date + ${v.add(ACCESS_DAYS)}::int, ${v.add(`Referral/${ids.referral}`)} FROM gate
+       SELECT ${res}, 'referral', ${tgt}, ${team}::bigint, ${v.add(districtDate())}::date, ${v.add(addDays(districtDate(), ACCESS_DAYS))}::date, ${v.add(`Referral/${ids.referral}`)} FROM gate
      ), au AS (${auditManySql(v, rc.audit, audited, when)}
      ), n AS (${notifySql(v, told, when)}
      ), w AS (${enqueueSql(v, told.institutions, told.event, told.payload, when)})
@@ -484,7 +485,7 @@ const ACTION_REQUIRES: Partial<Record<Action, (i: ActInput) => string | null>> =
 export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: Side; fromTask?: boolean; appointmentId?: number } = {}): Promise<ReferralView> {
   const { q, principal: p } = rc;
   const r = await loadCase(q, id, true);
-  if (opts.side !== 'system' && !canRead(p, r, await residentVisible(rc, Number(r.resident_id)))) throw notFound('referral');
+  if (opts.side !== 'system' && !canRead(p, r, await residentVisible(rc, Number(r.resident_id)))) await hiddenCase(rc, 'update', r);
   const side = opts.side ?? sideOf(p, r);
   if (!side) throw new AppError('FORBIDDEN');
   if (input.version !== undefined && input.version !== r.version) throw new AppError('STALE_VERSION', {}, 'version');
@@ -637,8 +638,8 @@ async function redirectCase(rc: Ctx, r: Row, input: ActInput): Promise<Row> {
   await rc.q.query("INSERT INTO referral_event (referral_id, action, from_state, to_state, user_id, institution_id, note) VALUES ($1, 'create', NULL, 'requested', $2, $3, $4)",
     [created.id, rc.principal.userId, ownInstitution(rc.principal), `redirected from #${r.id}`]);
   await rc.q.query(
-    `INSERT INTO care_relationship (resident_id, kind, institution_id, valid_from, valid_to, source_ref) VALUES ($1, 'referral', $2, current_date, current_date + $3::int, $4)`,
-    [r.resident_id, target.id, ACCESS_DAYS, `Referral/${created.id}`],
+    `INSERT INTO care_relationship (resident_id, kind, institution_id, valid_from, valid_to, source_ref) VALUES ($1, 'referral', $2, $3::date, $5::date, $4)`,
+    [r.resident_id, target.id, districtDate(), `Referral/${created.id}`, addDays(districtDate(), ACCESS_DAYS)],
   );
   const source = await institutionRow(rc.q, Number(r.source_institution_id), 'sourceInstitutionId');
   await tell(rc.q, created, 'referral.requested', 'target', {
@@ -865,6 +866,12 @@ function toView(p: Principal, r: Row, now = new Date()): ReferralView {
 }
 
 /** A case with the names and appointment the views and messages show. */
+/** A case the caller may not see is answered as unknown (404); the attempt is audited as denied for the district. */
+async function hiddenCase(rc: Ctx, action: 'read' | 'update', row: Row): Promise<never> {
+  await audit(rc.q, rc.audit, { action, resourceType: 'Referral', resourceId: Number(row.id), residentId: Number(row.resident_id), outcome: 'denied' });
+  throw notFound('referral');
+}
+
 async function caseRow(q: Queryable, id: number): Promise<Row> {
   const { rows } = await q.query(`${LIST_SQL} WHERE f.id = $1`, [id]);
   return rows[0];
@@ -873,7 +880,8 @@ async function caseRow(q: Queryable, id: number): Promise<Row> {
 /** One case for a side of it (or the district admin); the read is audited. */
 export async function getReferral(rc: Ctx, id: number): Promise<ReferralDetail> {
   const { rows } = await rc.q.query(`${LIST_SQL} WHERE f.id = $1`, [id]);
-  if (!rows[0] || !canRead(rc.principal, rows[0], await residentVisible(rc, Number(rows[0].resident_id)))) throw notFound('referral');
+  if (!rows[0]) throw notFound('referral');
+  if (!canRead(rc.principal, rows[0], await residentVisible(rc, Number(rows[0].resident_id)))) await hiddenCase(rc, 'read', rows[0]);
   await audit(rc.q, rc.audit, { action: 'read', resourceType: 'Referral', resourceId: id, residentId: Number(rows[0].resident_id) });
   const ev = await rc.q.query(
     'SELECT e.action, e.from_state, e.to_state, e.at, e.note, u.display_name FROM referral_event e LEFT JOIN app_user u ON u.id = e.user_id WHERE e.referral_id = $1 ORDER BY e.id', [id]);

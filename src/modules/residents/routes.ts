@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
-import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal, requireRole } from '../../platform/http.ts';
+import { IdParam, PageQuery, auditContext, auditingRefusal, errorResponses, pageResponse, requirePrincipal, requireRole } from '../../platform/http.ts';
 import { audit, auditResidents } from '../../platform/audit.ts';
 import { assertActsForInstitution } from '../../platform/access.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -11,6 +11,7 @@ import { withRetry } from '../../db/engine.ts';
 import { CareChain } from '../registry/routes.ts';
 import { careChainForGrid } from '../registry/service.ts';
 import * as svc from './service.ts';
+import { ensureTreatmentRelationship } from '../../fhir/resources/encounter.ts';
 
 const ResidentSummary = z.object({
   id: z.number(), name: z.string(), sex: z.enum(['male', 'female']), birthDate: z.string(), age: z.number(),
@@ -56,22 +57,17 @@ export async function residentRoutes(fastify: FastifyInstance, ctx: AppContext) 
 
   app.get('/residents/:id', { schema: { tags, summary: 'One resident (403 outside the caller’s scope)', params: IdParam, response: { 200: ResidentDetail, ...errorResponses } } }, async (req) => {
     const p = requirePrincipal(req);
-    try {
-      const r = await svc.getResident(db, p, req.params.id);
-      await audit(db, auditContext(req), { action: 'read', resourceType: 'Resident', resourceId: r.id, residentId: r.id });
-      return r;
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'OUT_OF_SCOPE') {
-        await audit(db, auditContext(req), { action: 'read', resourceType: 'Resident', resourceId: req.params.id, residentId: req.params.id, outcome: 'denied' });
-      }
-      throw err;
-    }
+    const attempt = { action: 'read', resourceType: 'Resident', resourceId: req.params.id, residentId: req.params.id } as const;
+    const r = await auditingRefusal(db, req, attempt, () => svc.getResident(db, p, req.params.id));
+    await audit(db, auditContext(req), attempt);
+    return r;
   });
 
   app.get('/residents/:id/care-chain', { schema: { tags, summary: 'Grid → community health centre → consortium → partner hospital → family-doctor team', params: IdParam, response: { 200: CareChain.nullable(), ...errorResponses } } }, async (req) => {
     const p = requirePrincipal(req);
-    const r = await svc.getResidentRow(db, p, req.params.id);
-    await audit(db, auditContext(req), { action: 'read', resourceType: 'CareChain', resourceId: r.id, residentId: r.id });
+    const attempt = { action: 'read', resourceType: 'CareChain', resourceId: req.params.id, residentId: req.params.id } as const;
+    const r = await auditingRefusal(db, req, attempt, () => svc.getResidentRow(db, p, req.params.id));
+    await audit(db, auditContext(req), attempt);
     return r.grid_id ? careChainForGrid(db, r.grid_id) : null;
   });
 
@@ -79,11 +75,12 @@ export async function residentRoutes(fastify: FastifyInstance, ctx: AppContext) 
     schema: { tags, summary: 'Reveal the identity number in full (audited with the stated purpose)', params: IdParam, body: z.object({ purpose: z.string().trim().min(2).max(200) }), response: { 200: z.object({ idNumber: z.string().nullable() }), ...errorResponses } },
   }, async (req) => {
     const p = requirePrincipal(req);
-    return db.tx(async (q) => {
+    const attempt = { action: 'reveal', resourceType: 'Resident.identifier', resourceId: req.params.id, residentId: req.params.id, purpose: req.body.purpose } as const;
+    return auditingRefusal(db, req, attempt, () => db.tx(async (q) => {
       const idNumber = await svc.revealIdNumber(q, keys, p, req.params.id);
-      await audit(q, auditContext(req), { action: 'reveal', resourceType: 'Resident.identifier', resourceId: req.params.id, residentId: req.params.id, purpose: req.body.purpose });
+      await audit(q, auditContext(req), attempt);
       return { idNumber };
-    });
+    }));
   });
 
   app.post('/residents', {
@@ -110,6 +107,10 @@ export async function residentRoutes(fastify: FastifyInstance, ctx: AppContext) 
     assertActsForInstitution(p, body.sourceInstitutionId);
     const result = await withRetry(() => db.tx(async (q) => {
       const r = await svc.registerResident(q, keys, body);
+      // The institution that registers (or matches) its patient treats them: the same care relationship a FHIR Patient
+      // create gives, so its staff reach the resident through this API (records, diagnoses) as through FHIR.
+      const own = p.tokenInstitutionId ?? p.institutionId;
+      if (own) await ensureTreatmentRelationship(q, r.residentId, own, 'consultation', new Date());
       await audit(q, auditContext(req), { action: r.outcome === 'created' || r.outcome === 'review' ? 'create' : 'match', resourceType: 'Resident', resourceId: r.residentId, residentId: r.residentId });
       return r;
     }));
@@ -131,18 +132,19 @@ export async function residentRoutes(fastify: FastifyInstance, ctx: AppContext) 
   }, async (req) => {
     const p = requireRole(req, ...WRITERS);
     if (p.tokenInstitutionId !== null) throw new AppError('FORBIDDEN');
-    return db.tx(async (q) => {
+    const attempt = { action: 'update', resourceType: 'Resident', resourceId: req.params.id, residentId: req.params.id } as const;
+    return auditingRefusal(db, req, attempt, () => db.tx(async (q) => {
       const r = await svc.updateResident(q, keys, p, req.params.id, req.body);
-      await audit(q, auditContext(req), { action: 'update', resourceType: 'Resident', resourceId: r.id, residentId: r.id });
+      await audit(q, auditContext(req), attempt);
       return r;
-    });
+    }));
   });
 
   app.get('/households/:id', {
     schema: { tags, summary: 'A household and the members the caller may see', params: IdParam, response: { 200: z.object({ id: z.number(), address: z.string(), gridId: z.number(), gridName: z.string(), members: z.array(ResidentSummary) }), ...errorResponses } },
   }, async (req) => {
     const p = requirePrincipal(req);
-    const h = await svc.getHousehold(db, p, req.params.id);
+    const h = await auditingRefusal(db, req, { action: 'read', resourceType: 'Household', resourceId: req.params.id }, () => svc.getHousehold(db, p, req.params.id));
     await auditResidents(db, auditContext(req), 'read', h.members.map((m) => m.id), 'Household');
     return h;
   });

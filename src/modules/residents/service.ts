@@ -11,6 +11,7 @@ import type { Principal } from '../../platform/principal.ts';
 import { Params } from '../../platform/sql.ts';
 import { auditCte, type AuditContext } from '../../platform/audit.ts';
 import { decideMatch, type Candidate } from './matching.ts';
+import { DISTRICT_TODAY_SQL } from '../../platform/local-date.ts';
 
 /** Tags stored with the resident (from diagnoses, registrations); age tags are derived on read. */
 export const STORED_TAGS = ['hypertension', 'diabetes', 'pregnant', 'postpartum', 'severe_mental', 'tuberculosis', 'disability', 'special_family'] as const;
@@ -79,8 +80,8 @@ export async function searchResidents(q: Queryable, keys: Keys, p: Principal, f:
   if (f.communityId) where.push(`r.community_id = ${params.add(f.communityId)}`);
   if (f.streetId) where.push(`r.street_id = ${params.add(f.streetId)}`);
   if (f.householdId) where.push(`r.household_id = ${params.add(f.householdId)}`);
-  if (f.tag === 'elderly') where.push(`r.birth_date <= (current_date - interval '65 years')::date`);
-  else if (f.tag === 'child_0_6') where.push(`r.birth_date > (current_date - interval '7 years')::date`);
+  if (f.tag === 'elderly') where.push(`r.birth_date <= (${DISTRICT_TODAY_SQL} - interval '65 years')::date`);
+  else if (f.tag === 'child_0_6') where.push(`r.birth_date > (${DISTRICT_TODAY_SQL} - interval '7 years')::date`);
   else if (f.tag) where.push(`r.tags @> ARRAY[${params.add(f.tag)}]::text[]`);
   const w = where.join(' AND ');
   const countParams = params.values.slice();

@@ -1,5 +1,7 @@
 import type zhCN from './zh-CN.ts';
 import surveillance from './surveillance.en.ts';
+import chronic from './chronic.en.ts';
+import care from './care.en.ts';
 
 /** Same keys as zh-CN, every leaf a string: a missing or extra key fails the type check. */
 type Messages<T> = { [K in keyof T]: T[K] extends string ? string : Messages<T[K]> };
@@ -61,6 +63,11 @@ const en: Messages<typeof zhCN> = {
     surveillanceMap: 'Communities map',
     epicurve: 'Epidemic curves',
     reportTimeliness: 'Report timeliness',
+    familyDoctor: 'Family doctor',
+    worklist: 'Worklist',
+    contracts: 'Contracts',
+    healthPosts: 'Health posts',
+    chronicKpis: 'Chronic-disease KPIs',
     userMenu: 'User menu',
     logout: 'Log out',
     loggedOut: 'Logged out',
@@ -769,6 +776,8 @@ const en: Messages<typeof zhCN> = {
     priorities: { urgent: 'Urgent', high: 'Important', normal: 'Normal' },
   },
   surveillance,
+  chronic,
+  care,
 };
 
 export default en;

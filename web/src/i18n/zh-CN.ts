@@ -1,5 +1,7 @@
 // Chinese (zh-CN) is the console's primary language; en.ts must mirror every key.
 import surveillance from './surveillance.zh-CN.ts';
+import chronic from './chronic.zh-CN.ts';
+import care from './care.zh-CN.ts';
 const zhCN = {
   common: {
     appName: 'CareGrid 区域医防协同平台',
@@ -57,6 +59,11 @@ const zhCN = {
     surveillanceMap: '社区分布',
     epicurve: '流行曲线',
     reportTimeliness: '报告及时性',
+    familyDoctor: '家庭医生',
+    worklist: '工作清单',
+    contracts: '签约管理',
+    healthPosts: '健康驿站',
+    chronicKpis: '慢病指标',
     userMenu: '用户菜单',
     logout: '退出登录',
     loggedOut: '已退出登录',
@@ -765,6 +772,8 @@ const zhCN = {
     priorities: { urgent: '紧急', high: '重要', normal: '普通' },
   },
   surveillance,
+  chronic,
+  care,
 };
 
 export default zhCN;

@@ -2,7 +2,7 @@
 // hospitals answer, how the reserved slots are used, no-shows, the loop closure rate and downward follow-up in time.
 // The district administrator sees every unit; an institution's administrator and referral desk see their own.
 import { useState } from 'react';
-import { Button, Card, Col, DatePicker, Empty, Form, Row, Segmented, Select, Statistic, Table, Typography } from 'antd';
+import { Button, Card, Col, DatePicker, Empty, Form, Row, Segmented, Select, Table, Typography } from 'antd';
 import type { GetProps, TableProps } from 'antd';
 import { DownloadOutlined } from '@ant-design/icons';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
@@ -17,6 +17,7 @@ import { api, buildQuery } from '../../api.ts';
 import { useUser } from '../../auth.ts';
 import { HorizontalBarChart } from '../../components/bar-chart.tsx';
 import { Page } from '../../components/page.tsx';
+import { StatisticRow, type StatisticItem } from '../../components/statistic-row.tsx';
 import { QueryError } from '../../components/query-state.tsx';
 import type { Consortium, Id, Items } from '../../types.ts';
 import { InstitutionSelect } from '../residents/InstitutionSelect.tsx';
@@ -172,7 +173,7 @@ export default function ReferralKpiShow() {
 function Totals({ rows }: { rows: ReferralKpiRow[] }) {
   const { t } = useTranslation('referralKpis');
   const r = rates(rows);
-  const items: Array<{ key: string; title: string; value: string | number }> = [
+  const items: StatisticItem[] = [
     { key: 'upSent', title: t('upSent'), value: sum(rows, 'upSent') },
     { key: 'upReceived', title: t('upReceived'), value: sum(rows, 'upReceived') },
     { key: 'downSent', title: t('downSent'), value: sum(rows, 'downSent') },
@@ -182,17 +183,7 @@ function Totals({ rows }: { rows: ReferralKpiRow[] }) {
     { key: 'noShow', title: t('noShowRate'), value: percent(r.noShow) },
     { key: 'downInTime', title: t('downInTimeRate'), value: percent(r.downInTime) },
   ];
-  return (
-    <Card>
-      <Row gutter={[16, 16]}>
-        {items.map((item) => (
-          <Col key={item.key} xs={12} md={6} xl={3}>
-            <Statistic title={item.title} value={item.value} data-testid={`kpi-total-${item.key}`} />
-          </Col>
-        ))}
-      </Row>
-    </Card>
-  );
+  return <StatisticRow items={items} />;
 }
 
 /** Cases per unit over the whole range, up and down, sent and received. */

@@ -367,7 +367,7 @@ function targetOptions(targets: ReferralTarget[], t: TFunction<'referrals'>) {
 }
 
 /** Finds a resident by name (server-side search); a preset id shows that resident's name. */
-function ResidentPicker({ value, onChange }: { value?: Id; onChange?: (id: Id | undefined) => void }) {
+export function ResidentPicker({ value, onChange, testId = 'referral-resident' }: { value?: Id; onChange?: (id: Id | undefined) => void; testId?: string }) {
   const { t } = useTranslation('referrals');
   const [q, setQ] = useState('');
   const list = useQuery({
@@ -394,7 +394,7 @@ function ResidentPicker({ value, onChange }: { value?: Id; onChange?: (id: Id | 
       notFoundContent={q ? t('common:emptyText') : t('residentSearchHint')}
       options={items.map((r) => ({ value: r.id, label: `${r.name}${r.idNumberMasked ? ` · ${r.idNumberMasked}` : ''}` }))}
       style={{ width: 360 }}
-      data-testid="referral-resident"
+      data-testid={testId}
     />
   );
 }
