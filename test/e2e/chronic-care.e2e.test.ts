@@ -5,7 +5,7 @@
 // dispatched and delivered; and a follow-up recorded within a health-post session (健康驿站). Then once in English.
 // Uses Debian's Chromium; skipped where it is not installed (no browser is ever downloaded).
 import { expect, test } from 'vitest';
-import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium, poll } from '../helpers/browser.ts';
+import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium, poll, openMenu } from '../helpers/browser.ts';
 import { chronicHelper } from '../helpers/chronic.ts';
 import { startTestServer } from '../helpers/server.ts';
 
@@ -126,8 +126,7 @@ test.skipIf(!HAS_CHROMIUM)('console: elderly health check, long prescription, co
     expect(d).toMatchObject({ status: 'delivered', prescriptionId: rx.id, courier: '李师傅' });
 
     // ── a health-post session: created, and a follow-up recorded within it ──
-    await page.getByRole('menuitem', { name: '家庭医生', exact: true }).click();
-    await page.getByRole('menuitem', { name: '健康驿站', exact: true }).click();
+    await openMenu(page, '家庭医生', '健康驿站');
     await page.waitForURL('**/health-posts');
     await page.getByTestId('post-new').click();
     await page.getByTestId('post-name').fill('东四健康驿站');

@@ -8,7 +8,7 @@
 // the contract list, then cancelled. Then once in English.
 // Uses Debian's Chromium; skipped where it is not installed (no browser is ever downloaded).
 import { expect, test } from 'vitest';
-import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium, poll } from '../helpers/browser.ts';
+import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium, poll, openMenu } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 type Json = Record<string, any>;
@@ -38,8 +38,7 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     const fd = await browserSession(browser, server, 'doctor1');
     const { page } = fd;
     page.setDefaultTimeout(30_000); // the machine is shared: a loaded minute must not fail a step
-    await page.getByRole('menuitem', { name: '家庭医生', exact: true }).click();
-    await page.getByRole('menuitem', { name: '签约管理', exact: true }).click();
+    await openMenu(page, '家庭医生', '签约管理');
     await page.waitForURL('**/contracts');
     await page.getByTestId('contract-empty').waitFor();
     await page.getByTestId('contract-sign').click();

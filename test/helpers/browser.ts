@@ -93,3 +93,13 @@ export async function browserSession(browser: Browser, server: TestServer, usern
 
 /** Lists refetch after each filter or change: under load that takes longer than expect.poll's default second. */
 export const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 30_000 });
+
+/**
+ * Opens a menu entry under a submenu. The submenu of the current page is open already, and clicking its title then
+ * would fold it: the title is clicked only when the entry is not shown.
+ */
+export async function openMenu(page: Page, submenu: string, item: string): Promise<void> {
+  const entry = page.getByRole('menuitem', { name: item, exact: true });
+  if (!(await entry.isVisible())) await page.getByRole('menuitem', { name: submenu, exact: true }).click();
+  await entry.click();
+}
