@@ -126,8 +126,8 @@ function toPrescription(r: Row) {
 }
 export type Prescription = ReturnType<typeof toPrescription>;
 
-/** The resident's row if the caller may see them; a refusal is audited. */
-export async function residentInScope(rc: repo.RequestContext, residentId: number, denied: { action: 'read' | 'create' | 'update' | 'list'; resourceType: string }, field = 'residentId'): Promise<Row> {
+/** The resident's row if the caller may see them (404 for none or a merged one); a refusal is audited. */
+export async function residentInScope(rc: Pick<repo.RequestContext, 'q' | 'principal' | 'audit'>, residentId: number, denied: { action: 'read' | 'create' | 'update' | 'list'; resourceType: string }, field = 'residentId'): Promise<Row> {
   const v = new Params();
   const scope = residentScopeSql(rc.principal, v, 'r');
   const { rows } = await rc.q.query(`SELECT r.id, r.status, r.address, r.household_id, ${scope} AS in_scope FROM resident r WHERE r.id = ${v.add(residentId)}`, v.values);

@@ -9,13 +9,13 @@
 // Contents: who may act · reading · signing · renewal · change of team · cancellation · service packages
 import type { Queryable, Row } from '../../db/engine.ts';
 import { audit, auditResidents, type AuditContext } from '../../platform/audit.ts';
-import { residentScopeSql } from '../../platform/access.ts';
 import { addDays, districtDate } from '../../platform/local-date.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { hasRole, type Principal } from '../../platform/principal.ts';
 import { Params } from '../../platform/sql.ts';
 import { ageOn, onResidentMerge } from '../residents/service.ts';
 import { settings } from '../chronic/programmes.ts';
+import { residentInScope } from '../chronic/prescriptions.ts';
 
 export interface Ctx {
   q: Queryable;
@@ -185,18 +185,6 @@ async function expireLapsed(q: Queryable, residentId: number) {
   );
 }
 
-async function residentInScope(c: Ctx, residentId: number) {
-  const v = new Params();
-  const scope = residentScopeSql(c.principal, v, 'r');
-  const { rows } = await c.q.query(`SELECT r.status, ${scope} AS in_scope FROM resident r WHERE r.id = ${v.add(residentId)}`, v.values);
-  if (!rows[0] || rows[0].status === 'merged') throw Object.assign(notFound('resident'), { field: 'residentId' });
-  if (rows[0].status === 'deceased') throw new AppError('UNPROCESSABLE', { detail: { zh: '居民已登记死亡', en: 'the resident is recorded as deceased' } }, 'residentId');
-  if (!rows[0].in_scope) {
-    await audit(c.q, c.audit, { action: 'create', resourceType: 'Contract', residentId, outcome: 'denied' });
-    throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: 'residentId' });
-  }
-}
-
 function termEnd(start: string, months: number): string {
   const [y, m, d] = start.split('-').map(Number);
   const end = new Date(Date.UTC(y, m - 1 + months, d) - 86_400_000);
@@ -239,7 +227,8 @@ export async function createContract(c: Ctx, input: NewContract): Promise<{ cont
   }
   await checkPackages(c.q, input.packages);
   await checkPractitioner(c.q, team.id, input.practitionerId);
-  await residentInScope(c, input.residentId);
+  const resident = await residentInScope(c, input.residentId, { action: 'create', resourceType: 'Contract' });
+  if (resident.status === 'deceased') throw new AppError('UNPROCESSABLE', { detail: { zh: '居民已登记死亡', en: 'the resident is recorded as deceased' } }, 'residentId');
   const s = await settings(c.q);
   const now = districtDate();
   const start = input.startDate ?? now;
