@@ -6,7 +6,7 @@ import { SYSTEM } from '../../fhir/datatypes.ts';
 import * as repo from '../../fhir/repository.ts';
 import { icd10Valid } from '../../fhir/resources/observation.ts';
 import { residentScopeSql } from '../../platform/access.ts';
-import { audit, auditResidents } from '../../platform/audit.ts';
+import { audit, auditResidents, type AuditEntry } from '../../platform/audit.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { Params } from '../../platform/sql.ts';
 import { ICD10_SYSTEMS, OPEN_TASK_STATUSES } from './fusion.ts';
@@ -26,16 +26,23 @@ function toEnrolment(r: Row) {
 }
 export type Enrolment = ReturnType<typeof toEnrolment>;
 
+/**
+ * Refuses a caller who may not see the resident: 403 OUT_OF_SCOPE (on `field`, when given), the refusal audited as
+ * `denied`; 404 when there is no such resident. A merged record is not refused (its cancelled enrolments stay with it).
+ */
+export async function assertResidentVisible(rc: Pick<repo.RequestContext, 'q' | 'principal' | 'audit'>, residentId: number, denied: Omit<AuditEntry, 'residentId' | 'outcome'>, field?: string): Promise<void> {
+  const v = new Params();
+  const { rows } = await rc.q.query(`SELECT ${residentScopeSql(rc.principal, v, 'r')} AS ok FROM resident r WHERE r.id = ${v.add(residentId)}`, v.values);
+  if (!rows[0]) throw Object.assign(notFound('resident'), { field: 'residentId' });
+  if (!rows[0].ok) {
+    await audit(rc.q, rc.audit, { ...denied, residentId, outcome: 'denied' });
+    throw new AppError('OUT_OF_SCOPE', {}, field);
+  }
+}
+
 /** A resident's enrolments (403 outside the caller's scope). */
 export async function enrolmentsOf(rc: repo.RequestContext, residentId: number): Promise<Enrolment[]> {
-  const v = new Params();
-  const scope = residentScopeSql(rc.principal, v, 'r');
-  const { rows: res } = await rc.q.query(`SELECT ${scope} AS ok FROM resident r WHERE r.id = ${v.add(residentId)}`, v.values);
-  if (!res[0]) throw Object.assign(notFound('resident'), { field: 'residentId' });
-  if (!res[0].ok) {
-    await audit(rc.q, rc.audit, { action: 'read', resourceType: 'EpisodeOfCare', residentId, outcome: 'denied' });
-    throw new AppError('OUT_OF_SCOPE');
-  }
+  await assertResidentVisible(rc, residentId, { action: 'read', resourceType: 'EpisodeOfCare' });
   const { rows } = await rc.q.query(
     `SELECT e.*, p.name AS programme_name FROM chronic_enrolment e JOIN chronic_programme p ON p.code = e.programme_code WHERE e.resident_id = $1 ORDER BY e.id`,
     [residentId],
@@ -133,13 +140,7 @@ export async function endEnrolment(rc: repo.RequestContext, id: number, input: {
   const p = rc.principal;
   if (!p.roles.some((r) => ['district_admin', 'institution_admin', 'family_doctor', 'nurse'].includes(r))) throw new AppError('FORBIDDEN');
   const e = await enrolmentRow(rc.q, id, true);
-  const v = new Params();
-  const scope = residentScopeSql(p, v, 'r');
-  const ok = await rc.q.query(`SELECT ${scope} AS ok FROM resident r WHERE r.id = ${v.add(e.resident_id)}`, v.values);
-  if (!ok.rows[0]?.ok) {
-    await audit(rc.q, rc.audit, { action: 'update', resourceType: 'EpisodeOfCare', resourceId: id, residentId: Number(e.resident_id), outcome: 'denied' });
-    throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: 'id' });
-  }
+  await assertResidentVisible(rc, Number(e.resident_id), { action: 'update', resourceType: 'EpisodeOfCare', resourceId: id }, 'id');
   if (input.version !== undefined && Number(e.version) !== input.version) throw new AppError('STALE_VERSION', {}, 'version');
   if (e.status !== 'active') throw new AppError('INVALID_STATE', { detail: { zh: `管理状态为 ${e.status}`, en: `the enrolment is ${e.status}` } });
   await rc.q.query('UPDATE chronic_enrolment SET status = $2, ended_at = now(), end_reason = $3, next_task_id = NULL, next_due_at = NULL WHERE id = $1', [id, input.status, input.reason]);

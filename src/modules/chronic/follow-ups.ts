@@ -5,13 +5,12 @@
 // institution sees them and the next form is pre-filled from them.
 import type { Queryable, Row } from '../../db/engine.ts';
 import * as repo from '../../fhir/repository.ts';
-import { residentScopeSql } from '../../platform/access.ts';
 import { audit } from '../../platform/audit.ts';
 import { AppError } from '../../platform/errors.ts';
 import { hasRole } from '../../platform/principal.ts';
 import { Params } from '../../platform/sql.ts';
 import { OPEN_TASK_STATUSES, OWNER_SQL, TASK_CODES, TASK_EXTRA_SQL } from './fusion.ts';
-import { enrolmentRow } from './enrolments.ts';
+import { assertResidentVisible, enrolmentRow } from './enrolments.ts';
 import { programmeOf } from './programmes.ts';
 import { assertSessionVisit } from '../family-doctor/health-posts.ts';
 import { LOINC, classifyVisit, type Classification, type Measures, type Reason } from './rules.ts';
@@ -67,13 +66,7 @@ export async function recordFollowUp(rc: repo.RequestContext, input: FollowUpInp
     if (rows[0]) return { followUp: toFollowUp(rows[0]), created: false };
   }
   const e = await enrolmentRow(rc.q, input.enrolmentId, true);
-  const v = new Params();
-  const scope = residentScopeSql(p, v, 'r');
-  const inScope = await rc.q.query(`SELECT ${scope} AS ok FROM resident r WHERE r.id = ${v.add(e.resident_id)}`, v.values);
-  if (!inScope.rows[0]?.ok) {
-    await audit(rc.q, rc.audit, { action: 'create', resourceType: 'ChronicFollowUp', residentId: Number(e.resident_id), outcome: 'denied' });
-    throw Object.assign(new AppError('OUT_OF_SCOPE'), { field: 'enrolmentId' });
-  }
+  await assertResidentVisible(rc, Number(e.resident_id), { action: 'create', resourceType: 'ChronicFollowUp' }, 'enrolmentId');
   if (e.status !== 'active') throw new AppError('INVALID_STATE', { detail: { zh: `管理状态为 ${e.status}`, en: `the enrolment is ${e.status}` } }, 'enrolmentId');
   if (input.sessionId) await assertSessionVisit(rc.q, input.sessionId, { institutionId, mode: input.mode, at: input.visitAt ? new Date(input.visitAt) : new Date() });
   const programme = await programmeOf(rc.q, e.programme_code);
@@ -194,13 +187,7 @@ export async function insertObservations(q: Queryable, x: { residentId: number; 
 /** A resident's follow-ups of one enrolment, newest first (the caller audits). */
 export async function followUpsOf(rc: repo.RequestContext, enrolmentId: number): Promise<FollowUp[]> {
   const e = await enrolmentRow(rc.q, enrolmentId);
-  const v = new Params();
-  const scope = residentScopeSql(rc.principal, v, 'r');
-  const ok = await rc.q.query(`SELECT ${scope} AS ok FROM resident r WHERE r.id = ${v.add(e.resident_id)}`, v.values);
-  if (!ok.rows[0]?.ok) {
-    await audit(rc.q, rc.audit, { action: 'read', resourceType: 'ChronicFollowUp', resourceId: `EpisodeOfCare/${enrolmentId}`, residentId: Number(e.resident_id), outcome: 'denied' });
-    throw new AppError('OUT_OF_SCOPE');
-  }
+  await assertResidentVisible(rc, Number(e.resident_id), { action: 'read', resourceType: 'ChronicFollowUp', resourceId: `EpisodeOfCare/${enrolmentId}` });
   const { rows } = await rc.q.query('SELECT * FROM chronic_follow_up WHERE enrolment_id = $1 ORDER BY visit_at DESC, id DESC LIMIT 200', [enrolmentId]);
   await audit(rc.q, rc.audit, { action: 'read', resourceType: 'ChronicFollowUp', resourceId: `EpisodeOfCare/${enrolmentId}`, residentId: Number(e.resident_id) });
   return rows.map(toFollowUp);

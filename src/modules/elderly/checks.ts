@@ -16,6 +16,7 @@ import { Params } from '../../platform/sql.ts';
 import { LEAD_EXTENSION, OWNER_SQL, TASK_EXTRA_SQL } from '../chronic/fusion.ts';
 import { ELDERLY_CHECK_TASK } from '../chronic/escalation.ts';
 import { insertObservations, vitalObservations, type VisitObservation } from '../chronic/follow-ups.ts';
+import { assertResidentVisible } from '../chronic/enrolments.ts';
 import { assertSessionVisit } from '../family-doctor/health-posts.ts';
 import { districtDate } from '../../platform/local-date.ts';
 import { ageOn } from '../residents/service.ts';
@@ -188,14 +189,7 @@ export async function recordCheck(rc: repo.RequestContext, input: CheckInput): P
 
 /** A resident's checks, newest first (403 outside the caller's scope; the read and a refusal are audited: run it outside a transaction). */
 export async function checksOf(rc: repo.RequestContext, residentId: number): Promise<ElderlyCheck[]> {
-  const v = new Params();
-  const scope = residentScopeSql(rc.principal, v, 'r');
-  const { rows: res } = await rc.q.query(`SELECT ${scope} AS ok FROM resident r WHERE r.id = ${v.add(residentId)}`, v.values);
-  if (!res[0]) throw Object.assign(new AppError('NOT_FOUND', { noun: 'resident' }), { field: 'residentId' });
-  if (!res[0].ok) {
-    await audit(rc.q, rc.audit, { action: 'read', resourceType: 'ElderlyCheck', residentId, outcome: 'denied' });
-    throw new AppError('OUT_OF_SCOPE');
-  }
+  await assertResidentVisible(rc, residentId, { action: 'read', resourceType: 'ElderlyCheck' });
   const { rows } = await rc.q.query('SELECT * FROM elderly_check WHERE resident_id = $1 ORDER BY check_year DESC', [residentId]);
   await audit(rc.q, rc.audit, { action: 'read', resourceType: 'ElderlyCheck', residentId });
   return rows.map(toCheck);
