@@ -18,6 +18,7 @@ import type { Queryable, Row } from '../../db/engine.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { hasRole, type Principal } from '../../platform/principal.ts';
 import { auditMany, type AuditContext } from '../../platform/audit.ts';
+import { addDays } from '../../platform/local-date.ts';
 import { Params } from '../../platform/sql.ts';
 import { notifyInstitutionType, notifyUser, type Priority } from '../notifications/service.ts';
 import { enqueue, type WebhookEvent } from '../webhooks/service.ts';
@@ -25,7 +26,7 @@ import { onCaseReport } from './case-reports.ts';
 import { loadSeries } from './feeds.ts';
 import { onRunComplete } from './run.ts';
 import {
-  PARAMS_SCHEMA, RISK_LEVELS, RULE_KINDS, adjacencyOf, addDays, extendedArea, extensionMode, fuse, highSignalIds, matchOpenAlert, maxRisk,
+  PARAMS_SCHEMA, RISK_LEVELS, RULE_KINDS, adjacencyOf, extendedArea, extensionMode, fuse, highSignalIds, matchOpenAlert, maxRisk,
   type Adjacency, type AlertCandidate, type FusionCaseReport, type FusionRule, type FusionSignal, type OpenAlert, type RiskLevel, type RuleKind,
 } from './fusion.ts';
 
