@@ -5,6 +5,7 @@
 import type { Db } from '../db/engine.ts';
 import { copyValue } from '../db/engine.ts';
 import { dateOfDay, dayNumber } from '../modules/surveillance/algorithms/dates.ts';
+import { districtDate } from '../platform/local-date.ts';
 import type { District, InstitutionRow, RegionRow } from './district.ts';
 import { generateCaseReports, generateFeeds, injectOutbreak, type FeedCommunity, type FeedSet, type OutbreakSpec, type SyntheticCaseReport } from './feeds.ts';
 import { distanceKm } from './geometry.ts';
@@ -28,11 +29,6 @@ export interface SurveillanceSeedResult {
   caseReports: number;
   outbreak: { syndrome: string; communityIds: number[]; start: string; end: string; ill: number };
   seconds: number;
-}
-
-/** The Beijing calendar date of an instant, as YYYY-MM-DD. */
-export function beijingDate(now: Date): string {
-  return new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
 }
 
 /** Residents of each community scaled to the profile's feed population (the demo district has a tenth of the residents but the district's whole catchment). */
@@ -101,7 +97,7 @@ export function reportersOf(d: District): (source: string, community: RegionRow)
 
 /** The feeds of the district with the demo outbreak in them; pure, so tests and benchmarks see what the seed loads. */
 export function planSurveillance(d: District, profile: Profile, opts: SurveillanceSeedOptions) {
-  const today = beijingDate(opts.now);
+  const today = districtDate(opts.now);
   const days = opts.historyDays ?? profile.feedHistoryDays;
   const start = dateOfDay(dayNumber(today)! - days);
   const communities = feedCommunities(d, profile);

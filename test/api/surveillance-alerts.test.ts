@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { alertForCaseReport, alertMetrics, fuseRun } from '../../src/modules/surveillance/alerts.ts';
-import { addDays } from '../../src/modules/surveillance/fusion.ts';
+import { addDays } from '../../src/platform/local-date.ts';
 
 type Json = Record<string, any>;
 let s: TestServer;

@@ -14,6 +14,7 @@
 // district administrator only.
 import type { Row } from '../../db/engine.ts';
 import { AppError } from '../../platform/errors.ts';
+import { districtDate } from '../../platform/local-date.ts';
 import type { Params } from '../../platform/sql.ts';
 import type { Principal } from '../../platform/principal.ts';
 import {
@@ -42,8 +43,7 @@ interface Report {
 function dayOf(value: unknown, path: string): string {
   const v = required(str(value, path, 40), path);
   if (/^\d{4}-\d{2}-\d{2}$/.test(v)) return v;
-  const at = dateTime(v, path)!;
-  return new Date(at.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
+  return districtDate(dateTime(v, path)!);
 }
 
 async function parseReport(r: Json, ctx: WriteContext): Promise<Report> {

@@ -18,14 +18,15 @@ import type { Queryable, Row } from '../../db/engine.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { hasRole, type Principal } from '../../platform/principal.ts';
 import { auditMany, type AuditContext } from '../../platform/audit.ts';
+import { addDays } from '../../platform/local-date.ts';
 import { Params } from '../../platform/sql.ts';
 import { notifyInstitutionType, notifyUser, type Priority } from '../notifications/service.ts';
 import { enqueue, type WebhookEvent } from '../webhooks/service.ts';
 import { onCaseReport } from './case-reports.ts';
-import { loadSeries } from './feeds.ts';
+import { epicurvePoints } from './feed-queries.ts';
 import { onRunComplete } from './run.ts';
 import {
-  PARAMS_SCHEMA, RISK_LEVELS, RULE_KINDS, adjacencyOf, addDays, extendedArea, extensionMode, fuse, highSignalIds, matchOpenAlert, maxRisk,
+  PARAMS_SCHEMA, RISK_LEVELS, RULE_KINDS, adjacencyOf, extendedArea, extensionMode, fuse, highSignalIds, matchOpenAlert, maxRisk,
   type Adjacency, type AlertCandidate, type FusionCaseReport, type FusionRule, type FusionSignal, type OpenAlert, type RiskLevel, type RuleKind,
 } from './fusion.ts';
 
@@ -535,25 +536,14 @@ export interface AlertDetail extends AlertView {
 const SERIES_WEEKS = 8;
 
 /**
- * A series' daily values summed over the communities: the feeds through feeds.ts's loadSeries, and for the run's
- * `case_report` series (category = disease code) the cards by day of diagnosis in Beijing, as the run counts them.
+ * A series' daily values summed over the communities, read as the epicurve reads them (feed-queries.ts): the feeds,
+ * or for the run's `case_report` series (category = disease code) the cards by day of diagnosis in Beijing, as the run
+ * counts them.
  */
 async function dailySeries(q: Queryable, source: string, category: string, communities: number[], from: string, to: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  if (source === 'case_report') {
-    const { rows } = await q.query(
-      `SELECT ((diagnosed_at AT TIME ZONE 'Asia/Shanghai')::date)::text AS d, count(*)::int AS n FROM case_report
-        WHERE disease_code = $1 AND region_id = ANY($2::bigint[]) AND status <> 'entered-in-error'
-          AND diagnosed_at >= ($3::date)::timestamp AT TIME ZONE 'Asia/Shanghai' AND diagnosed_at < ($4::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'
-        GROUP BY 1`,
-      [category, communities, from, to],
-    );
-    for (const r of rows) out.set(r.d, r.n);
-    return out;
-  }
-  const set = await loadSeries(q, { from, to, sourceCodes: [source], categoryCodes: [category], regionIds: communities, aggregate: true });
-  for (const sr of set.series) sr.values.forEach((v, i) => { if (v) out.set(addDays(from, i), v); });
-  return out;
+  const rows = await epicurvePoints(q, { from, to, by: 'category', sourceCodes: [source], regionIds: communities, caseReports: source === 'case_report' });
+  const row = rows.find((r) => r.key === category);
+  return new Map(row?.d.map((d, k) => [addDays(from, Number(d)), Number(row.v[k])]));
 }
 
 async function seriesOf(q: Queryable, s: Row): Promise<SignalView['series']> {

@@ -11,11 +11,12 @@ import type { Queryable } from '../../db/engine.ts';
 import type { AuditContext } from '../../platform/audit.ts';
 import { audit, auditMany } from '../../platform/audit.ts';
 import { AppError } from '../../platform/errors.ts';
+import { districtDate } from '../../platform/local-date.ts';
 import type { Principal } from '../../platform/principal.ts';
 import { PRIMARY_CARE } from '../../platform/principal.ts';
 import * as sql from './case-report-queries.ts';
 import { regionsNamed } from './feed-queries.ts';
-import { readScope, reportingInstitution, todayBeijing } from './feeds.ts';
+import { readScope, reportingInstitution } from './feeds.ts';
 
 // ── hooks ──
 
@@ -148,7 +149,7 @@ export async function fileCaseReport(q: Queryable, p: Principal, auditCtx: Audit
   if (sentAt.getTime() > now + CLOCK_SKEW_MS) throw invalid('reportedAt', '不能是将来的时间', 'must not be in the future');
   if (sentAt < diagnosedAt) throw invalid('reportedAt', '不能早于诊断时间', 'must not be before the diagnosis');
   const onset = body.onsetDate ?? null;
-  if (onset && onset > todayBeijing(diagnosedAt.getTime())) throw invalid('onsetDate', '不能晚于诊断日期', 'must not be after the day of diagnosis');
+  if (onset && onset > districtDate(diagnosedAt)) throw invalid('onsetDate', '不能晚于诊断日期', 'must not be after the day of diagnosis');
 
   const card = { institutionId: inst.id, sourceId: body.sourceId, residentId: body.residentId ?? null, regionId: Number(reg.id), diseaseCode: dis.code, caseClass: body.caseClass, onsetDate: onset, diagnosedAt, reporterId: p.userId };
   const old = await sql.lockCard(q, inst.id, body.sourceId);

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import type { Db } from '../../db/engine.ts';
 import { AppError, formatMessage } from '../../platform/errors.ts';
+import { addDays, districtDate } from '../../platform/local-date.ts';
 import { detect } from './detect.ts';
 
 export async function detectCommand(file: string | undefined): Promise<number> {
@@ -29,9 +30,7 @@ export async function detectCommand(file: string | undefined): Promise<number> {
 export async function runCommand(db: Db, opts: { asOf?: string; threads?: number }): Promise<number> {
   const { runSurveillance } = await import('./run.ts');
   (await import('./alerts.ts')).registerAlertHooks(); // fusion into alerts after the run
-  const { todayBeijing } = await import('./feeds.ts');
-  const { dateOfDay, dayNumber } = await import('./algorithms/dates.ts');
-  const asOf = opts.asOf ?? dateOfDay(dayNumber(todayBeijing())! - 1);
+  const asOf = opts.asOf ?? addDays(districtDate(), -1);
   try {
     const run = await runSurveillance(db, { asOf, kind: 'on_demand', threads: opts.threads });
     process.stdout.write(`${JSON.stringify(run)}\n`);

@@ -10,6 +10,7 @@ import type { Queryable } from '../../db/engine.ts';
 import { AppError, formatMessage, type ErrorCode, type Locale, type Param } from '../../platform/errors.ts';
 import { hasRole, type Principal } from '../../platform/principal.ts';
 import type { Role } from '../../platform/roles.ts';
+import { districtDate } from '../../platform/local-date.ts';
 import * as sql from './feed-queries.ts';
 
 // ── who may send and read ──
@@ -85,11 +86,6 @@ const bi = (zh: string, en: string) => ({ detail: { zh, en } });
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** Feeds older than this are a typing error, not late data. */
 export const EARLIEST_DATE = '2000-01-01';
-
-/** Today in Beijing time: a feed's day is a Chinese calendar day. */
-export function todayBeijing(now = Date.now()): string {
-  return new Date(now + 8 * 3600_000).toISOString().slice(0, 10);
-}
 
 function realDay(s: string): boolean {
   if (!DAY.test(s)) return false;
@@ -200,7 +196,7 @@ export interface RawRows {
 export async function checkFeedRows(q: Queryable, sender: Sender, raw: RawRows, now = Date.now()): Promise<CheckedRows> {
   const prefix = raw.prefix ?? ((list, i) => `${list}[${i}]`);
   const cat = await loadCatalogue(q);
-  const today = todayBeijing(now);
+  const today = districtDate(now); // a feed's day is a Chinese calendar day
   const problems: RowProblem[] = [];
   const failed = new Set<string>();
   const fail = (row: string, field: string, code: ErrorCode, params: Record<string, Param> = {}) => {

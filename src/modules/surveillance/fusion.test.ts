@@ -1,7 +1,8 @@
 // Fusion rules (多点触发): each kind, independence, adjacency, windows, absorption and the extension of open alerts.
 import { describe, expect, test } from 'vitest';
 import { ZodError } from 'zod';
-import { addDays, adjacencyOf, EXTEND_WITHIN_DAYS, extendedArea, fuse, highSignalIds, matchOpenAlert, parseParams, type FusionInput, type FusionRule, type FusionSignal } from './fusion.ts';
+import { addDays } from '../../platform/local-date.ts';
+import { adjacencyOf, EXTEND_WITHIN_DAYS, extendedArea, fuse, highSignalIds, matchOpenAlert, parseParams, type FusionInput, type FusionRule, type FusionSignal } from './fusion.ts';
 
 const AS_OF = '2025-03-10';
 const MULTI: FusionRule = { id: 1, code: 'multi_source', version: 1, kind: 'multi_source', params: { minSources: 2, windowDays: 3, adjacency: 'adjacent' }, riskLevel: 'high' };

@@ -15,6 +15,7 @@
 // count once; two sources of one group (two feeds that both see clinic patients) count once. A source without a
 // group is a group of its own.
 import { z } from 'zod';
+import { addDays } from '../../platform/local-date.ts';
 
 export const RISK_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
 export type RiskLevel = (typeof RISK_LEVELS)[number];
@@ -166,12 +167,6 @@ function neighbourhood(c: number, adjacency: Adjacency, mode: 'same' | 'adjacent
 
 const communitiesOf = (s: FusionSignal) => (s.communities?.length ? s.communities : [s.community]);
 const isFresh = (s: FusionSignal, asOf: string) => s.fresh ?? s.date === asOf;
-
-/** ISO date `d` plus `n` days. */
-export function addDays(d: string, n: number): string {
-  const t = Date.UTC(Number(d.slice(0, 4)), Number(d.slice(5, 7)) - 1, Number(d.slice(8, 10))) + n * 86_400_000;
-  return new Date(t).toISOString().slice(0, 10);
-}
 
 const RANK: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 export const riskRank = (r: RiskLevel) => RANK[r];

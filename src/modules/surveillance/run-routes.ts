@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
 import { PageQuery, errorResponses, pageResponse, requireRole } from '../../platform/http.ts';
 import type { Role } from '../../platform/roles.ts';
-import { todayBeijing } from './feeds.ts';
+import { districtDate } from '../../platform/local-date.ts';
 import { listRuns, listSignals, runConfigOf, runSurveillance, saveRunConfig } from './run.ts';
 
 /** Who may start a run, and who may read runs and signals. */
@@ -42,7 +42,7 @@ export async function runRoutes(fastify: FastifyInstance, ctx: AppContext) {
     },
   }, async (req) => {
     const p = requireRole(req, ...RUN_STARTERS);
-    return runSurveillance(ctx.db, { asOf: req.body?.asOf ?? todayBeijing(), kind: 'on_demand', requestedBy: p.kind === 'person' ? p.userId : null });
+    return runSurveillance(ctx.db, { asOf: req.body?.asOf ?? districtDate(), kind: 'on_demand', requestedBy: p.kind === 'person' ? p.userId : null });
   });
 
   app.get('/surveillance/runs', {

@@ -16,11 +16,11 @@ import { performance } from 'node:perf_hooks';
 import type { Db } from '../../db/engine.ts';
 import { AppError } from '../../platform/errors.ts';
 import { startPeriodicJob, type PeriodicJob } from '../../platform/jobs.ts';
-import { dateOfDay, dayNumber, isoWeekday } from './algorithms/dates.ts';
+import { addDays, districtDate } from '../../platform/local-date.ts';
+import { dayNumber, isoWeekday } from './algorithms/dates.ts';
 import { finishScan, prepareScan, scanObserved, type StscanControl } from './algorithms/stscan.ts';
 import type { PointResult } from './algorithms/types.ts';
 import { ControlError } from './algorithms/types.ts';
-import { todayBeijing } from './feeds.ts';
 import { parseRunConfig, type RunConfig } from './run-config.ts';
 import { RunPool } from './run-pool.ts';
 import * as sql from './run-queries.ts';
@@ -49,9 +49,6 @@ export function onRunComplete(fn: RunHook): () => void {
 }
 
 // ── dates ─────────────────────────────────────────────────────────────────────────────────────────────────────
-
-const addDays = (date: string, n: number) => dateOfDay(dayNumber(date)! + n);
-
 
 /** The last complete ISO week on or before `asOf`: its Monday and Sunday. */
 function lastCompleteWeek(asOf: string): { monday: string; sunday: string } {
@@ -434,7 +431,7 @@ export function startDailyRunJob(db: Db, hour: number, onError: (err: unknown) =
     const at = now();
     const beijingHour = (at.getUTCHours() + 8) % 24;
     if (beijingHour < hour) return;
-    const asOf = addDays(todayBeijing(at.getTime()), -1);
+    const asOf = addDays(districtDate(at), -1);
     if (await sql.dailyRunExists(db, asOf)) return;
     try {
       await runSurveillance(db, { asOf, kind: 'daily' });
