@@ -10,6 +10,7 @@
 import { expect, test } from 'vitest';
 import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium, poll, openMenu } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { districtDate } from '../../src/platform/local-date.ts';
 
 type Json = Record<string, any>;
 const ICD10 = 'http://hl7.org/fhir/sid/icd-10';
@@ -20,8 +21,6 @@ async function fhirAs(server: TestServer, cookie: string, resource: Json): Promi
   if (res.statusCode !== 201) throw new Error(`POST ${resource.resourceType}: ${res.statusCode} ${res.body}`);
   return res.json();
 }
-
-const beijingDay = (at: number) => new Date(at + 8 * 3600_000).toISOString().slice(0, 10);
 
 test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doctor’s first follow-up', { timeout: 240_000 }, async () => {
   ensureWebBuilt();
@@ -139,7 +138,7 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     expect(await page.getByTestId('classification').first().innerText()).toBe('控制不满意');
     const nextDue = await page.getByTestId('followup-next-due').getAttribute('data-next-due');
     expect(Math.round((new Date(nextDue!).getTime() - Date.now()) / DAY)).toBe(14);
-    expect(await page.getByTestId('followup-next-due').innerText()).toBe(`下次随访日期：${beijingDay(new Date(nextDue!).getTime())}`);
+    expect(await page.getByTestId('followup-next-due').innerText()).toBe(`下次随访日期：${districtDate(new Date(nextDue!))}`);
     const saved = (await apiAs(server, doctor, 'GET', `/chronic/residents/${resident.id}`)).lastFollowUp;
     expect(saved).toMatchObject({ mode: 'home', sbp: 152, dbp: 96, bmi: 24.9, symptoms: ['headache_dizziness'], medications: [{ name: '苯磺酸氨氯地平片', dose: '5mg 每日一次' }], lifestyle: { smokingPerDay: 0 } });
 
@@ -160,9 +159,9 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     await page.getByTestId('glucose-chart-empty').waitFor();
 
     // ── a contract ending in ten days: on the worklist, renewed from the contract list with the consent again ──
-    const ends = beijingDay(Date.now() + 10 * DAY);
+    const ends = districtDate(Date.now() + 10 * DAY);
     await apiAs(server, doctor, 'POST', '/contracts', {
-      residentId: neighbour!.id, teamId: me.teamId, packages: ['basic'], startDate: beijingDay(Date.now() - 300 * DAY), endDate: ends, consent: { method: 'electronic', signedBy: 'guardian' },
+      residentId: neighbour!.id, teamId: me.teamId, packages: ['basic'], startDate: districtDate(Date.now() - 300 * DAY), endDate: ends, consent: { method: 'electronic', signedBy: 'guardian' },
     });
     await page.getByRole('menuitem', { name: '工作清单', exact: true }).click();
     const renewal = page.locator('[data-testid="worklist-table"] tbody tr.ant-table-row').filter({ hasText: neighbour!.name });

@@ -500,7 +500,7 @@ export async function kpiWorkbook(k: KpiResponse): Promise<Buffer> {
   ws.addRow([`家庭医生签约与慢病管理指标 Family-doctor and chronic-disease KPIs · ${k.period.label} (${k.period.from} – ${k.period.to}) · ${zh} ${en} · 计算于 computed ${k.computedAt}`]).font = { bold: true, size: 13 };
   ws.addRow(COLUMNS.map((c) => c[0])).font = { bold: true };
   ws.addRow(COLUMNS.map((c) => c[1])).font = { italic: true, color: { argb: 'FF666666' } };
-  ws.columns = COLUMNS.map((c, i) => ({ width: i === 0 ? 28 : 13 }));
+  ws.columns = COLUMNS.map((_, i) => ({ width: i === 0 ? 28 : 13 }));
   const put = (r: KpiFigures & { name: string | null }, bold = false) => {
     const row = ws.addRow(COLUMNS.map((c) => c[3](r)));
     COLUMNS.forEach(([, , t], i) => {

@@ -1,58 +1,22 @@
 // Shapes of GET /chronic/kpis and the pure helpers of the KPI pages: the period a picker names, where a row drills
 // down to, rates as percentages. Nothing here touches the network or the DOM (kpi-view.test.ts renders with them).
 import type { Id } from '../../types.ts';
+// the report's own types are the server's (type-only imports: nothing of the server enters the bundle)
+import type { KeyPopulation, KpiFigures, KpiResponse, KpiRow, Level } from '../../../../src/modules/chronic/kpis.ts';
+import type { PeriodKind } from '../../../../src/modules/chronic/kpi-periods.ts';
 
-export const REGION_LEVELS = ['district', 'street', 'community', 'grid'] as const;
-export const CARE_LEVELS = ['centre', 'team'] as const;
-export type KpiLevel = (typeof REGION_LEVELS)[number] | (typeof CARE_LEVELS)[number];
-export const PERIOD_KINDS = ['month', 'quarter', 'year'] as const;
-export type PeriodKind = (typeof PERIOD_KINDS)[number];
-export const KEY_POPULATIONS = ['elderly', 'hypertension', 'diabetes', 'pregnant', 'children', 'mental', 'disability', 'special'] as const;
-export type KeyPopulation = (typeof KEY_POPULATIONS)[number];
+export type { KeyPopulation, KpiFigures, KpiRow, PeriodKind };
+export type KpiLevel = Level;
+export const REGION_LEVELS = ['district', 'street', 'community', 'grid'] as const satisfies readonly KpiLevel[];
+export const CARE_LEVELS = ['centre', 'team'] as const satisfies readonly KpiLevel[];
+export const PERIOD_KINDS = ['month', 'quarter', 'year'] as const satisfies readonly PeriodKind[];
+export const KEY_POPULATIONS = ['elderly', 'hypertension', 'diabetes', 'pregnant', 'children', 'mental', 'disability', 'special'] as const satisfies readonly KeyPopulation[];
 
 /** 0..1, null when its base is 0 */
 export type Rate = number | null;
 
-export interface Coverage {
-  population: number;
-  contracted: number;
-  coverage: Rate;
-}
-
-export interface DiseaseKpi {
-  managed: number;
-  standardised: number;
-  standardisedRate: Rate;
-  controlled: number;
-  controlRate: Rate;
-}
-
-export interface KpiFigures extends Coverage {
-  keyPopulations: Record<KeyPopulation, Coverage>;
-  gps: number;
-  gpsPer10k: number | null;
-  hypertension: DiseaseKpi;
-  diabetes: DiseaseKpi;
-  followUpsDue: number;
-  followUpsOnTime: number;
-  timeliness: Rate;
-  couponsIssued: number;
-  couponsUsed: number;
-}
-
-export interface KpiRow extends KpiFigures {
-  id: Id;
-  name: string;
-  level: KpiLevel;
-}
-
-export interface KpiReport {
-  period: { kind: PeriodKind; label: string; from: string; to: string };
-  computedAt: string;
-  level: KpiLevel;
-  rows: KpiRow[];
-  total: KpiFigures;
-}
+/** What the page reads of GET /chronic/kpis. */
+export type KpiReport = Pick<KpiResponse, 'period' | 'computedAt' | 'level' | 'rows'> & { total: KpiFigures };
 
 export interface KpiQuery {
   level: KpiLevel;

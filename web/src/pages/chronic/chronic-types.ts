@@ -1,5 +1,7 @@
 // Shapes of the family-doctor and chronic-disease API (docs/api.md: /worklist, /contracts, /chronic/…).
 import type { Id } from '../../types.ts';
+// type-only imports of the server's views: nothing of the server enters the bundle
+import type { Reading, Readings } from '../../../../src/modules/chronic/readings.ts';
 
 export const WORK_KINDS = ['follow_up', 'enrolment', 'danger', 'discharge', 'renewal', 'elderly_check', 'check_follow_up'] as const;
 export type WorkKind = (typeof WORK_KINDS)[number];
@@ -14,20 +16,8 @@ export type ContractStatus = (typeof CONTRACT_STATUSES)[number];
 export const CONSENT_METHODS = ['written', 'electronic', 'verbal_witnessed'] as const;
 export const CONSENT_SIGNERS = ['self', 'guardian', 'agent'] as const;
 
-export interface Reading {
-  value: number;
-  at: string;
-  institutionId: Id;
-  institutionName: string | null;
-}
-
-export interface Readings {
-  sbp: Reading | null;
-  dbp: Reading | null;
-  fpg: Reading | null;
-  glucose: Reading | null;
-  heartRate: Reading | null;
-}
+/** A resident's last readings from the shared record: the server's own type. */
+export type { Reading, Readings };
 
 export interface Medication {
   name: string;

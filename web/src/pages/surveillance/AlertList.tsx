@@ -6,12 +6,13 @@ import { SearchOutlined } from '@ant-design/icons';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import dayjs from 'dayjs';
 import { useTranslation } from 'react-i18next';
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import { api } from '../../api.ts';
 import { formatDateTime } from '../../components/labels.tsx';
 import { Page } from '../../components/page.tsx';
 import { QueryError } from '../../components/query-state.tsx';
 import { listPagination } from '../../components/paging.ts';
+import { useUrlFilters } from '../../components/url-filters.ts';
 import type { Page as Paged } from '../../types.ts';
 import { AlertStateTag, DAY, RiskTag, useLocalName, useSourceName, useSyndromeLabel } from './surveillance-format.tsx';
 import { ALERT_STATES, RISK_LEVELS, SYNDROMES, type AlertItem } from './surveillance-types.ts';
@@ -28,25 +29,14 @@ interface FormValues {
   range?: RangeValue;
 }
 
+/** The inbox's filters, sort and paging in the URL: the console's URL filters, the sort one more key ("risk" unwritten). */
 function useInboxParams() {
-  const [params, setParams] = useSearchParams();
-  const filters: Filters = {};
-  for (const key of FILTER_KEYS) {
-    const value = params.get(key);
-    if (value) filters[key] = value;
-  }
-  const sort: Sort = params.get('sort') === 'newest' ? 'newest' : 'risk';
-  const page = Math.max(1, Number(params.get('page')) || 1);
-  const pageSize = Math.min(200, Math.max(1, Number(params.get('pageSize')) || 20));
+  const { filters: params, page, pageSize, update: updateParams } = useUrlFilters([...FILTER_KEYS, 'sort'], 200);
+  const { sort: sortParam, ...filters } = params;
+  const sort: Sort = sortParam === 'newest' ? 'newest' : 'risk';
   const update = (next: { filters?: Filters; sort?: Sort; page?: number; pageSize?: number }) => {
-    const search = new URLSearchParams();
-    const nextFilters = next.filters ?? filters;
-    for (const key of FILTER_KEYS) if (nextFilters[key]) search.set(key, nextFilters[key]!);
-    if ((next.sort ?? sort) !== 'risk') search.set('sort', next.sort ?? sort);
-    if ((next.page ?? 1) > 1) search.set('page', String(next.page));
-    const size = next.pageSize ?? pageSize;
-    if (size !== 20) search.set('pageSize', String(size));
-    setParams(search);
+    const nextSort = next.sort ?? sort;
+    updateParams({ filters: { ...(next.filters ?? filters), sort: nextSort === 'risk' ? undefined : nextSort }, page: next.page, pageSize: next.pageSize });
   };
   return { filters, sort, page, pageSize, update };
 }

@@ -6,6 +6,8 @@ import dayjs from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api.ts';
 import type { Items } from '../../types.ts';
+// the district's calendar, the server's own (local-date.ts imports nothing)
+import { districtDate } from '../../../../src/platform/local-date.ts';
 import type { AlertState, Community, RiskLevel, SourceCatalogue } from './surveillance-types.ts';
 
 export const RISK_COLORS: Record<RiskLevel, string> = { low: 'blue', medium: 'gold', high: 'orange', critical: 'red' };
@@ -110,7 +112,7 @@ export function RegionSelect({ value, onChange, testId }: { value?: number; onCh
 
 /** A day in Beijing, where the district's surveillance days are counted. */
 export function beijingToday(): dayjs.Dayjs {
-  return dayjs(new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10));
+  return dayjs(districtDate());
 }
 
 export const DAY = 'YYYY-MM-DD';
