@@ -20,7 +20,7 @@ const Figures = z.object({
   }),
   gps: z.number(), gpsPer10k: z.number().nullable(), hypertension: Programme, diabetes: Programme,
   followUpsDue: z.number(), followUpsOnTime: z.number(), timeliness: Rate,
-  couponsIssued: z.number().nullable().describe('null: no coupon ledger installed'), couponsUsed: z.number().nullable(),
+  couponsIssued: z.number(), couponsUsed: z.number(),
 });
 const Level = z.enum(LEVELS);
 const KpiResponse = z.object({

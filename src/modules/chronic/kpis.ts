@@ -1,5 +1,5 @@
 // Family-doctor and chronic-disease KPIs (家庭医生签约与慢病管理指标) per period and unit — a reporting read model over
-// the registry, residents, contracts, enrolments, follow-ups and (when installed) the coupon ledger. Each period is
+// the registry, residents, contracts, enrolments, follow-ups and the coupon ledger. Each period is
 // computed by one statement into chronic_kpi, so the dashboard reads one indexed range; the recompute job keeps the
 // live periods fresh and a district administrator can recompute now.
 //
@@ -38,7 +38,7 @@
 //   enrolment's first — unless the enrolment ended first; followUpsOnTime: those for which the next visit happened
 //   by the due time. timeliness = onTime / due.
 // - couponsIssued: coupons issued in the period; couponsUsed: redeemed in the period less the redemptions voided in it
-//   (a void returns a redemption's coupons; coupon_ledger, by the resident's units); null without a coupon ledger.
+//   (a void returns a redemption's coupons; coupon_ledger, by the resident's units).
 // Rates are 0..1 (4 decimals), null when the denominator is 0.
 import ExcelJS from 'exceljs';
 import type { Db, Queryable, Row } from '../../db/engine.ts';
@@ -138,7 +138,6 @@ async function computeGroup(db: Db, periods: Period[], now: Date): Promise<Compu
     // that scheduled a follow-up due in it)
     const maxInterval = Math.max(0, ...versions.map((rv) => Math.max(...Object.values(rv.rules.intervalDays))));
     const scanFrom = new Date(Math.min(...windows.flat().map((w) => w.from.getTime()), ...periods.map((p) => p.from.getTime() - maxInterval * 86_400_000)));
-    const ledger = (await q.query<{ t: string | null }>("SELECT to_regclass('coupon_ledger')::text AS t")).rows[0].t !== null;
     const v = new Params();
     const day = v.add(new Date(end.getTime() - 1).toISOString()); // an instant of the reference day
     const refDay = `(${day}::timestamptz AT TIME ZONE 'Asia/Shanghai')::date`;
@@ -228,10 +227,10 @@ async function computeGroup(db: Db, periods: Period[], now: Date): Promise<Compu
          AND NOT (c.status IN ('cancelled', 'transferred') AND (c.ended_at AT TIME ZONE 'Asia/Shanghai')::date <= ${refDay})
        ORDER BY c.resident_id, c.id DESC),
     street_centre AS (SELECT DISTINCT ON (i.region_id) i.region_id AS street_id, i.id AS centre_id FROM institution i WHERE i.type = ANY(${centreTypes}::text[]) AND i.active ORDER BY i.region_id, i.id),
-    ${ledger ? `cp AS (
+    cp AS (
       SELECT l.resident_id, ${each((k) => `coalesce(sum(l.count) FILTER (WHERE l.kind = 'issue' AND l.at >= ${from[k]}), 0)::int AS issued_${k},
              (coalesce(sum(l.count) FILTER (WHERE l.kind = 'redeem' AND l.at >= ${from[k]}), 0) - coalesce(sum(l.count) FILTER (WHERE l.kind = 'void' AND l.at >= ${from[k]}), 0))::int AS used_${k}`)}
-        FROM coupon_ledger l WHERE l.at >= ${minFrom} AND l.at < ${to} GROUP BY l.resident_id),` : ''}
+        FROM coupon_ledger l WHERE l.at >= ${minFrom} AND l.at < ${to} GROUP BY l.resident_id),
     -- residents: their cell (regions, the team of their contract in force, the centre: the team's, else the
     -- street's) and key populations; once, for the population's counts and the patients'
     f AS MATERIALIZED (
@@ -247,11 +246,11 @@ async function computeGroup(db: Db, periods: Period[], now: Date): Promise<Compu
         LEFT JOIN street_centre sc ON sc.street_id = r.street_id
        WHERE r.status = 'active'),
     -- patients (and coupon holders): their programme figures, in their cells
-    pat AS (${ledger ? `
+    pat AS (
       SELECT coalesce(er.resident_id, cp.resident_id) AS resident_id, ${[
         'htn_end', 'dm_end', ...K.flatMap((k) => [`htn_${k}`, `htn_std_${k}`, `htn_ctl_${k}`, `dm_${k}`, `dm_std_${k}`, `dm_ctl_${k}`, `due_${k}`, `on_time_${k}`]),
       ].map((c) => `er.${c}`).join(', ')}, ${each((k) => `cp.issued_${k}, cp.used_${k}`)}
-        FROM er FULL JOIN cp ON cp.resident_id = er.resident_id` : `SELECT er.*, ${each((k) => `NULL::int AS issued_${k}, NULL::int AS used_${k}`)} FROM er`}),
+        FROM er FULL JOIN cp ON cp.resident_id = er.resident_id),
     fp AS (
       SELECT f.district_id, f.street_id, f.community_id, f.grid_id, f.team_id, f.centre_id, f.c,
              coalesce(er.htn_end, false) AS htn_end, coalesce(er.dm_end, false) AS dm_end,
@@ -316,7 +315,7 @@ async function computeGroup(db: Db, periods: Period[], now: Date): Promise<Compu
                              htn_managed, htn_standardised, htn_controlled, dm_managed, dm_standardised, dm_controlled, follow_ups_due, follow_ups_on_time, coupons_issued, coupons_used)
     ${each((k) => `SELECT ${v.add(periods[k].kind)}, ${v.add(periods[k].label)}, r.level, r.unit_id, r.parent_id, r.name, r.population, r.contracted, r.key_populations, r.gps,
            r.htn_managed_${k}, r.htn_standardised_${k}, r.htn_controlled_${k}, r.dm_managed_${k}, r.dm_standardised_${k}, r.dm_controlled_${k}, r.due_${k}, r.on_time_${k},
-           ${ledger ? `r.issued_${k}, r.used_${k}` : 'NULL::int, NULL::int'} FROM unit_rows r`, '\n    UNION ALL\n    ')}`;
+           r.issued_${k}, r.used_${k} FROM unit_rows r`, '\n    UNION ALL\n    ')}`;
     for (const p of periods) await q.query('DELETE FROM chronic_kpi WHERE period_kind = $1 AND period_label = $2', [p.kind, p.label]);
     const { rowCount } = await q.query(sql, v.values);
     const seconds = (performance.now() - started) / 1000;
@@ -324,7 +323,7 @@ async function computeGroup(db: Db, periods: Period[], now: Date): Promise<Compu
     for (const [k, period] of periods.entries()) {
       const parameters = {
         windows: programmes.map((p, i) => ({ programme: p, minVisitsPerYear: minVisits[i], windowMonths: windows[k][i].months, windowFrom: windows[k][i].from.toISOString() })),
-        couponLedger: ledger, computedWith: periods.map((x) => x.label),
+        computedWith: periods.map((x) => x.label),
       };
       const { rows } = await q.query(
         `INSERT INTO chronic_kpi_period (period_kind, period_label, period_from, period_to, computed_through, computed_at, seconds, parameters)
@@ -373,7 +372,7 @@ const rate = (n: number, d: number) => (d > 0 ? Math.round((n / d) * 10_000) / 1
 
 interface Counts {
   population: number; contracted: number; keyPopulations: Record<KeyPopulation, { population: number; contracted: number }>; gps: number;
-  htn: [number, number, number]; dm: [number, number, number]; due: number; onTime: number; couponsIssued: number | null; couponsUsed: number | null;
+  htn: [number, number, number]; dm: [number, number, number]; due: number; onTime: number; couponsIssued: number; couponsUsed: number;
 }
 
 function countsOf(r: Row): Counts {
@@ -385,16 +384,15 @@ function countsOf(r: Row): Counts {
 }
 
 function sumCounts(list: Counts[]): Counts {
-  const add = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b);
   const zero: Counts = {
     population: 0, contracted: 0, keyPopulations: Object.fromEntries(KP.map((k) => [k, { population: 0, contracted: 0 }])) as Counts['keyPopulations'], gps: 0,
-    htn: [0, 0, 0], dm: [0, 0, 0], due: 0, onTime: 0, couponsIssued: list.length && list.every((c) => c.couponsIssued !== null) ? 0 : null, couponsUsed: list.length && list.every((c) => c.couponsUsed !== null) ? 0 : null,
+    htn: [0, 0, 0], dm: [0, 0, 0], due: 0, onTime: 0, couponsIssued: 0, couponsUsed: 0,
   };
   return list.reduce<Counts>((s, c) => ({
     population: s.population + c.population, contracted: s.contracted + c.contracted, gps: s.gps + c.gps,
     keyPopulations: Object.fromEntries(KP.map((k) => [k, { population: s.keyPopulations[k].population + c.keyPopulations[k].population, contracted: s.keyPopulations[k].contracted + c.keyPopulations[k].contracted }])) as Counts['keyPopulations'],
     htn: s.htn.map((x, i) => x + c.htn[i]) as Counts['htn'], dm: s.dm.map((x, i) => x + c.dm[i]) as Counts['dm'],
-    due: s.due + c.due, onTime: s.onTime + c.onTime, couponsIssued: add(s.couponsIssued, c.couponsIssued), couponsUsed: add(s.couponsUsed, c.couponsUsed),
+    due: s.due + c.due, onTime: s.onTime + c.onTime, couponsIssued: s.couponsIssued + c.couponsIssued, couponsUsed: s.couponsUsed + c.couponsUsed,
   }), zero);
 }
 
