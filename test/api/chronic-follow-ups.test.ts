@@ -3,6 +3,7 @@
 // doctor's worklist with its filters, prefilled readings and scope.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { addDays, districtDate } from '../../src/platform/local-date.ts';
 
 type Json = Record<string, any>;
 let s: TestServer;
@@ -14,7 +15,7 @@ const db = () => s.started.ctx.db;
 const get = (url: string, cookie = admin) => s.app.inject({ url, headers: { cookie } });
 const post = (url: string, payload: unknown, cookie = doctor1) => s.app.inject({ method: 'POST', url, headers: { cookie }, payload: payload as any });
 const DAY = 86_400_000;
-const beijingDate = (days = 0) => new Date(Date.now() + 8 * 3600_000 + days * DAY).toISOString().slice(0, 10);
+const beijingDate = (days = 0) => addDays(districtDate(), days);
 
 /** A resident of team 1's grids, contracted to team 1 and enrolled by a diagnosis recorded through the API. */
 async function enrolled(code: string, contract = true): Promise<{ residentId: number; enrolment: Json }> {

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { NORMAL_CHECK } from '../fixtures/elderly-check.ts';
+import { addDays, districtDate } from '../../src/platform/local-date.ts';
 
 type Json = Record<string, any>;
 let s: TestServer;
@@ -15,7 +16,7 @@ const DAY = 86_400_000;
 const db = () => s.started.ctx.db;
 const get = (url: string, cookie = admin) => s.app.inject({ url, headers: { cookie } });
 const post = (url: string, payload: unknown, cookie = doctor1) => s.app.inject({ method: 'POST', url, headers: { cookie }, payload: payload as any });
-const beijingDate = (days = 0) => new Date(Date.now() + 8 * 3600_000 + days * DAY).toISOString().slice(0, 10);
+const beijingDate = (days = 0) => addDays(districtDate(), days);
 
 async function session(body: Json, cookie = doctor1, status = 201): Promise<Json> {
   const r = await post('/api/v1/health-post-sessions', { sessionDate: beijingDate(), postName: '东四健康驿站', attendees: 23, ...body }, cookie);

@@ -5,6 +5,7 @@
 // default: one every 3 months). A year or a quarter is at least one such interval long, so a patient's visits are
 // counted in the period itself; a month is shorter than the interval, so its window is the interval (3 months for
 // the default) ending with the month — otherwise a patient seen every quarter would be "unmanaged" two months in three.
+import { districtDate } from '../../platform/local-date.ts';
 export type PeriodKind = 'month' | 'quarter' | 'year';
 export const PERIOD_KINDS = ['month', 'quarter', 'year'] as const;
 
@@ -35,17 +36,12 @@ export function monthStart(year: number, month0: number): Date {
   return new Date(Date.UTC(year, month0, 1) - BEIJING_MS);
 }
 
-/** The Beijing date (YYYY-MM-DD) of an instant. */
-export function beijingDate(t: Date): string {
-  return new Date(t.getTime() + BEIJING_MS).toISOString().slice(0, 10);
-}
-
 function build(kind: PeriodKind, year: number, month0: number): Period {
   const months = kind === 'month' ? 1 : kind === 'quarter' ? 3 : 12;
   const from = monthStart(year, month0);
   const to = monthStart(year, month0 + months);
   const label = kind === 'month' ? `${year}-${String(month0 + 1).padStart(2, '0')}` : kind === 'quarter' ? `${year}-Q${month0 / 3 + 1}` : String(year);
-  return { kind, label, fromDate: beijingDate(from), toDate: beijingDate(new Date(to.getTime() - 1)), from, to, months, year, month0 };
+  return { kind, label, fromDate: districtDate(from), toDate: districtDate(to.getTime() - 1), from, to, months, year, month0 };
 }
 
 /** A period from its kind and label; null when the label does not name one of that kind. */
