@@ -71,6 +71,12 @@ export async function auditingRefusal<T>(q: Queryable, req: FastifyRequest, atte
   }
 }
 
+/** A calendar date YYYY-MM-DD (2024-02-30 is refused here, not rolled over in code or refused later by the database). */
+export const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD').refine((s) => {
+  const t = Date.parse(`${s}T00:00:00Z`);
+  return !Number.isNaN(t) && new Date(t).toISOString().startsWith(s);
+}, 'not a calendar date (YYYY-MM-DD)');
+
 export const PageQuery = z.object({
   page: z.coerce.number().int().min(1).default(1),
   pageSize: z.coerce.number().int().min(1).max(200).default(20),

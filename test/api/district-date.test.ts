@@ -71,3 +71,15 @@ describe('the district’s local date (Asia/Shanghai)', () => {
     expect((await signAt(`${utcDay}T16:00:00Z`)).contract.startDate).toBe(nextDay);
   });
 });
+
+describe('dates in queries are calendar dates', () => {
+  test('an impossible day (2024-02-30) is a 400 naming the field, not rolled over or refused by the database', async () => {
+    const doctor = await s.login('doctor1');
+    const bad = await s.app.inject({ url: '/api/v1/worklist?date=2024-02-30', headers: { cookie: doctor } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'date' });
+    const leap = await s.app.inject({ url: '/api/v1/worklist?date=2024-02-29&pageSize=1', headers: { cookie: doctor } });
+    expect(leap.statusCode).toBe(200);
+    expect(leap.json().date).toBe('2024-02-29');
+  });
+});

@@ -6,11 +6,10 @@ import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
 import type { Queryable } from '../../db/engine.ts';
 import { withRetry } from '../../db/engine.ts';
-import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal } from '../../platform/http.ts';
+import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal, IsoDate } from '../../platform/http.ts';
 import type { Ctx } from './contracts.ts';
 import { createSession, getSession, listSessions } from './health-posts.ts';
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
 const Session = z.object({
   id: z.number(), team: z.object({ id: z.number(), name: z.string() }), institutionId: z.number(), sessionDate: z.string(), postName: z.string(), location: z.string().nullable(),
   community: z.object({ id: z.number(), name: z.string() }).nullable(), attendees: z.number(), staff: z.array(z.number()), topic: z.string().nullable(), note: z.string().nullable(),
@@ -33,7 +32,7 @@ export async function healthPostRoutes(fastify: FastifyInstance, ctx: AppContext
     schema: {
       tags, summary: 'Record a team’s session at a community health post (健康驿站)',
       body: z.object({
-        teamId: z.number().int().positive().optional().describe('default: the caller’s team'), sessionDate: isoDate, postName: z.string().trim().min(1).max(200),
+        teamId: z.number().int().positive().optional().describe('default: the caller’s team'), sessionDate: IsoDate, postName: z.string().trim().min(1).max(200),
         location: z.string().trim().max(500).nullable().optional(), communityId: z.number().int().positive().nullable().optional(),
         attendees: z.number().int().min(0).max(100000).describe('residents who came'), staff: z.array(z.number().int().positive()).max(30).optional().describe('practitioners of the team present'),
         topic: z.string().max(500).nullable().optional(), note: z.string().max(2000).nullable().optional(), sourceId: z.string().trim().min(1).max(200).nullable().optional(),
@@ -48,7 +47,7 @@ export async function healthPostRoutes(fastify: FastifyInstance, ctx: AppContext
   app.get('/health-post-sessions', {
     schema: {
       tags, summary: 'Sessions, newest first: a team member sees the team’s, a centre’s administrator the centre’s, the district administrator all',
-      querystring: PageQuery.extend({ teamId: z.coerce.number().int().positive().optional(), institutionId: z.coerce.number().int().positive().optional(), from: isoDate.optional(), to: isoDate.optional() }),
+      querystring: PageQuery.extend({ teamId: z.coerce.number().int().positive().optional(), institutionId: z.coerce.number().int().positive().optional(), from: IsoDate.optional(), to: IsoDate.optional() }),
       response: { 200: pageResponse(Session), ...errorResponses },
     },
   }, async (req) => db.tx((q) => listSessions(c(req, q), req.query)));

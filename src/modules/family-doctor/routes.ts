@@ -5,12 +5,11 @@ import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
 import type { Queryable } from '../../db/engine.ts';
 import { withRetry } from '../../db/engine.ts';
-import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal } from '../../platform/http.ts';
+import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal, IsoDate } from '../../platform/http.ts';
 import * as svc from './contracts.ts';
 import { COUNT_CAP, WORK_KINDS, worklist } from './worklist.ts';
 import { Readings } from '../chronic/routes.ts';
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
 const Consent = z.object({
   method: z.enum(svc.CONSENT_METHODS).describe('written (纸质签字), electronic (电子签名), verbal_witnessed (口头同意并有见证)'),
   signedBy: z.enum(svc.CONSENT_SIGNERS).describe('self, guardian (监护人) or agent (委托人)'),
@@ -42,7 +41,7 @@ export async function familyDoctorRoutes(fastify: FastifyInstance, ctx: AppConte
       tags, summary: 'Sign a resident with a family-doctor team (a resident has at most one active contract: 409 CONTRACT_EXISTS)',
       body: z.object({
         residentId: z.number().int().positive(), teamId: z.number().int().positive(), packages: Packages.describe('service package codes, e.g. ["basic", "chronic"]'),
-        startDate: isoDate.optional().describe('default: today'), endDate: isoDate.optional().describe('default: the term (family_doctor.contract_term_months, 12) from the start'),
+        startDate: IsoDate.optional().describe('default: today'), endDate: IsoDate.optional().describe('default: the term (family_doctor.contract_term_months, 12) from the start'),
         consent: Consent, practitionerId: z.number().int().positive().nullable().optional().describe('the team member who signed'),
         sourceId: z.string().trim().min(1).max(200).nullable().optional().describe('your own id: sending it again returns the same contract'),
       }).strict(),
@@ -72,7 +71,7 @@ export async function familyDoctorRoutes(fastify: FastifyInstance, ctx: AppConte
   app.post('/contracts/:id/renew', {
     schema: {
       tags, summary: 'Renew (续约): extend the term, the consent given again', params: IdParam,
-      body: z.object({ endDate: isoDate.optional(), packages: Packages.optional(), consent: Consent, version: z.number().int().positive().optional() }).strict(),
+      body: z.object({ endDate: IsoDate.optional(), packages: Packages.optional(), consent: Consent, version: z.number().int().positive().optional() }).strict(),
       response: { 200: ContractItem, ...errorResponses },
     },
   }, async (req) => withRetry(() => db.tx((q) => svc.renewContract(c(req, q), req.params.id, req.body))));
@@ -125,7 +124,7 @@ export async function worklistRoutes(fastify: FastifyInstance, ctx: AppContext) 
     schema: {
       tags: ['family-doctor'], summary: 'A family doctor’s worklist for a day: due and overdue follow-ups, new enrolments, danger values, discharges, contracts due for renewal, elderly health checks due this year',
       querystring: PageQuery.extend({
-        date: isoDate.optional().describe('default: today (Beijing)'), teamId: z.coerce.number().int().positive().optional(), gridId: z.coerce.number().int().positive().optional(),
+        date: IsoDate.optional().describe('default: today (Beijing)'), teamId: z.coerce.number().int().positive().optional(), gridId: z.coerce.number().int().positive().optional(),
         programme: z.string().max(40).optional(), priority: z.enum(['urgent', 'routine']).optional(), kind: z.enum(WORK_KINDS).optional(),
         escalation: z.coerce.number().int().min(1).max(2).optional().describe('only tasks escalated to at least this level') as z.ZodType<1 | 2 | undefined>,
       }),

@@ -5,13 +5,12 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
 import type { Queryable } from '../../db/engine.ts';
-import { IdParam, PageQuery, auditContext, auditingRefusal, errorResponses, pageResponse, requirePrincipal, requireRole } from '../../platform/http.ts';
+import { IdParam, PageQuery, auditContext, auditingRefusal, errorResponses, pageResponse, requirePrincipal, requireRole, IsoDate } from '../../platform/http.ts';
 import { audit } from '../../platform/audit.ts';
 import { AppError } from '../../platform/errors.ts';
 import { getResidentRow } from '../residents/service.ts';
 import * as svc from './service.ts';
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
 const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'YYYY-MM');
 const CLINICIANS = ['institution_admin', 'family_doctor', 'nurse', 'specialist', 'referral_desk', 'ems_dispatcher', 'investigator'] as const;
 
@@ -57,7 +56,7 @@ export async function recordRoutes(fastify: FastifyInstance, ctx: AppContext) {
       tags, summary: 'The resident’s record from every institution, newest first (audited)', params: IdParam,
       querystring: PageQuery.extend({
         pageSize: z.coerce.number().int().min(1).max(500).default(50),
-        from: isoDate.optional(), to: isoDate.optional(), institutionId: z.coerce.number().int().optional(),
+        from: IsoDate.optional(), to: IsoDate.optional(), institutionId: z.coerce.number().int().optional(),
         types: z.string().optional().transform((s, c) => {
           if (!s) return undefined;
           const list = s.split(',').map((x) => x.trim()).filter(Boolean);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
 import type { Queryable } from '../../db/engine.ts';
 import { withRetry } from '../../db/engine.ts';
-import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal } from '../../platform/http.ts';
+import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal, IsoDate } from '../../platform/http.ts';
 import * as repo from '../../fhir/repository.ts';
 import { viaService } from '../../fhir/resources/common.ts';
 import * as svc from './service.ts';
@@ -15,7 +15,6 @@ import * as cases from './cases.ts';
 import { kpiWorkbook, referralKpis } from './kpis.ts';
 import { ACTIONS, STATES, URGENCIES } from './state.ts';
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
 
 const Pool = z.object({
@@ -102,7 +101,7 @@ export async function referralRoutes(fastify: FastifyInstance, ctx: AppContext) 
         }).describe('comma-separated states'),
         direction: z.enum(['up', 'down']).optional(), urgency: z.enum(URGENCIES).optional(),
         overdue: z.enum(['true', 'false']).optional().transform((v) => v === 'true'),
-        residentId: z.coerce.number().int().positive().optional(), from: isoDate.optional(), to: isoDate.optional(),
+        residentId: z.coerce.number().int().positive().optional(), from: IsoDate.optional(), to: IsoDate.optional(),
       }),
       response: { 200: pageResponse(ReferralItem).extend({ totalCapped: z.boolean().describe(`true when there are more than ${cases.COUNT_CAP} (total is then ${cases.COUNT_CAP})`) }), ...errorResponses },
     },
@@ -177,7 +176,7 @@ export async function referralRoutes(fastify: FastifyInstance, ctx: AppContext) 
         institutionId: z.number().int().positive().optional().describe('the hospital; a desk or administrator publishes for their own'),
         department: z.string().trim().min(1).max(100),
         practitionerId: z.number().int().positive().nullable().optional(),
-        date: isoDate, startTime: clock, endTime: clock,
+        date: IsoDate, startTime: clock, endTime: clock,
         slotMinutes: z.number().int().min(5).max(480).optional(),
         capacity: z.number().int().min(1).max(500).optional(),
         reservedShare: z.number().min(0).max(1).optional().describe('share reserved for referrals from primary care (default 0.3)'),
@@ -196,7 +195,7 @@ export async function referralRoutes(fastify: FastifyInstance, ctx: AppContext) 
       tags, summary: 'Slot pools with their counts (free, booked, reserved still free, released), soonest first',
       querystring: PageQuery.extend({
         institutionId: z.coerce.number().int().optional(), department: z.string().max(100).optional(), practitionerId: z.coerce.number().int().optional(),
-        from: isoDate.optional(), to: isoDate.optional(), hasFree: z.enum(['true', 'false']).optional().transform((v) => v === 'true'),
+        from: IsoDate.optional(), to: IsoDate.optional(), hasFree: z.enum(['true', 'false']).optional().transform((v) => v === 'true'),
       }),
       response: { 200: pageResponse(Pool), ...errorResponses },
     },

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
-import { IdParam, PageQuery, auditContext, auditingRefusal, errorResponses, pageResponse, requirePrincipal, requireRole } from '../../platform/http.ts';
+import { IdParam, PageQuery, auditContext, auditingRefusal, errorResponses, pageResponse, requirePrincipal, requireRole, IsoDate } from '../../platform/http.ts';
 import { audit, auditResidents } from '../../platform/audit.ts';
 import { assertActsForInstitution } from '../../platform/access.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -24,10 +24,7 @@ const ResidentDetail = ResidentSummary.extend({
   household: z.object({ id: z.number(), address: z.string(), memberCount: z.number() }).nullable(),
   sourceIds: z.array(z.object({ institutionId: z.number(), institutionName: z.string(), sourceId: z.string() })),
 });
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD').refine((s) => {
-  const d = new Date(s + 'T00:00:00Z');
-  return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s) && d <= new Date();
-}, 'not a valid past date');
+const isoDate = IsoDate.refine((s) => new Date(`${s}T00:00:00Z`) <= new Date(), 'not a valid past date');
 const phone = z.string().regex(/^1\d{10}$|^0\d{2,3}-?\d{7,8}$/, 'a mobile number (11 digits) or a landline with area code');
 const WRITERS = ['district_admin', 'institution_admin', 'family_doctor', 'nurse', 'specialist', 'referral_desk'] as const;
 const Merge = z.object({ id: z.number(), survivorId: z.number(), mergedId: z.number(), reason: z.string(), mergedAt: z.string(), undoneAt: z.string().nullable() });

@@ -5,11 +5,10 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
 import { withRetry } from '../../db/engine.ts';
-import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal } from '../../platform/http.ts';
+import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal, IsoDate } from '../../platform/http.ts';
 import { ALERT_ACTIONS, ALERT_STATES, act, alertMetrics, assertCanRead, getAlert, listAlerts, listRules, putRule, registerAlertHooks } from './alerts.ts';
 import { RISK_LEVELS, RULE_KINDS } from './fusion.ts';
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
 /** `a,b` or a single value, each from `values`. */
 const listOf = <T extends readonly [string, ...string[]]>(values: T) => {
   const split = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -88,7 +87,7 @@ export async function alertRoutes(fastify: FastifyInstance, ctx: AppContext) {
         risk: listOf(RISK_LEVELS).optional().describe('one risk level or several, comma-separated'),
         syndrome: z.string().max(40).optional(), regionId: z.coerce.number().int().positive().optional().describe('a community, or a street (its communities)'),
         ruleCode: z.string().max(60).optional(), assigneeId: z.coerce.number().int().positive().optional(),
-        from: isoDate.optional().describe('alerts with evidence on or after this day'), to: isoDate.optional().describe('alerts with evidence on or before this day'),
+        from: IsoDate.optional().describe('alerts with evidence on or after this day'), to: IsoDate.optional().describe('alerts with evidence on or before this day'),
         sort: z.enum(['risk', 'newest']).default('risk'),
       }),
       response: { 200: pageResponse(AlertItem), ...errorResponses },
@@ -117,7 +116,7 @@ export async function alertRoutes(fastify: FastifyInstance, ctx: AppContext) {
   app.get('/surveillance/alert-metrics', {
     schema: {
       tags, summary: 'Response to alerts closed in a period: true and false alarms, hours to review, to investigation and to closing (median and mean)',
-      querystring: z.object({ from: isoDate.optional(), to: isoDate.optional(), ruleCode: z.string().max(60).optional() }),
+      querystring: z.object({ from: IsoDate.optional(), to: IsoDate.optional(), ruleCode: z.string().max(60).optional() }),
       response: { 200: Metrics, ...errorResponses },
     },
   }, async (req) => {

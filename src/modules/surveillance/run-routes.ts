@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
-import { PageQuery, errorResponses, pageResponse, requireRole } from '../../platform/http.ts';
+import { PageQuery, errorResponses, pageResponse, requireRole, IsoDate } from '../../platform/http.ts';
 import type { Role } from '../../platform/roles.ts';
 import { districtDate } from '../../platform/local-date.ts';
 import { listRuns, listSignals, runConfigOf, runSurveillance, saveRunConfig } from './run.ts';
@@ -13,7 +13,6 @@ import { listRuns, listSignals, runConfigOf, runSurveillance, saveRunConfig } fr
 export const RUN_STARTERS: Role[] = ['cdc_epidemiologist', 'district_admin'];
 export const SIGNAL_READERS: Role[] = ['cdc_epidemiologist', 'district_admin', 'investigator'];
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
 
 const Run = z.object({
   id: z.number(), kind: z.enum(['daily', 'on_demand']), asOf: z.string(), status: z.enum(['running', 'succeeded', 'failed']),
@@ -37,7 +36,7 @@ export async function runRoutes(fastify: FastifyInstance, ctx: AppContext) {
     schema: {
       tags,
       summary: 'Run detection now for a date (default: today in Beijing): EARS on daily series, Farrington on weekly aggregates, the space-time scan; returns the finished run',
-      body: z.object({ asOf: isoDate.optional() }).strict().optional(),
+      body: z.object({ asOf: IsoDate.optional() }).strict().optional(),
       response: { 200: Run, ...errorResponses },
     },
   }, async (req) => {
@@ -76,7 +75,7 @@ export async function runRoutes(fastify: FastifyInstance, ctx: AppContext) {
       tags,
       summary: 'Signals (alarms of the detection algorithms), newest first; regionId also finds the clusters a community belongs to',
       querystring: PageQuery.extend({
-        date: isoDate.optional(), from: isoDate.optional(), to: isoDate.optional(), sourceCode: z.string().max(40).optional(),
+        date: IsoDate.optional(), from: IsoDate.optional(), to: IsoDate.optional(), sourceCode: z.string().max(40).optional(),
         categoryCode: z.string().max(40).optional(), regionId: z.coerce.number().int().positive().optional(), algorithm: z.string().max(40).optional(),
         runId: z.coerce.number().int().positive().optional(),
       }),
