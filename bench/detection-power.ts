@@ -45,6 +45,8 @@ export interface DetectionPowerOptions {
   config?: unknown;
   /** a file keeping the runs' signals: reused when seed, outbreaks, days, replications and settings match */
   signalsCache?: string;
+  /** multi_source parameter values whose every combination replaces the variant table */
+  fusionGrid?: { windowDays: number[]; minSources: number[]; adjacency: ('same' | 'adjacent')[]; minObserved: number[]; strongFactor: number[] };
 }
 
 /** Farrington's reference years (b = 3) and its window before the first evaluated day, in whole weeks. */
@@ -251,9 +253,9 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
     { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 6, strongFactor: 2 }, { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 8, strongFactor: 2 },
     { minSources: 2, windowDays: 7, adjacency: 'same', minObserved: 5, strongFactor: 2 }, { minSources: 3, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 3 },
   ];
-  if (process.env.FUSION_GRID) {
+  if (opts.fusionGrid) {
     VARIANTS.length = 0;
-    const g = JSON.parse(process.env.FUSION_GRID);
+    const g = opts.fusionGrid;
     for (const windowDays of g.windowDays) for (const minSources of g.minSources) for (const adjacency of g.adjacency)
       for (const minObserved of g.minObserved) for (const strongFactor of g.strongFactor) VARIANTS.push({ minSources, windowDays, adjacency, minObserved, strongFactor });
   }

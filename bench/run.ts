@@ -80,6 +80,8 @@ const USAGE = `usage: npm run bench -- <name> [options]
                                              fusion settings chosen on one set of outbreaks hold on another)
              --signals-cache FILE            keep the runs' signals in FILE and reuse them when the options match (the
                                              runs are 99 % of the time; fusion and scoring then take a few minutes)
+             --fusion-grid JSON              multi_source variants: every combination of {"windowDays":[…],"minSources":[…],
+                                             "adjacency":[…],"minObserved":[…],"strongFactor":[…]} (with --signals-cache)
 
 PostgreSQL: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the maintenance database used to
 create and drop the per-run databases.`;
@@ -117,6 +119,7 @@ const { values, positionals } = parseArgs({
     days: { type: 'string' },
     config: { type: 'string' },
     'signals-cache': { type: 'string' },
+    'fusion-grid': { type: 'string' },
     seed: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -177,7 +180,8 @@ async function main() {
     output = await runSurveillanceBench({ engine: values.engine, residents: num(values.residents), threads: num(values.threads), profile: values.profile });
   } else if (name === 'detection-power') {
     const { runDetectionPowerBench } = await import('./detection-power.ts');
-    output = await runDetectionPowerBench({ outbreaks: num(values.outbreaks), replications: num(values.replications), evalDays: num(values.days), threads: num(values.threads), config: values.config === undefined ? undefined : JSON.parse(values.config), signalsCache: values['signals-cache'], seed: num(values.seed) });
+    output = await runDetectionPowerBench({ outbreaks: num(values.outbreaks), replications: num(values.replications), evalDays: num(values.days), threads: num(values.threads), config: values.config === undefined ? undefined : JSON.parse(values.config), signalsCache: values['signals-cache'], seed: num(values.seed),
+      fusionGrid: values['fusion-grid'] === undefined ? undefined : JSON.parse(values['fusion-grid']) });
   } else {
     process.stderr.write(`unknown benchmark "${name}"\n\n${USAGE}\n`);
     process.exit(2);
