@@ -182,10 +182,13 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     expect(renewed.endDate > ends).toBe(true);
     // and cancelled (解约), which needs a reason
     await due.getByTestId('contract-cancel').click();
-    // the cancel dialog is open (its reason field shown) before confirming without a reason
+    // confirming without a reason is refused in the dialog; under load a click during the dialog's opening animation
+    // can be lost, so it is repeated until the message shows (each attempt is refused the same way)
     await page.getByTestId('contract-reason').waitFor();
-    await page.getByTestId('contract-confirm').click();
-    await page.getByText('请填写原因').waitFor();
+    await poll(async () => {
+      await page.getByTestId('contract-confirm').click();
+      return page.getByText('请填写原因').isVisible();
+    }).toBe(true);
     await page.getByTestId('contract-reason').fill('居民迁出本区');
     await page.getByTestId('contract-confirm').click();
     await page.getByTestId('contract-confirm').waitFor({ state: 'hidden' });
