@@ -11,6 +11,7 @@ import { expect, test } from 'vitest';
 import { apiAs, browserSession, ensureWebBuilt, HAS_CHROMIUM, launchChromium, poll, openMenu } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { districtDate } from '../../src/platform/local-date.ts';
+import type { Page } from 'playwright-core';
 
 type Json = Record<string, any>;
 const ICD10 = 'http://hl7.org/fhir/sid/icd-10';
@@ -41,9 +42,8 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     await page.waitForURL('**/contracts');
     await page.getByTestId('contract-empty').waitFor();
     await page.getByTestId('contract-sign').click();
-    await page.getByTestId('contract-confirm').click();
     // nothing chosen yet: the dialog says what is missing
-    await page.getByText('请选择居民').waitFor();
+    await confirmRefused(page, '请选择居民');
     await page.getByTestId('contract-resident').click();
     await page.keyboard.type(resident.name);
     await page.locator('.ant-select-item-option').filter({ hasText: resident.name }).first().click();
@@ -182,13 +182,9 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     expect(renewed.endDate > ends).toBe(true);
     // and cancelled (解约), which needs a reason
     await due.getByTestId('contract-cancel').click();
-    // confirming without a reason is refused in the dialog; under load a click during the dialog's opening animation
-    // can be lost, so it is repeated until the message shows (each attempt is refused the same way)
+    // confirming without a reason is refused in the dialog
     await page.getByTestId('contract-reason').waitFor();
-    await poll(async () => {
-      await page.getByTestId('contract-confirm').click();
-      return page.getByText('请填写原因').isVisible();
-    }).toBe(true);
+    await confirmRefused(page, '请填写原因');
     await page.getByTestId('contract-reason').fill('居民迁出本区');
     await page.getByTestId('contract-confirm').click();
     await page.getByTestId('contract-confirm').waitFor({ state: 'hidden' });
@@ -216,3 +212,15 @@ test.skipIf(!HAS_CHROMIUM)('console: from a hospital diagnosis to the family doc
     await server.close();
   }
 });
+
+/**
+ * Confirms the open contract dialog with something missing and waits for the dialog to say what. Under CI load a click
+ * during the dialog's opening animation can be lost, so the click is repeated until the message shows; every attempt
+ * is refused the same way, so repeating changes nothing else.
+ */
+async function confirmRefused(page: Page, message: string): Promise<void> {
+  await poll(async () => {
+    await page.getByTestId('contract-confirm').click();
+    return page.getByText(message).isVisible();
+  }).toBe(true);
+}
