@@ -247,6 +247,57 @@ describe('booking the last place under contention', () => {
   });
 });
 
+describe('booking a slot for a referral that already exists', () => {
+  test('eight cases booking the same slot at once: exactly one succeeds; the other cases are left exactly as they were', async () => {
+    const refs: Json[] = [];
+    for (const residentId of residents.slice(20, 28)) refs.push(await refer({ residentId }));
+    const detail = (id: number) => get(`/api/v1/referrals/${id}`, doctor).then((r) => r.json());
+    const before = await Promise.all(refs.map((r) => detail(r.id)));
+    const taskVersions = async () => (await db().query('SELECT id, version FROM task WHERE id = ANY($1::bigint[]) ORDER BY id', [refs.map((r) => r.taskId)])).rows;
+    const tasksBefore = await taskVersions();
+    const slotId = (await reservedFreeSlots())[0];
+    const res = await Promise.all(refs.map((r) => post(`/api/v1/referrals/${r.id}/schedule`, doctor, { slotId })));
+    expect(res.map((r) => r.statusCode).sort()).toEqual([200, 409, 409, 409, 409, 409, 409, 409]);
+    const w = res.findIndex((r) => r.statusCode === 200);
+    const won = res[w].json();
+    // the referring doctor booked while the case waits for the desk: it stays requested, with its deadline
+    expect(won).toMatchObject({ id: refs[w].id, state: 'requested', version: before[w].version + 1, dueAt: before[w].dueAt, appointment: { slotId, status: 'booked' }, actions: ['schedule', 'cancel'] });
+    for (const [i, r] of res.entries()) {
+      if (i === w) continue;
+      expect(r.json()).toEqual({ code: 'SLOT_TAKEN', message: expect.any(String), field: 'slotId' });
+      expect(await detail(refs[i].id)).toEqual(before[i]);
+    }
+    expect((await detail(refs[w].id)).events.map((e: Json) => `${e.action}:${e.fromState}>${e.toState}`)).toEqual(['create:null>requested', 'schedule:requested>requested']);
+    // the Task shows nothing new for a case that stays requested; no loser's Task moved either
+    expect(await taskVersions()).toEqual(tasksBefore);
+    const live = await db().query("SELECT a.id, a.resident_id, f.id AS referral_id FROM appointment a LEFT JOIN referral f ON f.appointment_id = a.id WHERE a.slot_id = $1 AND a.status = 'booked'", [slotId]);
+    expect(live.rows).toEqual([{ id: won.appointment.id, resident_id: refs[w].resident.id, referral_id: refs[w].id }]);
+    expect((await db().query('SELECT status FROM slot WHERE id = $1', [slotId])).rows[0].status).toBe('busy');
+    const told = (await notificationsOf(desk)).filter((n) => refs.some((r) => r.id === n.referralId) && n.kind === 'referral.scheduled');
+    expect(told.map((n) => n.referralId)).toEqual([refs[w].id]);
+    const audited = await db().query("SELECT action, resource_type FROM audit_event WHERE resident_id = $1 AND action IN ('create', 'update') AND resource_type IN ('Appointment', 'Referral') ORDER BY id", [refs[w].resident.id]);
+    expect(audited.rows).toEqual([{ action: 'create', resource_type: 'Referral' }, { action: 'create', resource_type: 'Appointment' }, { action: 'update', resource_type: 'Referral' }]);
+  });
+
+  test('the desk books an accepted case: scheduled, due from the appointment, the Task ready, the doctor told; moving it frees the first slot', async () => {
+    const ref = await refer({ residentId: residents[28] });
+    await act(ref.id, 'accept', desk);
+    const [first, second] = await reservedFreeSlots();
+    const out = await act(ref.id, 'schedule', desk, { slotId: first, note: '请携带既往检查资料' });
+    expect(out).toMatchObject({ state: 'scheduled', scheduledAt: expect.any(String), appointment: { slotId: first, status: 'booked' }, actions: ['schedule', 'arrive', 'no-show'] });
+    expect(new Date(out.dueAt).getTime() - new Date(out.appointment.start).getTime()).toBe(24 * 3600_000);
+    expect((await get(`/fhir/R4/Task/${ref.taskId}`, desk)).json()).toMatchObject({ status: 'ready', businessStatus: { coding: [{ code: 'scheduled' }] } });
+    const note = (await notificationsOf(doctor)).find((n) => n.referralId === ref.id && n.kind === 'referral.scheduled');
+    expect(note?.message).toContain('已预约');
+    const moved = await act(ref.id, 'schedule', desk, { slotId: second });
+    expect(moved).toMatchObject({ state: 'scheduled', appointment: { slotId: second, status: 'booked' } });
+    const slots = await db().query('SELECT id, status FROM slot WHERE id = ANY($1::bigint[]) ORDER BY id', [[first, second]]);
+    expect(slots.rows.map((x) => x.status)).toEqual(['free', 'busy']);
+    // a stale version is refused as before
+    expect((await post(`/api/v1/referrals/${ref.id}/schedule`, desk, { slotId: first, version: 1 })).json()).toMatchObject({ code: 'STALE_VERSION' });
+  });
+});
+
 describe('downward referral at discharge', () => {
   let down: Json;
   test('the hospital sends a discharged resident to their community team, which gets a follow-up task due in 7 days', async () => {

@@ -35,7 +35,12 @@ export async function isPrimaryCare(q: Queryable, p: Principal): Promise<boolean
   const institution = p.tokenInstitutionId ?? p.institutionId;
   if (!institution || !hasRole(p, 'institution_admin', 'referral_desk')) return false;
   const { rows } = await q.query('SELECT type FROM institution WHERE id = $1', [institution]);
-  return PRIMARY_CARE.includes(rows[0]?.type);
+  return primaryCareCaller(p, rows[0]?.type ?? null);
+}
+
+/** isPrimaryCare with the type of the caller's institution already read. */
+export function primaryCareCaller(p: Principal, institutionType: string | null): boolean {
+  return hasRole(p, 'family_doctor', 'nurse') || (hasRole(p, 'institution_admin', 'referral_desk') && PRIMARY_CARE.includes(institutionType as string));
 }
 
 /** A referral from primary care: the order the appointment fulfils was written by a primary-care institution. */

@@ -20,7 +20,7 @@ import { SYSTEM } from '../../fhir/datatypes.ts';
 import type { WriteContext } from '../../fhir/types.ts';
 import { registerAppointmentWriteHook, registerTaskWriteHook } from '../../fhir/resources/workflow.ts';
 import { icd10Valid } from '../../fhir/resources/observation.ts';
-import { bookSlot, isPrimaryCare, localTime, reservationInForceSql } from '../../fhir/resources/booking.ts';
+import { bookSlot, isPrimaryCare, localTime, primaryCareCaller, reservationInForceSql } from '../../fhir/resources/booking.ts';
 import { toAppError } from '../../platform/error-mapping.ts';
 import { notifyInstitution, notifyInstitutionSql, notifyUserSql, type Notice } from '../notifications/service.ts';
 import { enqueue, enqueueSql, noteQueued, type WebhookEvent } from '../webhooks/service.ts';
@@ -599,6 +599,117 @@ export async function act(rc: Ctx, id: number, input: ActInput, opts: { side?: S
   const updated = await caseRow(q, id);
   if (to !== from || input.action === 'schedule') await announce(q, updated, input.action, to, side, note, redirectedTo);
   return toView(p, updated);
+}
+
+/**
+ * Booking a slot for an existing upward case (POST /referrals/{id}/schedule) in two statements instead of act()'s
+ * transaction of about fifteen: one read (the case with its names, the caller's scope over the resident, the slot,
+ * the deadline rule of `scheduled`, the caller's institution type, an id for the appointment), the state machine and
+ * deadlines in code, then one write that locks the case (at the version read) and the slot, in that order as act()
+ * does, and — only when the case is unchanged and the slot still free for this caller — claims the slot, inserts the
+ * appointment, moves the case, writes its event, Task mirror, audit records, the other side's notification and the
+ * webhook outbox. A slot taken meanwhile makes the statement write nothing: SLOT_TAKEN, the case exactly as it was.
+ *
+ * Only the common shape takes this path: a case that holds no appointment yet, a legal move for the caller. Anything
+ * else (a refusal, a move to another slot, a case changed between the read and the write) returns null, and the
+ * caller runs act() in a transaction, which gives the same answers and refusals as before.
+ */
+export async function scheduleAtOnce(rc: Ctx, id: number, input: ActInput): Promise<ReferralView | null> {
+  const { q, principal: p } = rc;
+  const slotId = input.slotId;
+  const own = ownInstitution(p);
+  if (!slotId || own === null) return null;
+  const v = new Params();
+  const idP = v.add(id);
+  const scope = personalScope(p) ? residentScopeSql(p, v, 'r') : 'TRUE';
+  const { rows } = await q.query(
+    `SELECT f.*, r.name AS resident_name, r.sex AS resident_sex, r.birth_date AS resident_birth_date, r.id_number_mask, ${scope} AS in_scope,
+            src.name AS source_name, src.type AS source_type, (SELECT name FROM institution WHERE id = f.target_institution_id) AS target_name,
+            (SELECT name FROM practitioner WHERE id = f.source_practitioner_id) AS practitioner_name, (SELECT name FROM team WHERE id = f.target_team_id) AS team_name,
+            (SELECT type FROM institution WHERE id = ${v.add(own)}) AS own_type,
+            s.institution_id AS slot_institution_id, s.start_at AS slot_start, s.end_at AS slot_end,
+            (SELECT json_build_object('due', due_hours::float8, 'expire', expire_hours::float8) FROM referral_deadline_rule
+              WHERE direction = f.direction AND urgency = f.urgency AND state = 'scheduled') AS scheduled_rule,
+            CASE WHEN s.id IS NOT NULL AND f.appointment_id IS NULL THEN nextval(pg_get_serial_sequence('appointment', 'id')) END AS new_appointment_id
+       FROM referral f JOIN resident r ON r.id = f.resident_id JOIN institution src ON src.id = f.source_institution_id
+       LEFT JOIN slot s ON s.id = ${v.add(slotId)}
+      WHERE f.id = ${idP}`,
+    v.values,
+  );
+  const r = rows[0];
+  if (!r || r.appointment_id || r.new_appointment_id === null || !canRead(p, r, !!r.in_scope)) return null;
+  const side = sideOf(p, r);
+  if (!side || (input.version !== undefined && input.version !== r.version)) return null;
+  const from = r.state as ReferralState;
+  const verdict = next(from, 'schedule', side, r.direction, { hasAppointment: true });
+  if (!verdict.ok) return null;
+  const to = verdict.to;
+  const now = new Date();
+  const note = input.note?.trim() || null;
+  // act()'s deadlines: a scheduled case counts from its appointment; a case that stays where it is keeps its own
+  const dl: Deadline = to === 'scheduled' ? deadlineFrom(r.scheduled_rule, new Date(r.slot_start)) : { dueAt: r.due_at, expiresAt: r.expires_at };
+  const changedDeadline = String(dl.dueAt) !== String(r.due_at);
+  const appointmentId = Number(r.new_appointment_id);
+  // booking.ts's rule: a primary-care caller, or a referral whose order a primary-care institution wrote
+  const mayUseReserved = PRIMARY_CARE.includes(r.source_type) || primaryCareCaller(p, r.own_type);
+  // the case as it will be after the write (the history trigger adds one to its version)
+  const after: Row = {
+    ...r, state: to, state_reason: null, due_at: dl.dueAt, expires_at: dl.expiresAt, version: r.version + 1, appointment_id: appointmentId,
+    ...(to === 'scheduled' ? { scheduled_at: now } : {}), ...(changedDeadline ? { escalated_at: null } : {}),
+  };
+  const towards = side === 'source' ? 'target' : 'source';
+  const told = tellPlan(after, { resident: r.resident_name, source: r.source_name, target: r.target_name }, EVENT_OF.schedule, towards, {
+    priority: 'normal', params: { note, appointment: localTime(r.slot_start), redirectedTo: null },
+  });
+  const audited: AuditEntry[] = [
+    { action: 'create', resourceType: 'Appointment', resourceId: appointmentId, residentId: Number(r.resident_id) },
+    { action: 'update', resourceType: 'Referral', resourceId: id, residentId: Number(r.resident_id) },
+  ];
+
+  const w = new Params();
+  const ref = w.add(id), slotP = w.add(slotId), appt = w.add(appointmentId), res = w.add(r.resident_id);
+  const when = 'EXISTS (SELECT 1 FROM gate)';
+  // the Task and ServiceRequest are written only when what they show changes (a case the referring doctor books while
+  // it waits for the desk stays `requested`, with its deadline)
+  const task = to !== from || changedDeadline || r.state_reason !== null
+    ? `t AS (UPDATE task SET status = ${w.add(TASK_STATUS[to])}, due_at = ${w.add(dl.dueAt)}::timestamptz, extra = coalesce(extra, '{}'::jsonb) || ${w.add(JSON.stringify(taskExtra(to, null)))}::jsonb
+              WHERE id = ${w.add(r.task_id)} AND ${when}),` : '';
+  const order = serviceRequestStatus(to) !== serviceRequestStatus(from)
+    ? `sr AS (UPDATE service_request SET status = ${w.add(serviceRequestStatus(to))} WHERE id = ${w.add(r.service_request_id)} AND ${when}),` : '';
+  const { rows: out } = await q.query(
+    `WITH fr AS (SELECT id FROM referral WHERE id = ${ref} AND version = ${w.add(r.version)} AND appointment_id IS NULL FOR UPDATE),
+     s AS (SELECT id, status, reserved_for, release_at, released_at FROM slot WHERE id = ${slotP} FOR UPDATE),
+     gate AS (SELECT 1 AS go FROM fr WHERE EXISTS (SELECT 1 FROM s WHERE s.status = 'free' AND (NOT (${reservationInForceSql('s')}) OR ${w.add(mayUseReserved)}::boolean))),
+     su AS (UPDATE slot SET status = 'busy', released_at = CASE WHEN slot.reserved_for IS NOT NULL AND slot.released_at IS NULL AND slot.release_at <= now() THEN slot.release_at ELSE slot.released_at END
+             WHERE slot.id = ${slotP} AND ${when}),
+     a AS (INSERT INTO appointment (id, resident_id, institution_id, slot_id, service_request_id, status, start_at, end_at)
+           SELECT ${appt}, ${res}, ${w.add(r.slot_institution_id)}, ${slotP}, ${w.add(r.service_request_id)}, 'booked', ${w.add(r.slot_start)}::timestamptz, ${w.add(r.slot_end)}::timestamptz FROM gate),
+     f AS (UPDATE referral SET appointment_id = ${appt}, state = ${w.add(to)}, state_reason = NULL, due_at = ${w.add(dl.dueAt)}::timestamptz, expires_at = ${w.add(dl.expiresAt)}::timestamptz
+                  ${to === 'scheduled' ? `, scheduled_at = ${w.add(now)}::timestamptz` : ''}${changedDeadline ? ', escalated_at = NULL' : ''}
+            WHERE id = ${ref} AND ${when} RETURNING *),
+     e AS (INSERT INTO referral_event (referral_id, action, from_state, to_state, user_id, institution_id, note)
+           SELECT ${ref}, 'schedule', ${w.add(from)}, ${w.add(to)}, ${w.add(p.userId)}::bigint, ${w.add(own)}::bigint, ${w.add(note)} FROM gate),
+     ${task}${order}
+     au AS (${auditManySql(w, rc.audit, audited, when)}),
+     n AS (${notifySql(w, told, when)}),
+     wh AS (${enqueueSql(w, told.institutions, told.event, told.payload, when)})
+     SELECT f.*, (SELECT count(*) FROM wh)::int AS queued, (SELECT count(*) FROM fr)::int AS held,
+            (SELECT status FROM s) AS slot_status, (SELECT release_at FROM s) AS slot_release_at
+       FROM (SELECT 1) one LEFT JOIN f ON true`,
+    w.values,
+  );
+  const o = out[0];
+  if (o.id === null) {
+    if (!o.held) return null; // the case changed between the read and the write: act() decides
+    if (o.slot_status !== 'free') throw new AppError('SLOT_TAKEN', {}, 'slotId');
+    throw new AppError('SLOT_RESERVED', { releaseAt: localTime(o.slot_release_at) }, 'slotId');
+  }
+  noteQueued(Number(o.queued));
+  return toView(p, {
+    ...o, resident_name: r.resident_name, resident_sex: r.resident_sex, resident_birth_date: r.resident_birth_date, id_number_mask: r.id_number_mask,
+    source_name: r.source_name, target_name: r.target_name, practitioner_name: r.practitioner_name, team_name: r.team_name,
+    appointment_slot_id: slotId, appointment_start: r.slot_start, appointment_status: 'booked',
+  });
 }
 
 /** The hospital's result summary goes into the shared record as a referral note (LOINC 57133-1) and closes the loop. */

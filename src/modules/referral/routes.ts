@@ -124,7 +124,11 @@ export async function referralRoutes(fastify: FastifyInstance, ctx: AppContext) 
       response: { 200: ReferralItem, ...errorResponses },
     },
   }, async (req) => {
-    const out = await withRetry(() => db.tx((q) => cases.act(fhirContext(req, q), req.params.id, { ...req.body, action: req.params.action })));
+    const input = { ...req.body, action: req.params.action };
+    // booking a slot for a case without one is one read and one atomic write (scheduleAtOnce); every other move, and a
+    // booking that path hands back, is a transaction
+    const out = await withRetry(async () => (input.action === 'schedule' ? await cases.scheduleAtOnce(fhirContext(req, db), req.params.id, input) : null)
+      ?? db.tx((q) => cases.act(fhirContext(req, q), req.params.id, input)));
     ctx.jobs.kickWebhooks();
     return out;
   });
