@@ -17,4 +17,10 @@ describe('configuration', () => {
     expect(() => loadConfig({ port: 'eighty' })).toThrow(/port/);
     expect(() => configFromEnv({ CAREGRID_ADMIN_PASSWORD: 'short' })).toThrow(/adminPassword/);
   });
+  test('several server processes only on PostgreSQL', () => {
+    expect(configFromEnv({}).workers).toBe(1);
+    expect(configFromEnv({ CAREGRID_WORKERS: '2', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x' }).workers).toBe(2);
+    expect(() => configFromEnv({ CAREGRID_WORKERS: '2' })).toThrow(/workers: more than one server process needs PostgreSQL/);
+    expect(() => configFromEnv({ CAREGRID_WORKERS: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x' })).toThrow(/workers/);
+  });
 });

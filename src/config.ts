@@ -25,8 +25,10 @@ export const ConfigSchema = z
     trustProxy: z.stringbool().or(z.boolean()).default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     webDir: z.string().optional(),
-    /** Pool size for the PostgreSQL engine. */
+    /** Pool size for the PostgreSQL engine (per server process). */
     pgPoolSize: z.coerce.number().int().positive().default(16),
+    /** Server processes sharing the port (`serve --workers N`, node:cluster); above 1 only on PostgreSQL. */
+    workers: z.coerce.number().int().min(1).max(64).default(1),
     /** Hour (Beijing time, 0–23) from which the daily detection run evaluates yesterday; 'off' disables the job. */
     surveillanceRunHour: z.union([z.literal('off'), z.coerce.number().int().min(0).max(23)]).default(6),
     /** Minutes between recomputations of the live chronic-disease KPI periods; 'off' disables the job. */
@@ -53,6 +55,7 @@ const ENV_KEYS: Record<string, keyof z.infer<typeof ConfigSchema>> = {
   LOG_LEVEL: 'logLevel',
   CAREGRID_WEB_DIR: 'webDir',
   CAREGRID_PG_POOL_SIZE: 'pgPoolSize',
+  CAREGRID_WORKERS: 'workers',
   CAREGRID_SURVEILLANCE_RUN_HOUR: 'surveillanceRunHour',
   CAREGRID_KPI_RECOMPUTE_MINUTES: 'kpiRecomputeMinutes',
 };
@@ -67,7 +70,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv, overrides: Partial<z.input
 }
 
 export function loadConfig(raw: unknown): Config {
-  const parsed = ConfigSchema.safeParse(raw);
+  const parsed = ConfigSchema.refine((c) => c.workers === 1 || c.databaseUrl !== undefined, {
+    path: ['workers'], message: 'more than one server process needs PostgreSQL (DATABASE_URL): PGlite is an embedded database inside one process',
+  }).safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);

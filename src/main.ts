@@ -26,23 +26,45 @@ function printAccounts(r: SeedResult, showAdmin: boolean, showDemo: boolean) {
 program
   .command('serve')
   .description('start the HTTP API, the FHIR facade and the web console')
-  .action(async () => {
+  .option('--workers <n>', 'server processes sharing the port, on PostgreSQL (default: CAREGRID_WORKERS, else 1)', (v) => Number.parseInt(v, 10))
+  .action(async (opts: { workers?: number }) => {
     const { configFromEnv } = await import('./config.ts');
-    const { startServer } = await import('./server.ts');
+    const config = configFromEnv(process.env, opts.workers === undefined ? {} : { workers: opts.workers });
+    const cluster = config.workers > 1 ? await import('./cluster.ts') : null;
+    if (cluster?.isClusterWorker()) return cluster.runWorker(config);
     const { progressReporter } = await import('./cli/progress.ts');
-    const config = configFromEnv(process.env);
     const progress = progressReporter('creating the demo district');
-    const s = await startServer(config, { onProgress: (d, t) => progress.update(d, t) });
-    if (s.seeded) printAccounts(s.seeded, !config.adminPassword, !config.demoPassword);
-    await s.app.listen({ port: config.port, host: config.host });
+    const onProgress = (d: number, t: number) => progress.update(d, t);
+    let port: number;
+    let engine: string;
+    let stop: () => Promise<void>;
+    if (cluster) {
+      // the database is prepared once, here; the workers only open it
+      const { openContext, seedOnFirstStart } = await import('./server.ts');
+      const ctx = await openContext(config);
+      const seeded = await seedOnFirstStart(ctx, onProgress).finally(() => ctx.db.close());
+      if (seeded) printAccounts(seeded, !config.adminPassword, !config.demoPassword);
+      const primary = await cluster.startPrimary(config, (line) => process.stderr.write(`caregrid: ${line}\n`));
+      port = primary.port;
+      engine = `PostgreSQL, ${config.workers} server processes`;
+      stop = primary.stop;
+    } else {
+      const { startServer } = await import('./server.ts');
+      const s = await startServer(config, { onProgress });
+      if (s.seeded) printAccounts(s.seeded, !config.adminPassword, !config.demoPassword);
+      await s.app.listen({ port: config.port, host: config.host });
+      port = Number((s.app.server.address() as { port: number }).port);
+      engine = s.ctx.db.engine === 'pglite' ? `PGlite (${config.dataDir})` : 'PostgreSQL';
+      stop = s.close;
+    }
     const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
-    process.stdout.write(`CareGrid is running on ${s.ctx.db.engine === 'pglite' ? `PGlite (${config.dataDir})` : 'PostgreSQL'}: http://${shown}:${config.port}/  (API docs: /docs)\n`);
-    const stop = async () => {
-      await s.close();
+    process.stdout.write(`CareGrid is running on ${engine}: http://${shown}:${port}/  (API docs: /docs)\n`);
+    const exit = async () => {
+      await stop();
       process.exit(0);
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', exit);
+    process.once('SIGTERM', exit);
   });
 
 program

@@ -5,7 +5,8 @@ import type { Config } from './config.ts';
 import { openDb, type Db } from './db/engine.ts';
 import { migrate } from './db/migrate.ts';
 import { deriveKeys, loadOrCreateSecret } from './platform/crypto.ts';
-import { PrincipalCache } from './platform/principal.ts';
+import { PrincipalCache, type PrincipalInvalidation } from './platform/principal.ts';
+import type { PeriodicJob } from './platform/jobs.ts';
 import { buildApp } from './app.ts';
 import { isEmpty, seedDistrict, type SeedResult } from './synth/seed.ts';
 import type { AppContext } from './context.ts';
@@ -24,49 +25,65 @@ export interface Started {
   close(): Promise<void>;
 }
 
-export async function openContext(config: Config, opts: { memory?: boolean } = {}): Promise<AppContext> {
+export interface ContextOptions {
+  memory?: boolean;
+  /** several server processes (`serve --workers N`): where this one sends its principal-cache invalidations */
+  principalPeers?: (m: PrincipalInvalidation) => void;
+}
+
+export async function openContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
   const db: Db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, memory: opts.memory, poolSize: config.pgPoolSize });
   await migrate(db);
   const keys = deriveKeys(loadOrCreateSecret(config.secret, config.dataDir));
-  return { config, db, keys, principals: new PrincipalCache(), jobs: { kickWebhooks() {} } };
+  return { config, db, keys, principals: new PrincipalCache(undefined, opts.principalPeers ?? null), jobs: { kickWebhooks() {} } };
 }
 
-export async function startServer(config: Config, opts: { memory?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<Started> {
+/** Creates the configured demo district when the database is empty (first start); null when it was not. */
+export async function seedOnFirstStart(ctx: AppContext, onProgress?: (done: number, total: number) => void): Promise<SeedResult | null> {
+  const config = ctx.config;
+  if (config.firstStartSeed === 'none' || !(await isEmpty(ctx.db))) return null;
+  return seedDistrict(ctx.db, ctx.keys, {
+    profile: config.firstStartSeed, seed: config.seed, adminPassword: config.adminPassword, demoPassword: config.demoPassword, onProgress,
+  });
+}
+
+export interface StartOptions extends ContextOptions {
+  onProgress?: (done: number, total: number) => void;
+  /**
+   * false: run no scheduled job but webhook delivery (another process of the same server runs them, see cluster.ts);
+   * deliveries are claimed with FOR UPDATE SKIP LOCKED, so every process may send its own at once.
+   */
+  scheduledJobs?: boolean;
+}
+
+export async function startServer(config: Config, opts: StartOptions = {}): Promise<Started> {
   const ctx = await openContext(config, opts);
-  let seeded: SeedResult | null = null;
-  if (config.firstStartSeed !== 'none' && (await isEmpty(ctx.db))) {
-    seeded = await seedDistrict(ctx.db, ctx.keys, {
-      profile: config.firstStartSeed, seed: config.seed, adminPassword: config.adminPassword, demoPassword: config.demoPassword, onProgress: opts.onProgress,
-    });
-  }
+  const seeded = await seedOnFirstStart(ctx, opts.onProgress);
   const app = await buildApp(ctx);
-  // reserved referral slots still free at their release time open to general booking (also applied lazily)
-  const releases = startReleaseJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'releasing reserved slots failed'));
-  // referral deadlines: escalation of overdue cases and expiry
-  const deadlines = startDeadlineJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'referral deadline job failed'));
-  // overdue chronic-disease tasks: escalation to the team lead, then the centre's administrator
-  const escalations = startEscalationJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'chronic escalation job failed'));
+  const scheduled = opts.scheduledJobs !== false;
+  const warn = (what: string) => (err: unknown) => app.log.warn({ err: { message: (err as Error)?.message } }, what);
   // webhook deliveries: sent after each commit that queued some, and retried on a timer
-  const webhooks = startWebhookJob(ctx.db, ctx.keys, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'webhook delivery failed'));
+  const webhooks = startWebhookJob(ctx.db, ctx.keys, warn('webhook delivery failed'));
   ctx.jobs.kickWebhooks = webhooks.kick;
-  // the daily detection run (EARS, Farrington, space-time scan → signals → alerts), once per date
-  const detection = config.surveillanceRunHour === 'off' ? null
-    : startDailyRunJob(ctx.db, config.surveillanceRunHour, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'daily surveillance run failed'));
-  // chronic-disease KPIs: the live periods recomputed on a timer (a district administrator can also recompute now)
-  const kpis = config.kpiRecomputeMinutes === 'off' ? null
-    : startKpiJob(ctx.db, config.kpiRecomputeMinutes, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'chronic KPI recompute failed'));
-  // medication coupons: the yearly issue to managed chronic patients (idempotent, every few hours)
-  const coupons = startCouponIssueJob(ctx.db, (err) => app.log.warn({ err: { message: (err as Error)?.message } }, 'coupon issue job failed'));
+  const jobs: PeriodicJob[] = !scheduled ? [] : [
+    // reserved referral slots still free at their release time open to general booking (also applied lazily)
+    startReleaseJob(ctx.db, warn('releasing reserved slots failed')),
+    // referral deadlines: escalation of overdue cases and expiry
+    startDeadlineJob(ctx.db, warn('referral deadline job failed')),
+    // overdue chronic-disease tasks: escalation to the team lead, then the centre's administrator
+    startEscalationJob(ctx.db, warn('chronic escalation job failed')),
+    // the daily detection run (EARS, Farrington, space-time scan → signals → alerts), once per date
+    ...(config.surveillanceRunHour === 'off' ? [] : [startDailyRunJob(ctx.db, config.surveillanceRunHour, warn('daily surveillance run failed'))]),
+    // chronic-disease KPIs: the live periods recomputed on a timer (a district administrator can also recompute now)
+    ...(config.kpiRecomputeMinutes === 'off' ? [] : [startKpiJob(ctx.db, config.kpiRecomputeMinutes, warn('chronic KPI recompute failed'))]),
+    // medication coupons: the yearly issue to managed chronic patients (idempotent, every few hours)
+    startCouponIssueJob(ctx.db, warn('coupon issue job failed')),
+  ];
   return {
     app, ctx, seeded,
     async close() {
-      await coupons.stop();
-      await releases.stop();
-      await deadlines.stop();
-      await escalations.stop();
+      for (const job of jobs) await job.stop();
       await webhooks.stop();
-      await detection?.stop();
-      await kpis?.stop();
       await app.close();
       await ctx.db.close();
     },

@@ -96,12 +96,20 @@ function addRegion(scope: ResidentScope, level: string | null, id: number | null
   else if (level === 'grid') scope.gridIds.push(id);
 }
 
-/** Small TTL cache so a request does not reload the user; invalidated when a user changes. */
+/** What one server process tells the others when it drops cached principals (`serve --workers N`). */
+export type PrincipalInvalidation = { op: 'clear' } | { op: 'invalidateUser'; userId: number };
+
+/**
+ * Small TTL cache so a request does not reload the user; invalidated when a user changes. With several server
+ * processes, `peers` carries each invalidation to the others, which `apply` it to their own cache.
+ */
 export class PrincipalCache {
   private readonly entries = new Map<string, { p: Principal; until: number }>();
   private readonly ttlMs: number;
-  constructor(ttlMs = 30_000) {
+  private readonly peers: ((m: PrincipalInvalidation) => void) | null;
+  constructor(ttlMs = 30_000, peers: ((m: PrincipalInvalidation) => void) | null = null) {
     this.ttlMs = ttlMs;
+    this.peers = peers;
   }
   get(key: string): Principal | undefined {
     const e = this.entries.get(key);
@@ -118,9 +126,16 @@ export class PrincipalCache {
     this.entries.set(key, { p, until: Math.min(Date.now() + this.ttlMs, notAfter) });
   }
   invalidateUser(userId: number) {
-    for (const [k, e] of this.entries) if (e.p.userId === userId) this.entries.delete(k);
+    this.apply({ op: 'invalidateUser', userId });
+    this.peers?.({ op: 'invalidateUser', userId });
   }
   clear() {
-    this.entries.clear();
+    this.apply({ op: 'clear' });
+    this.peers?.({ op: 'clear' });
+  }
+  /** Drops entries here only (an invalidation from another process). */
+  apply(m: PrincipalInvalidation) {
+    if (m.op === 'clear') this.entries.clear();
+    else for (const [k, e] of this.entries) if (e.p.userId === m.userId) this.entries.delete(k);
   }
 }
