@@ -3,6 +3,9 @@
 //   book      `connections` clients refer residents upward with a slot (POST /api/v1/referrals {slotId}) until every
 //             slot is taken; a client that gets 409 SLOT_TAKEN learns the slot is gone (as a console refresh would)
 //             and picks another. Returns the ids of the referrals created, so the parent can count them in the database.
+//   schedule  `connections` clients book slots for referrals that already exist (POST /api/v1/referrals/{id}/schedule
+//             {slotId}), each client for its own share of its doctor's referrals, until every slot is taken; a referral
+//             whose booking got 409 SLOT_TAKEN tries the client's next slot. Returns (referral, slot) of every 200.
 //   worklist  `connections` clients GET worklist URLs in turn for `duration` seconds; latency percentiles.
 // fetch keeps connections alive and opens as many per origin as there are clients (undici's default, no limit).
 import { performance } from 'node:perf_hooks';
@@ -15,6 +18,21 @@ export interface BookJob {
   targetInstitutionId: number;
   slotIds: number[];
   connections: number;
+}
+
+export interface ScheduleJob {
+  mode: 'schedule';
+  base: string;
+  /** one session per family doctor, with the open referrals (no appointment yet) that doctor sent */
+  doctors: { cookie: string; referrals: number[] }[];
+  slotIds: number[];
+  connections: number;
+}
+
+export interface ScheduleSummary extends Omit<BookSummary, 'referralIds'> {
+  /** [referral id, slot id] of every booking answered 200 */
+  booked: number;
+  pairs: [number, number][];
 }
 
 export interface WorklistJob {
@@ -111,6 +129,57 @@ export async function runBook(job: BookJob): Promise<BookSummary> {
   };
 }
 
+export async function runSchedule(job: ScheduleJob): Promise<ScheduleSummary> {
+  const taken = new Set<number>();
+  const pairs: [number, number][] = [];
+  const times: number[] = [];
+  const errorSamples: string[] = [];
+  let conflicts = 0, errors = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const nd = job.doctors.length;
+  await Promise.all(Array.from({ length: job.connections }, async (_, c) => {
+    const doctor = job.doctors[c % nd];
+    // the doctor's clients share out the doctor's referrals: client k of m takes every m-th
+    const m = Math.floor(job.connections / nd) + (c % nd < job.connections % nd ? 1 : 0);
+    const k = Math.floor(c / nd);
+    const mine = doctor.referrals.filter((_, i) => i % m === k);
+    const order = shuffled(job.slotIds, c + 1);
+    let at = 0;
+    for (const referralId of mine) {
+      for (; at < order.length; at++) {
+        const slotId = order[at];
+        if (taken.has(slotId)) continue;
+        const t = performance.now();
+        const res = await fetch(`${job.base}/api/v1/referrals/${referralId}/schedule`, {
+          method: 'POST',
+          headers: { cookie: doctor.cookie, 'content-type': 'application/json', accept: 'application/json' },
+          body: JSON.stringify({ slotId }),
+        });
+        const body = (await res.json()) as { id?: number; code?: string };
+        times.push(performance.now() - t);
+        taken.add(slotId);
+        if (res.status === 200) {
+          pairs.push([referralId, slotId]);
+          at++;
+          break;
+        }
+        if (res.status === 409 && body.code === 'SLOT_TAKEN') conflicts++;
+        else {
+          errors++;
+          if (errorSamples.length < 5) errorSamples.push(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+        }
+      }
+      if (at >= order.length) break;
+    }
+  }));
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    seconds: (performance.now() - t0) / 1000, booked: pairs.length, pairs, conflicts, errors, errorSamples, latency: latency(times),
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
 export async function runWorklist(job: WorklistJob): Promise<WorklistSummary> {
   const per = job.paths.map(() => [] as number[]);
   let non2xx = 0;
@@ -147,8 +216,8 @@ export async function runWorklist(job: WorklistJob): Promise<WorklistSummary> {
 }
 
 if (process.argv[2] === '--child') {
-  process.once('message', (job: BookJob | WorklistJob) => {
-    (job.mode === 'book' ? runBook(job) : runWorklist(job)).then(
+  process.once('message', (job: BookJob | ScheduleJob | WorklistJob) => {
+    (job.mode === 'book' ? runBook(job) : job.mode === 'schedule' ? runSchedule(job) : runWorklist(job)).then(
       (summary) => process.send!({ summary }, () => process.exit(0)),
       (err) => process.send!({ error: String(err?.stack ?? err) }, () => process.exit(1)),
     );

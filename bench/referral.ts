@@ -8,6 +8,8 @@
 //             page 1, a state filter, the overdue filter and a deep page; the raw reference replays the statements the
 //             service issues for one call (captured) straight through the Db.
 import { performance } from 'node:perf_hooks';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +21,7 @@ import { loadPrincipal } from '../src/platform/principal.ts';
 import { listReferrals } from '../src/modules/referral/cases.ts';
 import { startServer } from '../src/server.ts';
 import { isEmpty, seedDistrict } from '../src/synth/seed.ts';
-import type { BookJob, BookSummary, WorklistJob, WorklistSummary } from './referral-load.ts';
+import type { BookJob, BookSummary, ScheduleJob, ScheduleSummary, WorklistJob, WorklistSummary } from './referral-load.ts';
 import {
   ADMIN_PASSWORD, BENCH_KEYS, BENCH_SECRET, BENCH_SEED, DEMO_PASSWORD, concurrentLoops, createPgDatabase, loginCookie, enginesOf, fmt, loadAverage, loadInChild, log, machine, table, type Engine,
 } from './common.ts';
@@ -33,6 +35,12 @@ export interface ReferralBenchOptions {
   history?: number;
   duration?: number;
   warmup?: number;
+  /** booking (both booking operations and the raw reference) or worklist; default both */
+  only?: string;
+  /** PostgreSQL: server processes (`caregrid serve --workers N` in a child process); 1 runs the server in this process */
+  workers?: number;
+  /** PostgreSQL connections per server process (default 16) */
+  pgPoolSize?: number;
 }
 
 const LOAD = new URL('./referral-load.ts', import.meta.url);
@@ -60,6 +68,91 @@ async function publishPools(base: string, desk: string, pools: number, capacity:
     ids.push(...((await r.json()) as { slots: { id: number }[] }).slots.map((s) => s.id));
   }
   return ids;
+}
+
+/**
+ * The server under test: in this process (one server process, as `caregrid serve`), or `caregrid serve --workers N`
+ * as a child process with a pool of this process's own for the counts and the raw reference.
+ */
+async function startBenchServer(settings: Record<string, unknown> & { workers: number; databaseUrl?: string }): Promise<{ base: string; db: Db; close(): Promise<void> }> {
+  if (settings.workers === 1) {
+    const started = await startServer(loadConfig(settings));
+    const base = await started.app.listen({ port: 0, host: '127.0.0.1' });
+    return { base, db: started.ctx.db, close: () => started.close() };
+  }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, DATABASE_URL: settings.databaseUrl, CAREGRID_DATA_DIR: settings.dataDir as string, CAREGRID_SECRET: BENCH_SECRET,
+    CAREGRID_ADMIN_PASSWORD: ADMIN_PASSWORD, CAREGRID_DEMO_PASSWORD: DEMO_PASSWORD, CAREGRID_FIRST_START_SEED: 'none', LOG_LEVEL: 'silent',
+    CAREGRID_PG_POOL_SIZE: String(settings.pgPoolSize), CAREGRID_SURVEILLANCE_RUN_HOUR: 'off', PORT: '0', HOST: '127.0.0.1',
+  };
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../src/main.ts', import.meta.url)), 'serve', '--workers', String(settings.workers)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const base = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c) => {
+      out += c;
+      const m = /running on [^:]+: (http:\/\/[^/]+)\//.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`caregrid serve exited with ${code}: ${out}`)));
+  });
+  const db = await openDb({ databaseUrl: settings.databaseUrl, poolSize: settings.pgPoolSize as number });
+  return {
+    base, db,
+    async close() {
+      await db.close();
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+interface BookingCounts {
+  /** slots with two live appointments */
+  doubles: number;
+  /** successful bookings whose referral does not hold a live appointment on that slot (plus, for existing referrals, referrals changed by failed bookings) */
+  lost: number;
+  /** live appointments on these slots that no successful booking's referral holds */
+  orphans: number;
+  free: number;
+}
+
+/** Counts in the database what the clients were told: `booked` is [referral, slot] of each success (slot null: the referral's own). */
+async function bookingCounts(db: Db, slotIds: number[], booked: [number, number | null][]): Promise<BookingCounts> {
+  const free = await countOf(db, "SELECT count(*)::int AS n FROM slot WHERE id = ANY($1::bigint[]) AND status = 'free'", [slotIds]);
+  const doubles = await countOf(db, `SELECT count(*)::int AS n FROM (SELECT slot_id FROM appointment WHERE slot_id = ANY($1::bigint[]) AND status = 'booked' GROUP BY slot_id HAVING count(*) > 1) x`, [slotIds]);
+  const live = await countOf(db, "SELECT count(*)::int AS n FROM appointment WHERE slot_id = ANY($1::bigint[]) AND status = 'booked'", [slotIds]);
+  const held = await countOf(db,
+    `SELECT count(*)::int AS n FROM unnest($1::bigint[], $2::bigint[]) AS x(referral_id, slot_id)
+       JOIN referral f ON f.id = x.referral_id JOIN appointment a ON a.id = f.appointment_id
+      WHERE a.status = 'booked' AND a.slot_id = ANY($3::bigint[]) AND (x.slot_id IS NULL OR a.slot_id = x.slot_id)`,
+    [booked.map(([r]) => r), booked.map(([, s]) => s), slotIds]);
+  return { doubles, lost: booked.length - held, orphans: live - held, free };
+}
+
+function check(notes: string[], engine: string, what: string, c: BookingCounts, orphanReferrals: number, run: { errors: number; errorSamples: string[] }) {
+  if (c.doubles || c.lost || c.orphans || orphanReferrals || c.free || run.errors) {
+    notes.push(`${engine} ${what}: CHECK FAILED — doubles ${c.doubles}, lost ${c.lost}, orphans ${c.orphans + orphanReferrals}, free ${c.free}, errors ${run.errors} ${run.errorSamples.join(' · ')}`);
+  }
+}
+
+/** `n` open upward referrals without a slot, spread over the doctors (each on their own residents), created through the API. */
+async function createOpenReferrals(base: string, doctors: { cookie: string; residents: number[] }[], hospital: number, n: number): Promise<number[][]> {
+  const out = doctors.map(() => [] as number[]);
+  let next = 0;
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    for (let i = next++; i < n; i = next++) {
+      const d = i % doctors.length;
+      const doctor = doctors[d];
+      const r = await fetch(`${base}/api/v1/referrals`, {
+        method: 'POST', headers: { cookie: doctor.cookie, 'content-type': 'application/json' },
+        body: JSON.stringify({ direction: 'up', residentId: doctor.residents[Math.floor(i / doctors.length) % doctor.residents.length], targetInstitutionId: hospital, targetDepartment: '神经内科', reason: '专科评估 (benchmark)' }),
+      });
+      if (r.status !== 201) throw new Error(`referral: ${r.status} ${await r.text()}`);
+      out[d].push(((await r.json()) as { id: number }).id);
+    }
+  }));
+  return out;
 }
 
 /** 100,000 historical referrals to the desk's hospital from the district's primary-care institutions, set-based. */
@@ -128,6 +221,10 @@ export async function runReferralBench(opts: ReferralBenchOptions): Promise<stri
   const history = opts.history ?? 100_000;
   const duration = opts.duration ?? 15;
   const warmup = opts.warmup ?? 3;
+  const only = opts.only;
+  const workers = opts.workers ?? 1;
+  const pgPoolSize = opts.pgPoolSize ?? 16;
+  if (only !== undefined && only !== 'booking' && only !== 'worklist') throw new Error(`--only must be booking or worklist (got ${only})`);
   const bookingRows: (string | number)[][] = [];
   const worklistRows: (string | number)[][] = [];
   const notes: string[] = [];
@@ -145,14 +242,14 @@ export async function runReferralBench(opts: ReferralBenchOptions): Promise<stri
         }
         await db.close();
       }
-      const config = loadConfig({
+      // the daily detection run is off: it would start computing at the server's start, in the middle of the bookings
+      const settings = {
         port: 0, host: '127.0.0.1', dataDir, databaseUrl: database?.url, secret: BENCH_SECRET, adminPassword: ADMIN_PASSWORD, demoPassword: DEMO_PASSWORD,
-        firstStartSeed: 'none', logLevel: 'silent', pgPoolSize: 16,
-      });
-      const started = await startServer(config);
+        firstStartSeed: 'none', logLevel: 'silent', pgPoolSize, surveillanceRunHour: 'off', workers: engine === 'postgres' ? workers : 1,
+      } as const;
+      const started = await startBenchServer(settings);
       try {
-        const base = await started.app.listen({ port: 0, host: '127.0.0.1' });
-        const db = started.ctx.db;
+        const { base, db } = started;
         const desk = await loginCookie(base, 'referral1', DEMO_PASSWORD);
         const hospital = await countOf(db, "SELECT institution_id AS n FROM app_user WHERE username = 'referral1'");
         const doctorNames = (await db.query<{ username: string }>("SELECT username FROM app_user WHERE 'family_doctor' = ANY(roles) ORDER BY id")).rows.map((r) => r.username);
@@ -164,50 +261,70 @@ export async function runReferralBench(opts: ReferralBenchOptions): Promise<stri
         })));
 
         // ── booking ──
-        log(`${engine}: publishing ${pools} pools of ${capacity} places…`);
-        const slotIds = await publishPools(base, desk, pools, capacity, 20, '心内科');
-        const referralsBefore = await countOf(db, 'SELECT count(*)::int AS n FROM referral');
-        log(`${engine}: ${connections} clients booking ${fmt.int(slotIds.length)} places…`);
-        const book = await loadInChild<BookJob, BookSummary>(LOAD, { mode: 'book', base, doctors, targetInstitutionId: hospital, slotIds, connections });
-        const busy = await countOf(db, "SELECT count(*)::int AS n FROM slot WHERE id = ANY($1::bigint[]) AND status = 'busy'", [slotIds]);
-        const free = await countOf(db, "SELECT count(*)::int AS n FROM slot WHERE id = ANY($1::bigint[]) AND status = 'free'", [slotIds]);
-        const doubles = await countOf(db, `SELECT count(*)::int AS n FROM (SELECT slot_id FROM appointment WHERE slot_id = ANY($1::bigint[]) AND status = 'booked' GROUP BY slot_id HAVING count(*) > 1) x`, [slotIds]);
-        const live = await countOf(db, "SELECT count(*)::int AS n FROM appointment WHERE slot_id = ANY($1::bigint[]) AND status = 'booked'", [slotIds]);
-        const held = await countOf(db, `SELECT count(*)::int AS n FROM referral f JOIN appointment a ON a.id = f.appointment_id WHERE f.id = ANY($1::bigint[]) AND a.status = 'booked' AND a.slot_id = ANY($2::bigint[])`, [book.referralIds, slotIds]);
-        const created = (await countOf(db, 'SELECT count(*)::int AS n FROM referral')) - referralsBefore;
-        const lost = book.booked - held;
-        const orphans = created - book.booked;
-        if (doubles || lost || orphans || free || book.errors) notes.push(`${engine}: CHECK FAILED — doubles ${doubles}, lost ${lost}, orphans ${orphans}, free ${free}, errors ${book.errors} ${book.errorSamples.join(' · ')}`);
+        if (only !== 'worklist') {
+          // (a) a referral created with its booking in one request
+          log(`${engine}: publishing ${pools} pools of ${capacity} places…`);
+          const slotIds = await publishPools(base, desk, pools, capacity, 20, '心内科');
+          const referralsBefore = await countOf(db, 'SELECT count(*)::int AS n FROM referral');
+          log(`${engine}: ${connections} clients creating referrals with a booking for ${fmt.int(slotIds.length)} places…`);
+          const book = await loadInChild<BookJob, BookSummary>(LOAD, { mode: 'book', base, doctors, targetInstitutionId: hospital, slotIds, connections });
+          const a = await bookingCounts(db, slotIds, book.referralIds.map((id) => [id, null]));
+          const created = (await countOf(db, 'SELECT count(*)::int AS n FROM referral')) - referralsBefore;
+          const orphanReferrals = created - book.booked;
+          check(notes, engine, 'create + book', a, orphanReferrals, book);
 
-        // raw reference: the essential booking statements from as many loops, on 50 more pools
-        const rawSlots = await publishPools(base, desk, pools, capacity, 40, '内分泌科');
-        const residentPool = doctors.flatMap((d) => d.residents);
-        let next = 0;
-        const rawStart = performance.now();
-        let rawBooked = 0;
-        await Promise.all(Array.from({ length: connections }, async (_, c) => {
-          for (let i = next++; i < rawSlots.length; i = next++) {
-            const ok = await db.tx(async (q) => {
-              const s = await q.query("SELECT id, institution_id, start_at, end_at FROM slot WHERE id = $1 AND status = 'free' FOR UPDATE", [rawSlots[i]]);
-              if (!s.rows[0]) return false;
-              await q.query("UPDATE slot SET status = 'busy' WHERE id = $1", [rawSlots[i]]);
-              await q.query(`INSERT INTO appointment (resident_id, institution_id, slot_id, status, start_at, end_at) VALUES ($1, $2, $3, 'booked', $4, $5)`,
-                [residentPool[(i + c) % residentPool.length], s.rows[0].institution_id, rawSlots[i], s.rows[0].start_at, s.rows[0].end_at]);
-              return true;
-            });
-            if (ok) rawBooked++;
+          // (b) booking a slot for referrals that already exist
+          const schedSlots = await publishPools(base, desk, pools, capacity, 60, '神经内科');
+          const open = await createOpenReferrals(base, doctors, hospital, Math.ceil(schedSlots.length * 1.1));
+          log(`${engine}: ${connections} clients booking ${fmt.int(schedSlots.length)} places for ${fmt.int(open.reduce((n, d) => n + d.length, 0))} existing referrals…`);
+          const sched = await loadInChild<ScheduleJob, ScheduleSummary>(LOAD, {
+            mode: 'schedule', base, doctors: doctors.map((d, i) => ({ cookie: d.cookie, referrals: open[i] })), slotIds: schedSlots, connections,
+          });
+          const b = await bookingCounts(db, schedSlots, sched.pairs);
+          // a referral none of whose bookings succeeded is exactly as it was created
+          const bookedIds = new Set(sched.pairs.map(([r]) => r));
+          const untouched = open.flat().filter((id) => !bookedIds.has(id));
+          const changed = await countOf(db, `SELECT count(*)::int AS n FROM referral f WHERE f.id = ANY($1::bigint[])
+              AND (f.version <> 1 OR f.appointment_id IS NOT NULL OR f.state <> 'requested' OR (SELECT count(*) FROM referral_event e WHERE e.referral_id = f.id) <> 1)`, [untouched]);
+          b.lost += changed;
+          check(notes, engine, 'book for existing', b, 0, sched);
+
+          // raw reference: the essential booking statements from as many loops, on 50 more pools
+          const rawSlots = await publishPools(base, desk, pools, capacity, 40, '内分泌科');
+          const residentPool = doctors.flatMap((d) => d.residents);
+          let next = 0;
+          const rawStart = performance.now();
+          let rawBooked = 0;
+          await Promise.all(Array.from({ length: connections }, async (_, c) => {
+            for (let i = next++; i < rawSlots.length; i = next++) {
+              const ok = await db.tx(async (q) => {
+                const s = await q.query("SELECT id, institution_id, start_at, end_at FROM slot WHERE id = $1 AND status = 'free' FOR UPDATE", [rawSlots[i]]);
+                if (!s.rows[0]) return false;
+                await q.query("UPDATE slot SET status = 'busy' WHERE id = $1", [rawSlots[i]]);
+                await q.query(`INSERT INTO appointment (resident_id, institution_id, slot_id, status, start_at, end_at) VALUES ($1, $2, $3, 'booked', $4, $5)`,
+                  [residentPool[(i + c) % residentPool.length], s.rows[0].institution_id, rawSlots[i], s.rows[0].start_at, s.rows[0].end_at]);
+                return true;
+              });
+              if (ok) rawBooked++;
+            }
+          }));
+          const rawSeconds = (performance.now() - rawStart) / 1000;
+          const rawPerSecond = rawBooked / rawSeconds;
+          for (const [operation, run, counts, orphans] of [
+            ['create referral + book (POST /referrals {slotId})', book, a, a.orphans + orphanReferrals],
+            ['book for an existing referral (POST /referrals/{id}/schedule)', sched, b, b.orphans],
+          ] as const) {
+            const perSecond = run.booked / run.seconds;
+            bookingRows.push([
+              engine, operation, fmt.int(slotIds.length), connections, fmt.s(run.seconds), fmt.int(perSecond), fmt.int(run.conflicts), `${counts.doubles} / ${counts.lost} / ${orphans}`,
+              `${ms(run.latency.p50)} / ${ms(run.latency.p99)}`, fmt.int(rawPerSecond), fmt.ratio(rawPerSecond / perSecond),
+            ]);
+            log(`${engine}: ${operation}: ${fmt.int(perSecond)} bookings/s (raw ${fmt.int(rawPerSecond)}/s); doubles ${counts.doubles}, lost ${counts.lost}, orphans ${orphans}, free ${counts.free}`);
           }
-        }));
-        const rawSeconds = (performance.now() - rawStart) / 1000;
-        const perSecond = book.booked / book.seconds;
-        const rawPerSecond = rawBooked / rawSeconds;
-        bookingRows.push([
-          engine, fmt.int(slotIds.length), connections, fmt.s(book.seconds), fmt.int(perSecond), fmt.int(book.conflicts), `${doubles} / ${lost} / ${orphans}`,
-          `${ms(book.latency.p50)} / ${ms(book.latency.p99)}`, fmt.int(rawPerSecond), fmt.ratio(rawPerSecond / perSecond),
-        ]);
-        log(`${engine}: ${fmt.int(perSecond)} bookings/s (raw ${fmt.int(rawPerSecond)}/s); doubles ${doubles}, lost ${lost}, orphans ${orphans}, busy ${busy}/${live}`);
+        }
 
         // ── worklist ──
+        if (only === 'booking') continue;
         log(`${engine}: inserting ${fmt.int(history)} historical referrals…`);
         const t0 = performance.now();
         await insertHistory(db, hospital, history);
@@ -236,11 +353,10 @@ export async function runReferralBench(opts: ReferralBenchOptions): Promise<stri
     }
   }
   return [
-    `Referral benchmark — ${new Date().toISOString().slice(0, 10)} — ${machine()} — dongcheng, ${fmt.int(residents)} residents; load average at the end ${loadAverage()}`,
+    `Referral benchmark — ${new Date().toISOString().slice(0, 10)} — ${machine()} — dongcheng, ${fmt.int(residents)} residents; PostgreSQL server: ${workers > 1 ? `caregrid serve --workers ${workers}` : 'one process'}, ${pgPoolSize} connections per process; load average at the end ${loadAverage()}`,
     '',
-    table(['engine', 'places', 'clients', 'seconds', 'bookings/s', '409 SLOT_TAKEN', 'double / lost / orphan', 'latency p50 / p99 ms', 'raw bookings/s', 'raw ÷ server'], bookingRows),
-    '',
-    table(['engine', 'worklist query (desk inbox)', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'raw statements p50 / p99 ms', 'server ÷ raw (p50)'], worklistRows),
+    ...(bookingRows.length ? [table(['engine', 'booking', 'places', 'clients', 'seconds', 'bookings/s', '409 SLOT_TAKEN', 'double / lost / orphan', 'latency p50 / p99 ms', 'raw bookings/s', 'raw ÷ server'], bookingRows), ''] : []),
+    ...(worklistRows.length ? [table(['engine', 'worklist query (desk inbox)', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'raw statements p50 / p99 ms', 'server ÷ raw (p50)'], worklistRows)] : []),
     '',
     ...notes.map((n) => `- ${n}`),
   ].join('\n');

@@ -26,15 +26,19 @@ const USAGE = `usage: npm run bench -- <name> [options]
              --residents N                   (default 700000, the dongcheng district seeded first)
              --batch N                       lines per batch (default 5000)
 
-  referral 200 family-doctor clients booking every place of 50 pools through POST /api/v1/referrals (counted for
-           double bookings and lost referrals) vs the essential booking statements; the desk's inbox with 100,000
-           historical referrals (p50/p99) vs the service's statements replayed
+  referral 200 family-doctor clients booking every place of 50 pools, (a) creating referrals with a slot
+           (POST /api/v1/referrals) and (b) for referrals that already exist (POST /api/v1/referrals/{id}/schedule),
+           counted for double bookings and lost referrals, vs the essential booking statements; the desk's inbox with
+           100,000 historical referrals (p50/p99) vs the service's statements replayed
              --engine pglite|postgres|both   (default both)
              --residents N                   (default 700000)
              --connections N                 booking clients (default 200)
              --pools N / --capacity N        (default 50 / 100 places)
              --history N                     historical referrals in the inbox (default 100000)
              --duration S / --warmup S       worklist load (default 15 / 3)
+             --only booking|worklist         one of the two measurements
+             --workers N                     PostgreSQL: the server as caregrid serve --workers N (default 1: in-process)
+             --pg-pool-size N                PostgreSQL connections per server process (default 16)
 
   records  FHIR transaction bundles (100 entries, 8 clients, institution token) and Patient/$everything + the
            timeline API for residents with 200 records, on 700,000 residents and 5,000,000 encounters
@@ -121,6 +125,8 @@ const { values, positionals } = parseArgs({
     'signals-cache': { type: 'string' },
     'fusion-grid': { type: 'string' },
     seed: { type: 'string' },
+    workers: { type: 'string' },
+    'pg-pool-size': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -160,7 +166,8 @@ async function main() {
     const { runReferralBench } = await import('./referral.ts');
     output = await runReferralBench({
       engine: values.engine, residents: num(values.residents), connections: num(values.connections), pools: num(values.pools), capacity: num(values.capacity),
-      history: num(values.history), duration: num(values.duration), warmup: values.warmup === '0' ? 0 : num(values.warmup),
+      history: num(values.history), duration: num(values.duration), warmup: values.warmup === '0' ? 0 : num(values.warmup), only: values.only,
+      workers: num(values.workers), pgPoolSize: num(values['pg-pool-size']),
     });
   } else if (name === 'bulk-import') {
     const { runBulkImportBench } = await import('./bulk-import.ts');
