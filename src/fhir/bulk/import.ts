@@ -611,7 +611,7 @@ class Importer {
     }
     const isEncounter = kind.afterWrite === encounterKind.afterWrite;
     const now = this.now;
-    const agg = new Map<string, { resident: number; institution: number; kind: string; until: string }>();
+    const agg = new Map<string, { resident: number; institution: number; kind: string; until: string; known: boolean }>();
     for (const r of rows) {
       const v = r.values;
       if (!v.resident_id || !v.institution_id) continue;
@@ -620,7 +620,7 @@ class Importer {
       const key = `${v.resident_id}/${v.institution_id}/${rel}`;
       const prev = agg.get(key);
       const done = this.ensured.get(key);
-      if ((!prev || prev.until < until) && (!done || done < until)) agg.set(key, { resident: v.resident_id as number, institution: v.institution_id as number, kind: rel, until });
+      if ((!prev || prev.until < until) && (!done || done < until)) agg.set(key, { resident: v.resident_id as number, institution: v.institution_id as number, kind: rel, until, known: done !== undefined });
     }
     if (!agg.size) return undefined;
     const list = [...agg.values()];
@@ -630,7 +630,11 @@ class Importer {
     // merge joins are switched off for this transaction only (SET LOCAL), and JIT (triggered by cost estimates, not
     // work) is off.
     await q.query("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)");
-    await ensureTreatmentRelationships(q, list.map((x) => ({ residentId: x.resident, institutionId: x.institution, kind: x.kind as TreatmentGrant['kind'], until: x.until })));
+    // keys an earlier batch of this import committed exist: those are only extended (Observations after their Encounters)
+    const grants = (xs: typeof list) => xs.map((x) => ({ residentId: x.resident, institutionId: x.institution, kind: x.kind as TreatmentGrant['kind'], until: x.until }));
+    const known = list.filter((x) => x.known);
+    if (known.length) await ensureTreatmentRelationships(q, grants(known), true);
+    if (known.length < list.length) await ensureTreatmentRelationships(q, grants(list.filter((x) => !x.known)));
     // remembered once the batch commits (a rolled-back batch must not leave a relationship marked as ensured)
     return () => {
       if (this.ensured.size > 2_000_000) this.ensured.clear();
