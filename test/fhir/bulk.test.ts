@@ -319,6 +319,19 @@ describe('$import', () => {
     ]);
   });
 
+  test('care relationships: results in a later batch extend the relationship their encounter created in an earlier one', async () => {
+    const db = s.started.ctx.db;
+    // a resident no earlier test has written records for
+    const used = residents.map((x) => x.id);
+    const p = (await db.query<{ id: number }>("SELECT id FROM resident WHERE status = 'active' AND id <> ALL($1::bigint[]) AND NOT EXISTS (SELECT 1 FROM care_relationship c WHERE c.resident_id = resident.id) ORDER BY id LIMIT 1", [used])).rows[0].id;
+    // batch 1: two encounters of 2026-10-01 (access to 2026-12-30); batch 2: their results, sent today
+    const r = await importInBatches([encounter('ext-e1', p), encounter('ext-e2', p), observation('ext-o1', p, 'ext-e1', 118), observation('ext-o2', p, 'ext-e2', 119)], 2);
+    expect(r).toMatchObject({ created: 4, failed: 0 });
+    const today90 = (await db.query("SELECT ((now() AT TIME ZONE 'Asia/Shanghai')::date + 90)::text AS d")).rows[0].d;
+    const { rows } = await db.query("SELECT kind, count(*)::int AS n, max(valid_to)::text AS valid_to FROM care_relationship WHERE resident_id = $1 GROUP BY kind", [p]);
+    expect(rows).toEqual([{ kind: 'consultation', n: 1, valid_to: today90 > '2026-12-30' ? today90 : '2026-12-30' }]);
+  });
+
   test('round trip: export, wipe the clinical tables, import, the same data', async () => {
     const types = 'Encounter,Condition,Observation';
     const first = await runExport(`/$export?_type=${types}`);

@@ -121,9 +121,11 @@ type Runs = { query: (s: string, p?: unknown[]) => Promise<any> };
 
 /**
  * One relationship per (resident, institution, kind), created or extended to the latest date, for any number of
- * grants in one statement: the FHIR API writes one, a bulk import a whole batch.
+ * grants in one statement: the FHIR API writes one, a bulk import a whole batch. `known` says the caller knows every
+ * grant's relationship exists (a bulk import's later batches for keys an earlier batch committed): the statement then
+ * only extends, without the probe for a missing row.
  */
-export async function ensureTreatmentRelationships(q: Runs, grants: readonly TreatmentGrant[]) {
+export async function ensureTreatmentRelationships(q: Runs, grants: readonly TreatmentGrant[], known = false) {
   const latest = new Map<string, TreatmentGrant>();
   for (const g of grants) {
     const key = `${g.residentId}|${g.institutionId}|${g.kind}`;
@@ -134,19 +136,20 @@ export async function ensureTreatmentRelationships(q: Runs, grants: readonly Tre
   const list = [...latest.values()];
   // `institution_id + 0` keeps the partial institution index out of the probes: (resident_id, kind, institution_id)
   // finds the one row per key
+  const extend = `UPDATE care_relationship cr SET valid_to = a.valid_to FROM a
+        WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id
+          AND cr.valid_to < a.valid_to`;
   await q.query(
     `WITH a AS (
        SELECT resident_id, institution_id, kind, (until AT TIME ZONE 'Asia/Shanghai')::date + $5::int AS valid_to
-         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) AS v(resident_id, institution_id, kind, until)),
-     u AS (
-       UPDATE care_relationship cr SET valid_to = a.valid_to FROM a
-        WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id
-          AND cr.valid_to < a.valid_to
-        RETURNING 1)
+         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) AS v(resident_id, institution_id, kind, until))` +
+      (known
+        ? ` ${extend}`
+        : `, u AS (${extend} RETURNING 1)
      INSERT INTO care_relationship (resident_id, kind, institution_id, valid_from, valid_to, source_ref)
      SELECT a.resident_id, a.kind, a.institution_id, $6::date, a.valid_to, 'encounter' FROM a
-      WHERE NOT EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id)`,
-    [list.map((g) => g.residentId), list.map((g) => g.institutionId), list.map((g) => g.kind), list.map((g) => new Date(g.until).toISOString()), TREATMENT_ACCESS_DAYS, districtDate()],
+      WHERE NOT EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id)`),
+    [list.map((g) => g.residentId), list.map((g) => g.institutionId), list.map((g) => g.kind), list.map((g) => new Date(g.until).toISOString()), TREATMENT_ACCESS_DAYS, ...(known ? [] : [districtDate()])],
   );
 }
 
