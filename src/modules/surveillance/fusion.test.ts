@@ -137,7 +137,7 @@ describe('multi_source: independent sources in the same or adjacent communities 
   });
 });
 
-describe('combined evidence (multi_source version 3): Fisher\'s combination of the independent sources, and persistence', () => {
+describe('multi_source with combined evidence (maxCombinedP, minDays): Fisher\'s combination of the independent sources, and persistence', () => {
   // reference values from R: pnorm(z, lower.tail = FALSE), pchisq(x, df, lower.tail = FALSE)
   test('the normal upper tail, to the 1.2e-7 relative accuracy of erfc', () => {
     for (const [z, p] of [[0, 0.5], [-1, 0.8413447460685429], [3, 0.0013498980316300933], [4, 3.167124183311986e-5], [6, 9.865876450376946e-10]]) {
@@ -178,30 +178,30 @@ describe('combined evidence (multi_source version 3): Fisher\'s combination of t
     expect(e.days).toBe(3);
   });
 
-  const V3: FusionRule = { ...MULTI, version: 3, params: { minSources: 2, windowDays: 7, adjacency: 'adjacent', maxCombinedP: 1e-6, minDays: 2 } };
+  const COMBINED: FusionRule = { ...MULTI, version: 3, params: { minSources: 2, windowDays: 7, adjacency: 'adjacent', maxCombinedP: 1e-6, minDays: 2 } };
   test('the combination must reach maxCombinedP, and the evidence must span minDays days', () => {
     const z = (statistic: number, over: Partial<FusionSignal> = {}) => sig({ algorithm: 'earsC2', statistic, ...over });
     // two sources at z = 4 (p = 3.167e-5 each): Fisher 41.44 on 4 df, p = 2.18e-8 ≤ 1e-6, on two days
     const strong = [z(4), z(4, { source: 'pharmacy', community: 102, date: addDays(AS_OF, -1) })];
-    const [c] = fuse(input(strong, { rules: [V3] }));
+    const [c] = fuse(input(strong, { rules: [COMBINED] }));
     expect(c).toMatchObject({ ruleVersion: 3, communities: [101, 102], groups: ['clinical', 'pharmacy'] });
     expect(c.evidence).toMatchObject({ df: 4, days: 2, statistic: expect.closeTo(41.44040594610917, 5), pValue: expect.closeTo(2.178683098263902e-8, 13) });
     expect(c.evidence!.groups.map((g) => [g.source, g.signalId])).toEqual([['fever_clinic', strong[0].id], ['pharmacy', strong[1].id]]);
     // the same evidence on one day is not persistent
-    expect(fuse(input([z(4), z(4, { source: 'pharmacy', community: 102 })], { rules: [V3] }))).toEqual([]);
+    expect(fuse(input([z(4), z(4, { source: 'pharmacy', community: 102 })], { rules: [COMBINED] }))).toEqual([]);
     // two sources at z = 3.2 (p = 6.87e-4 each): Fisher p = 7.35e-6 > 1e-6
-    expect(fuse(input([z(3.2), z(3.2, { source: 'pharmacy', date: addDays(AS_OF, -1) })], { rules: [V3] }))).toEqual([]);
+    expect(fuse(input([z(3.2), z(3.2, { source: 'pharmacy', date: addDays(AS_OF, -1) })], { rules: [COMBINED] }))).toEqual([]);
     // … which passes at maxCombinedP 1e-5
-    const looser: FusionRule = { ...V3, params: { ...(V3.params as object), maxCombinedP: 1e-5 } };
+    const looser: FusionRule = { ...COMBINED, params: { ...(COMBINED.params as object), maxCombinedP: 1e-5 } };
     expect(fuse(input([z(3.2), z(3.2, { source: 'pharmacy', date: addDays(AS_OF, -1) })], { rules: [looser] }))).toHaveLength(1);
     // a source without a p-value still counts as a source, but adds nothing: z = 5 alone gives p = 2.87e-7 on 2 df,
     // with a Farrington signal beside it Fisher's p on 4 df is 4.6e-6
     const farrington = sig({ algorithm: 'farringtonFlexible', source: 'pharmacy', statistic: 2, date: addDays(AS_OF, -1) });
-    expect(fuse(input([z(5), farrington], { rules: [V3] }))).toEqual([]);
-    expect(fuse(input([z(6), farrington], { rules: [V3] }))).toHaveLength(1);
+    expect(fuse(input([z(5), farrington], { rules: [COMBINED] }))).toEqual([]);
+    expect(fuse(input([z(6), farrington], { rules: [COMBINED] }))).toHaveLength(1);
   });
 
-  test('version 1 and 2 candidates carry no combination', () => {
+  test('candidates of a rule that does not combine carry no combination', () => {
     expect(fuse(input([sig({}), sig({ source: 'pharmacy' })]))[0].evidence).toBeUndefined();
   });
 });

@@ -34,7 +34,7 @@ export const MultiSourceParams = z.object({
   /** the evidence must hold one strong signal: observed ≥ strongFactor × its threshold, or a scan cluster */
   strongFactor: z.number().min(1).max(100).default(1),
   /**
-   * the sources' evidence combined before the decision (version 3): Fisher's combination of the independence groups'
+   * the sources' evidence combined before the decision: Fisher's combination of the independence groups'
    * p-values (each group's smallest, see combinedEvidence) must be at most this; 1 = not combined
    */
   maxCombinedP: z.number().gt(0).max(1).default(1),
