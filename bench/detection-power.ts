@@ -12,7 +12,7 @@
 //           day has no such alarm (for alerts: no candidate of that rule touching the communities; for series: no
 //           alarm on that series and day; for the scan: no cluster of that kind holding one of the communities), and,
 //           for alerts, the alert holds at least one signal that the baseline does not raise.
-//   Fused alerts: fuse() and matchOpenAlert() with the rules seeded in 0005_surveillance.sql; an alert is extended,
+//   Fused alerts: fuse() and matchOpenAlert() with the default rules (DEFAULT_RULES: as the migrations leave them); an alert is extended,
 //           not reopened, while its area keeps signalling, and counts as closed after QUIET_DAYS days without new
 //           evidence. Single-source signalling goes through the same engine with one rule that makes every signal an
 //           alert (kind high_threshold at factor 1), so both are deduplicated alike.
@@ -31,7 +31,29 @@ import {
   type FusionDay, type Levels, type Selection, type SimSignal,
 } from './detection-sim.ts';
 import type { PowerTask } from './detection-power-worker.ts';
-import type { FusionRule } from '../src/modules/surveillance/fusion.ts';
+import { parseParams, type FusionRule, type MultiSourceParams } from '../src/modules/surveillance/fusion.ts';
+
+/** The version 3 candidates of the variant table (combined evidence, persistence). */
+const VARIANTS_V3: Partial<MultiSourceParams>[] = [
+  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-5, minDays: 3 },
+  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-6, minDays: 2 },
+  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-6, minDays: 3 },
+  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-7, minDays: 3 },
+  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 1, maxCombinedP: 1e-6, minDays: 3 },
+  { minSources: 2, windowDays: 5, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-6, minDays: 3 },
+];
+
+/** A multi_source parameter set in words (defaults filled in; the neutral ones left out). */
+function paramsName(raw: Partial<MultiSourceParams>): string {
+  const p = parseParams('multi_source', raw);
+  return [
+    `${p.minSources} sources, ${p.windowDays} d, ${p.adjacency}`,
+    p.minObserved ? `observed ≥ ${p.minObserved}` : '',
+    p.strongFactor > 1 ? `one ≥ ${p.strongFactor} × threshold` : '',
+    p.maxCombinedP < 1 ? `Fisher p ≤ ${p.maxCombinedP}` : '',
+    p.minDays > 1 ? `on ≥ ${p.minDays} days` : '',
+  ].filter(Boolean).join(', ');
+}
 
 export interface DetectionPowerOptions {
   outbreaks?: number;
@@ -46,7 +68,8 @@ export interface DetectionPowerOptions {
   /** a file keeping the runs' signals: reused when seed, outbreaks, days, replications and settings match */
   signalsCache?: string;
   /** multi_source parameter values whose every combination replaces the variant table */
-  fusionGrid?: { windowDays: number[]; minSources: number[]; adjacency: ('same' | 'adjacent')[]; minObserved: number[]; strongFactor: number[] };
+  /** multi_source parameter values (any keys of MultiSourceParams, each a list) whose every combination replaces the variant table */
+  fusionGrid?: Record<string, unknown[]>;
 }
 
 /** Farrington's reference years (b = 3) and its window before the first evaluated day, in whole weeks. */
@@ -128,7 +151,8 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
   trials.forEach((t, index) => tasks.push({ kind: 'trial', index, spec: t.spec, seed: seed + index, from: t.from, to: t.to }));
   const total = tasks.length;
   let done = 0;
-  const cacheKey = JSON.stringify({ seed, nOutbreaks, replications, evalDays, config });
+  // v2: signals carry expected and statistic
+  const cacheKey = JSON.stringify({ v: 2, seed, nOutbreaks, replications, evalDays, config });
   const cached = opts.signalsCache && existsSync(opts.signalsCache) ? JSON.parse(readFileSync(opts.signalsCache, 'utf8')) : null;
   if (cached?.key === cacheKey) {
     baseline.push(...cached.baseline);
@@ -243,7 +267,7 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
   const fusedMulti = replayAlerts(DEFAULT_RULES.filter((r) => r.code === 'multi_source'), runSel, ['multi_source']);
   const fusedAll = replayAlerts(DEFAULT_RULES, runSel, ['multi_source', 'high_threshold']);
   // the multi_source rule's parameters (rule data a district admin edits) against the same signals
-  const VARIANTS: { minSources: number; windowDays: number; adjacency: 'same' | 'adjacent'; minObserved?: number; strongFactor?: number }[] = [
+  const VARIANTS: Partial<MultiSourceParams>[] = [
     // version 1 of the default, and plain co-occurrence at other windows and areas
     { minSources: 2, windowDays: 3, adjacency: 'adjacent' }, { minSources: 2, windowDays: 7, adjacency: 'adjacent' }, { minSources: 2, windowDays: 3, adjacency: 'same' },
     { minSources: 3, windowDays: 3, adjacency: 'adjacent' }, { minSources: 3, windowDays: 7, adjacency: 'adjacent' },
@@ -252,12 +276,14 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
     { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 5, strongFactor: 1.5 }, { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 5, strongFactor: 2 },
     { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 6, strongFactor: 2 }, { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 8, strongFactor: 2 },
     { minSources: 2, windowDays: 7, adjacency: 'same', minObserved: 5, strongFactor: 2 }, { minSources: 3, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 3 },
+    // version 3: the sources' evidence combined (Fisher) and persistent
+    ...VARIANTS_V3,
   ];
   if (opts.fusionGrid) {
     VARIANTS.length = 0;
-    const g = opts.fusionGrid;
-    for (const windowDays of g.windowDays) for (const minSources of g.minSources) for (const adjacency of g.adjacency)
-      for (const minObserved of g.minObserved) for (const strongFactor of g.strongFactor) VARIANTS.push({ minSources, windowDays, adjacency, minObserved, strongFactor });
+    const base = { minSources: 2, windowDays: 7, adjacency: 'adjacent' } as Partial<MultiSourceParams>;
+    const combos = Object.entries(opts.fusionGrid).reduce<Partial<MultiSourceParams>[]>((acc, [key, values]) => acc.flatMap((a) => values.map((v) => ({ ...a, [key]: v }))), [base]);
+    VARIANTS.push(...combos);
   }
   const variants = VARIANTS.map((params) => ({ params, r: replayAlerts([{ ...DEFAULT_RULES[0], params }], runSel, ['multi_source']) }));
   log('fused alerts done');
@@ -350,8 +376,7 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...variants.map(({ params, r }) => {
       const s = singles.filter((x) => detected(x.delays) >= detected(r.delays)).sort((a, b) => a.falseAlarms - b.falseAlarms)[0];
-      const more = params as { minObserved?: number; strongFactor?: number };
-      return `| ${params.minSources} sources, ${params.windowDays} d, ${params.adjacency}${more.minObserved ? `, observed ≥ ${more.minObserved}` : ''}${more.strongFactor && more.strongFactor > 1 ? `, one ≥ ${more.strongFactor} × threshold` : ''} | ${sens(r.delays)} | ${per100(r.falseAlarms).toFixed(1)} | ${r.covered.toFixed(1)} | ${med(r.delays)} | `
+      return `| ${paramsName(params)} | ${sens(r.delays)} | ${per100(r.falseAlarms).toFixed(1)} | ${r.covered.toFixed(1)} | ${med(r.delays)} | `
         + (s ? `${selName(s.sel)}: ${per100(s.falseAlarms).toFixed(1)} | ${r.falseAlarms ? (s.falseAlarms / r.falseAlarms).toFixed(1) + '×' : '∞'} |` : '– | – |');
     }),
     '',

@@ -6,7 +6,7 @@
 //     at 0 not computed;
 //   - the space-time scan through prepareScan / scanObserved / replicateMaxima / finishScan (stscan.ts), per counted
 //     source × category (and notifiable disease) over the run's study period, clusters with p ≤ scan.maxP;
-//   - fusion through fuse() and matchOpenAlert() (fusion.ts) with the rules of 0005_surveillance.sql, an alert being
+//   - fusion through fuse() and matchOpenAlert() (fusion.ts) with the default rules (DEFAULT_RULES), an alert being
 //     extended rather than reopened as alerts.ts does (only when the candidate brings a signal it does not hold yet).
 // What the replay adds: the signals' lifetimes as the signal table has them (an EARS signal is written by the run of its
 // day; a Farrington signal, dated on its week's Sunday, is rewritten by every run of the following seven days; a scan
@@ -17,6 +17,7 @@ import { finishScan, prepareScan, replicateMaxima, scanObserved, type StscanCont
 import { adjacencyOf, extendedArea, extensionMode, fuse, matchOpenAlert, type Adjacency, type AlertCandidate, type FusionRule, type FusionSignal, type OpenAlert } from '../src/modules/surveillance/fusion.ts';
 import { parseRunConfig, type RunConfig } from '../src/modules/surveillance/run-config.ts';
 import { runTask, type SeriesItem } from '../src/modules/surveillance/run-tasks.ts';
+import type { PointResult } from '../src/modules/surveillance/algorithms/types.ts';
 import { buildDistrict, type District } from '../src/synth/district.ts';
 import { generateCaseReports, generateFeeds, planOutbreak, type FeedSet, type OutbreakPlan, type OutbreakSpec, type SyntheticCaseReport } from '../src/synth/feeds.ts';
 import { profileNamed } from '../src/synth/profiles.ts';
@@ -35,7 +36,7 @@ export const INDEPENDENCE: Record<string, string> = {
 const DISEASE_SYNDROME: Record<string, string> = {
   J10: 'respiratory', A08: 'gastrointestinal', 'U07.1': 'respiratory', 'B08.4': 'rash', A15: 'respiratory', A38: 'rash', B26: 'other', A03: 'gastrointestinal', H10: 'other', B15: 'gastrointestinal',
 };
-/** The rules 0005_surveillance.sql seeds (ids as there). */
+/** The default rules as the migrations leave them (0005_surveillance.sql; multi_source version 2 of 0016_fusion_defaults.sql). */
 export const DEFAULT_RULES: FusionRule[] = [
   { id: 1, code: 'multi_source', version: 2, kind: 'multi_source', params: { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 5, strongFactor: 2 }, riskLevel: 'high' },
   { id: 2, code: 'high_threshold', version: 1, kind: 'high_threshold', params: { factor: 3, minObserved: 10, maxP: 0.001 }, riskLevel: 'medium' },
@@ -142,6 +143,9 @@ export interface SimSignal {
   day: number;
   observed: number;
   threshold: number | null;
+  /** the baseline's expected count and the algorithm's score, as the run writes them (signal.expected, signal.statistic) */
+  expected: number | null;
+  statistic: number | null;
   pValue: number | null;
   /** EARS: alarms at levels[0 … level − 1] of the EARS alpha grid; Farrington likewise on its grid; the scan: 1 */
   level: number;
@@ -193,22 +197,23 @@ export function earsSignals(w: World, valuesOf: Values, seriesList: Iterable<num
   refs.forEach(({ k, observed }, i) => {
     let level = 0;
     while (level < grid.length && grid[level][i]?.alarm) level++;
-    if (level > 0) out.push(signalOf(w, k, method, t, t, observed, grid[0][i]!.upperbound, level));
+    if (level > 0) out.push(signalOf(w, k, method, t, t, observed, grid[0][i]!, level));
   });
   for (const m of levels.otherEars) {
     if (m === method) continue;
     runAt(m, w.config.ears.params.alpha as number).forEach((p, i) => {
-      if (p?.alarm) out.push({ ...signalOf(w, refs[i].k, m, t, t, refs[i].observed, p.upperbound, 1), extra: true });
+      if (p?.alarm) out.push({ ...signalOf(w, refs[i].k, m, t, t, refs[i].observed, p, 1), extra: true });
     });
   }
   return out;
 }
 
-function signalOf(w: World, k: number, algorithm: string, startDay: number, day: number, observed: number, threshold: number | null, level: number): SimSignal {
+/** A series' signal with the fields run.ts seriesSignal writes (threshold = upperbound, expected, statistic) of the run's own alpha. */
+function signalOf(w: World, k: number, algorithm: string, startDay: number, day: number, observed: number, p: PointResult, level: number): SimSignal {
   const s = w.series[k];
   return {
     key: `${algorithm}|${k}|${day}`, algorithm, series: k, kind: s.kind, source: s.source, category: s.category, syndrome: s.syndrome,
-    community: s.community, communities: [s.community], startDay, day, observed, threshold, pValue: null, level,
+    community: s.community, communities: [s.community], startDay, day, observed, threshold: p.upperbound, expected: p.expected ?? null, statistic: p.statistic ?? null, pValue: null, level,
   };
 }
 
@@ -243,7 +248,7 @@ export function farringtonSignals(w: World, valuesOf: Values, seriesList: Iterab
   refs.forEach(({ k, observed }, i) => {
     let level = 0;
     while (level < grid.length && grid[level][i]?.alarm) level++;
-    if (level > 0) out.push(signalOf(w, k, 'farringtonFlexible', sunday - 6, sunday, observed, grid[0][i]!.upperbound, level));
+    if (level > 0) out.push(signalOf(w, k, 'farringtonFlexible', sunday - 6, sunday, observed, grid[0][i]!, level));
   });
   return out;
 }
@@ -266,7 +271,7 @@ export function scanSignals(w: World, valuesOf: Values, kind: number, t: number,
   return result.clusters.filter((c) => c.pValue <= w.config.scan.maxP).map((c) => ({
     key: `stscan|${kind}|${c.centre}|${t}`, algorithm: 'stscan', series: -1, kind, source: K.source, category: K.category, syndrome: K.syndrome,
     community: c.zones[0], communities: c.zones.slice(), startDay: t - S + 1 + c.startDay, day: t - S + 1 + c.endDay, observed: c.observed,
-    threshold: null, pValue: c.pValue, level: 1,
+    threshold: null, expected: c.expected, statistic: c.llr, pValue: c.pValue, level: 1,
   }));
 }
 
@@ -348,7 +353,7 @@ export class FusionReplay {
           signals.push({
             id: this.idOf(s.key), algorithm: s.algorithm, source: s.source, category: s.category, syndrome: s.syndrome,
             community: this.w.communityIds[s.community], communities: s.communities.map((c) => this.w.communityIds[c]),
-            startDate: dayDate(s.startDay), date: dayDate(s.day), observed: s.observed, threshold: s.threshold, pValue: s.pValue, fresh: t >= f0 && t <= f1,
+            startDate: dayDate(s.startDay), date: dayDate(s.day), observed: s.observed, threshold: s.threshold, statistic: s.statistic, pValue: s.pValue, fresh: t >= f0 && t <= f1,
           });
         }
       }

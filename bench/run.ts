@@ -84,8 +84,10 @@ const USAGE = `usage: npm run bench -- <name> [options]
                                              fusion settings chosen on one set of outbreaks hold on another)
              --signals-cache FILE            keep the runs' signals in FILE and reuse them when the options match (the
                                              runs are 99 % of the time; fusion and scoring then take a few minutes)
-             --fusion-grid JSON              multi_source variants: every combination of {"windowDays":[…],"minSources":[…],
-                                             "adjacency":[…],"minObserved":[…],"strongFactor":[…]} (with --signals-cache)
+             --fusion-grid JSON              multi_source variants: every combination of the values listed per parameter, e.g.
+                                             {"windowDays":[…],"minObserved":[…],"strongFactor":[…],"maxCombinedP":[…],"minDays":[…]}
+                                             (any multi_source parameter; unlisted ones: 2 sources, 7 days, adjacent, else the
+                                             rule's defaults; with --signals-cache)
 
 PostgreSQL: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the maintenance database used to
 create and drop the per-run databases.`;

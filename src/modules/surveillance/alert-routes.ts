@@ -29,6 +29,11 @@ const AlertItem = z.object({
 const Coded = z.object({ code: z.string(), name: z.string(), nameEn: z.string() });
 const AlertDetail = AlertItem.extend({
   rule: AlertItem.shape.rule.extend({ params: z.unknown(), riskLevel: z.enum(RISK_LEVELS) }),
+  /** a rule combining the sources' evidence: each independence group's strongest signal and Fisher's combination */
+  evidence: z.object({
+    groups: z.array(z.object({ group: z.string(), source: z.string(), signalId: z.number(), algorithm: z.string(), date: z.string(), pValue: z.number().nullable() })),
+    statistic: z.number(), df: z.number(), pValue: z.number(), days: z.number(),
+  }).nullable(),
   signals: z.array(z.object({
     id: z.number(), algorithm: z.string(), source: Coded, category: Coded, syndrome: z.string(), communityId: z.number(), communityIds: z.array(z.number()),
     startDate: z.string(), date: z.string(), observed: z.number(), expected: z.number().nullable(), threshold: z.number().nullable(), statistic: z.number().nullable(),

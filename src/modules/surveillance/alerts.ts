@@ -27,7 +27,7 @@ import { epicurvePoints } from './feed-queries.ts';
 import { onRunComplete } from './run.ts';
 import {
   PARAMS_SCHEMA, RISK_LEVELS, RULE_KINDS, adjacencyOf, extendedArea, extensionMode, fuse, highSignalIds, matchOpenAlert, maxRisk,
-  type Adjacency, type AlertCandidate, type FusionCaseReport, type FusionRule, type FusionSignal, type OpenAlert, type RiskLevel, type RuleKind,
+  type Adjacency, type AlertCandidate, type CombinedEvidence, type FusionCaseReport, type FusionRule, type FusionSignal, type OpenAlert, type RiskLevel, type RuleKind,
 } from './fusion.ts';
 
 // ── 1. access ──
@@ -138,14 +138,14 @@ export async function fuseRun(q: Queryable, opts: { runId?: number | null; asOf?
 
   const sig = await q.query(
     `SELECT id, run_id, algorithm, source_code, category_code, syndrome, region_id, region_ids, start_date::text AS start_date, on_date::text AS on_date,
-            observed, threshold, p_value
+            observed, threshold, statistic, p_value
        FROM signal WHERE on_date BETWEEN $1::date - $2::int AND $1::date ORDER BY id`,
     [asOf, windowDays - 1],
   );
   const signals: FusionSignal[] = sig.rows.map((r) => ({
     id: Number(r.id), algorithm: r.algorithm, source: r.source_code, category: r.category_code, syndrome: r.syndrome, community: Number(r.region_id),
     communities: (r.region_ids as unknown[]).map(Number), startDate: r.start_date, date: r.on_date, observed: Number(r.observed),
-    threshold: r.threshold === null ? null : Number(r.threshold), pValue: r.p_value === null ? null : Number(r.p_value),
+    threshold: r.threshold === null ? null : Number(r.threshold), statistic: r.statistic === null ? null : Number(r.statistic), pValue: r.p_value === null ? null : Number(r.p_value),
     fresh: opts.runId ? Number(r.run_id) === opts.runId : r.on_date === asOf,
   }));
 
@@ -257,6 +257,8 @@ function summaryOf(c: AlertCandidate, prior: Row = {}) {
   return {
     kind: c.kind, core: (prior.core as number[] | undefined) ?? c.communities, groups: union(prior.groups, c.groups), diseaseCode: c.diseaseCode ?? prior.diseaseCode ?? null,
     signalCount: Number(prior.signalCount ?? 0) + c.signalIds.length, caseReportCount: Number(prior.caseReportCount ?? 0) + c.caseReportIds.length,
+    // a rule combining the sources' evidence: the combination of the latest candidate (which signals, their p-values, Fisher's)
+    ...(c.evidence ?? prior.evidence ? { evidence: c.evidence ?? prior.evidence } : {}),
   };
 }
 
@@ -527,6 +529,8 @@ export interface SignalView {
 
 export interface AlertDetail extends AlertView {
   rule: AlertView['rule'] & { params: unknown; riskLevel: RiskLevel };
+  /** a rule combining the sources' evidence (multi_source with maxCombinedP or minDays): the latest combination, else null */
+  evidence: CombinedEvidence | null;
   signals: SignalView[];
   caseReports: { id: number; disease: { code: string; name: string; nameEn: string; class: string; managedAsA: boolean }; communityId: number; caseClass: string; diagnosedAt: string; reportedAt: string; late: boolean }[];
   events: { id: number; action: string; fromState: string | null; toState: string | null; at: string; note: string | null; user: { id: number; name: string } | null }[];
@@ -580,6 +584,7 @@ export async function getAlert(q: Queryable, p: Principal, id: number, audit: Au
   const view = (await listAlerts(q, p, { id, page: 1, pageSize: 1 })).items[0];
   if (!view) throw notFound('alert');
   const rule = (await q.query('SELECT params, risk_level FROM fusion_rule WHERE id = $1', [view.rule.id])).rows[0];
+  const evidence = ((await q.query("SELECT summary->'evidence' AS evidence FROM alert WHERE id = $1", [id])).rows[0]?.evidence ?? null) as CombinedEvidence | null;
   const sig = await q.query(
     `SELECT s.*, src.name AS source_name, src.name_en AS source_name_en,
             cat.name AS category_name, cat.name_en AS category_name_en
@@ -612,7 +617,7 @@ export async function getAlert(q: Queryable, p: Principal, id: number, audit: Au
     [id],
   );
   return {
-    ...view, rule: { ...view.rule, params: rule.params, riskLevel: rule.risk_level }, signals,
+    ...view, rule: { ...view.rule, params: rule.params, riskLevel: rule.risk_level }, evidence, signals,
     caseReports: cr.rows.map((r) => ({
       id: Number(r.id), disease: { code: r.disease_code, name: r.name, nameEn: r.name_en, class: r.class, managedAsA: r.managed_as_a }, communityId: Number(r.region_id),
       caseClass: r.case_class, diagnosedAt: iso(r.diagnosed_at)!, reportedAt: iso(r.reported_at)!, late: r.late,

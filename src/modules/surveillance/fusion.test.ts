@@ -2,7 +2,10 @@
 import { describe, expect, test } from 'vitest';
 import { ZodError } from 'zod';
 import { addDays } from '../../platform/local-date.ts';
-import { adjacencyOf, EXTEND_WITHIN_DAYS, extendedArea, fuse, highSignalIds, matchOpenAlert, parseParams, type FusionInput, type FusionRule, type FusionSignal } from './fusion.ts';
+import {
+  adjacencyOf, chiSquareUpperEven, combinedEvidence, EXTEND_WITHIN_DAYS, extendedArea, fuse, highSignalIds, matchOpenAlert, parseParams, pnormUpper, signalPValue,
+  type FusionInput, type FusionRule, type FusionSignal,
+} from './fusion.ts';
 
 const AS_OF = '2025-03-10';
 const MULTI: FusionRule = { id: 1, code: 'multi_source', version: 1, kind: 'multi_source', params: { minSources: 2, windowDays: 3, adjacency: 'adjacent' }, riskLevel: 'high' };
@@ -134,6 +137,75 @@ describe('multi_source: independent sources in the same or adjacent communities 
   });
 });
 
+describe('multi_source with combined evidence (maxCombinedP, minDays): Fisher\'s combination of the independent sources, and persistence', () => {
+  // reference values from R: pnorm(z, lower.tail = FALSE), pchisq(x, df, lower.tail = FALSE)
+  test('the normal upper tail, to the 1.2e-7 relative accuracy of erfc', () => {
+    for (const [z, p] of [[0, 0.5], [-1, 0.8413447460685429], [3, 0.0013498980316300933], [4, 3.167124183311986e-5], [6, 9.865876450376946e-10]]) {
+      expect(Math.abs(pnormUpper(z) - p) / p).toBeLessThan(1.2e-7);
+    }
+  });
+
+  test('χ² upper tail with even degrees of freedom: e^(−x/2) Σ (x/2)^i / i!', () => {
+    expect(chiSquareUpperEven(10, 1)).toBeCloseTo(Math.exp(-5), 15);
+    expect(chiSquareUpperEven(10, 2)).toBeCloseTo(6 * Math.exp(-5), 15); // pchisq(10, 4) = 0.0404276819945128
+    expect(chiSquareUpperEven(27.030963000984976, 3)).toBeCloseTo(0.00014288616884268915, 12);
+    expect(chiSquareUpperEven(0, 2)).toBe(1);
+  });
+
+  test('a signal\'s p-value: its own (a scan), the normal tail of an EARS C1/C2 score, none for other algorithms', () => {
+    expect(signalPValue({ algorithm: 'stscan', pValue: 0.004, statistic: 12.5 })).toBe(0.004);
+    expect(signalPValue({ algorithm: 'earsC2', pValue: null, statistic: 3 })).toBeCloseTo(0.0013498980316300933, 9);
+    expect(signalPValue({ algorithm: 'earsC3', pValue: null, statistic: 3 })).toBeNull();
+    expect(signalPValue({ algorithm: 'farringtonFlexible', pValue: null, statistic: 1.4 })).toBeNull();
+    expect(signalPValue({ algorithm: 'earsC1', pValue: null, statistic: null })).toBeNull();
+  });
+
+  test('each group brings its smallest p-value; a group without one counts in the degrees of freedom only', () => {
+    const clinic = sig({ algorithm: 'earsC2', statistic: 3 });
+    const clinicWeaker = sig({ algorithm: 'earsC2', source: 'clinic_b', statistic: 2, date: addDays(AS_OF, -1) });
+    const scan = sig({ algorithm: 'stscan', source: 'sentinel', pValue: 0.001, statistic: 9, threshold: null, date: addDays(AS_OF, -2) });
+    const farrington = sig({ algorithm: 'farringtonFlexible', source: 'pharmacy', statistic: 1.6 });
+    const e = combinedEvidence([clinicWeaker, farrington, scan, clinic], INDEPENDENCE);
+    expect(e.groups).toEqual([
+      { group: 'clinical', source: 'fever_clinic', signalId: clinic.id, algorithm: 'earsC2', date: AS_OF, pValue: expect.closeTo(0.0013498980316300933, 9) },
+      { group: 'pharmacy', source: 'pharmacy', signalId: farrington.id, algorithm: 'farringtonFlexible', date: AS_OF, pValue: null },
+      { group: 'primary_care', source: 'sentinel', signalId: scan.id, algorithm: 'stscan', date: addDays(AS_OF, -2), pValue: 0.001 },
+    ]);
+    // −2 (ln 0.0013498980 + ln 0.001) = 27.030963; three groups: 6 degrees of freedom
+    expect(e.statistic).toBeCloseTo(27.030963000984976, 5);
+    expect(e.df).toBe(6);
+    expect(e.pValue).toBeCloseTo(0.00014288616884268915, 9);
+    expect(e.days).toBe(3);
+  });
+
+  const COMBINED: FusionRule = { ...MULTI, version: 3, params: { minSources: 2, windowDays: 7, adjacency: 'adjacent', maxCombinedP: 1e-6, minDays: 2 } };
+  test('the combination must reach maxCombinedP, and the evidence must span minDays days', () => {
+    const z = (statistic: number, over: Partial<FusionSignal> = {}) => sig({ algorithm: 'earsC2', statistic, ...over });
+    // two sources at z = 4 (p = 3.167e-5 each): Fisher 41.44 on 4 df, p = 2.18e-8 ≤ 1e-6, on two days
+    const strong = [z(4), z(4, { source: 'pharmacy', community: 102, date: addDays(AS_OF, -1) })];
+    const [c] = fuse(input(strong, { rules: [COMBINED] }));
+    expect(c).toMatchObject({ ruleVersion: 3, communities: [101, 102], groups: ['clinical', 'pharmacy'] });
+    expect(c.evidence).toMatchObject({ df: 4, days: 2, statistic: expect.closeTo(41.44040594610917, 5), pValue: expect.closeTo(2.178683098263902e-8, 13) });
+    expect(c.evidence!.groups.map((g) => [g.source, g.signalId])).toEqual([['fever_clinic', strong[0].id], ['pharmacy', strong[1].id]]);
+    // the same evidence on one day is not persistent
+    expect(fuse(input([z(4), z(4, { source: 'pharmacy', community: 102 })], { rules: [COMBINED] }))).toEqual([]);
+    // two sources at z = 3.2 (p = 6.87e-4 each): Fisher p = 7.35e-6 > 1e-6
+    expect(fuse(input([z(3.2), z(3.2, { source: 'pharmacy', date: addDays(AS_OF, -1) })], { rules: [COMBINED] }))).toEqual([]);
+    // … which passes at maxCombinedP 1e-5
+    const looser: FusionRule = { ...COMBINED, params: { ...(COMBINED.params as object), maxCombinedP: 1e-5 } };
+    expect(fuse(input([z(3.2), z(3.2, { source: 'pharmacy', date: addDays(AS_OF, -1) })], { rules: [looser] }))).toHaveLength(1);
+    // a source without a p-value still counts as a source, but adds nothing: z = 5 alone gives p = 2.87e-7 on 2 df,
+    // with a Farrington signal beside it Fisher's p on 4 df is 4.6e-6
+    const farrington = sig({ algorithm: 'farringtonFlexible', source: 'pharmacy', statistic: 2, date: addDays(AS_OF, -1) });
+    expect(fuse(input([z(5), farrington], { rules: [COMBINED] }))).toEqual([]);
+    expect(fuse(input([z(6), farrington], { rules: [COMBINED] }))).toHaveLength(1);
+  });
+
+  test('candidates of a rule that does not combine carry no combination', () => {
+    expect(fuse(input([sig({}), sig({ source: 'pharmacy' })]))[0].evidence).toBeUndefined();
+  });
+});
+
 describe('high_threshold: one signal far beyond its threshold', () => {
   test.each([
     ['at factor × threshold and minObserved', { observed: 30, threshold: 10 }, true],
@@ -234,7 +306,7 @@ describe('extension of open alerts', () => {
 
 describe('rule parameters', () => {
   test('defaults fill in; unknown keys and bad values are refused naming the key', () => {
-    expect(parseParams('multi_source', {})).toEqual({ minSources: 2, windowDays: 3, adjacency: 'adjacent', minObserved: 0, strongFactor: 1 });
+    expect(parseParams('multi_source', {})).toEqual({ minSources: 2, windowDays: 3, adjacency: 'adjacent', minObserved: 0, strongFactor: 1, maxCombinedP: 1, minDays: 1 });
     const issue = (kind: 'multi_source' | 'high_threshold', params: unknown) => {
       try {
         parseParams(kind, params);
@@ -245,6 +317,8 @@ describe('rule parameters', () => {
     };
     expect(issue('multi_source', { minSources: 1 }).path).toEqual(['minSources']);
     expect(issue('multi_source', { adjacency: 'near' }).path).toEqual(['adjacency']);
+    expect(issue('multi_source', { maxCombinedP: 0 }).path).toEqual(['maxCombinedP']);
+    expect(issue('multi_source', { minDays: 1.5 }).path).toEqual(['minDays']);
     expect(issue('high_threshold', { maxP: 0 }).path).toEqual(['maxP']);
     expect(issue('high_threshold', { factor: 3, extra: 1 }).code).toBe('unrecognized_keys');
   });

@@ -33,6 +33,13 @@ export const MultiSourceParams = z.object({
   minObserved: z.number().min(0).default(0),
   /** the evidence must hold one strong signal: observed ≥ strongFactor × its threshold, or a scan cluster */
   strongFactor: z.number().min(1).max(100).default(1),
+  /**
+   * the sources' evidence combined before the decision: Fisher's combination of the independence groups'
+   * p-values (each group's smallest, see combinedEvidence) must be at most this; 1 = not combined
+   */
+  maxCombinedP: z.number().gt(0).max(1).default(1),
+  /** persistence: the evidence must be dated on at least this many different days of the window */
+  minDays: z.number().int().min(1).max(28).default(1),
 }).strict();
 /** A single signal with observed ≥ factor × threshold and observed ≥ minObserved, or a scan cluster with p ≤ maxP. */
 export const HighThresholdParams = z.object({
@@ -86,6 +93,8 @@ export interface FusionSignal {
   date: string;
   observed: number;
   threshold: number | null;
+  /** the algorithm's score (signal.statistic): EARS C1/C2 (observed − mean) / σ, a scan's LLR… */
+  statistic?: number | null;
   pValue: number | null;
   /** new evidence of this run (default: dated asOf); a candidate needs at least one */
   fresh?: boolean;
@@ -132,6 +141,31 @@ export interface AlertCandidate {
   dedupeKey: string;
   /** case_report_class: the disease */
   diseaseCode?: string;
+  /** multi_source with combined evidence: what each independence group brought and Fisher's combination of it */
+  evidence?: CombinedEvidence;
+}
+
+/** One independence group's evidence in a combination: its strongest signal (the smallest p-value). */
+export interface GroupEvidence {
+  group: string;
+  source: string;
+  signalId: number;
+  algorithm: string;
+  date: string;
+  /** null: the group's signals carry no p-value (it counts as a source, and adds nothing to the statistic) */
+  pValue: number | null;
+}
+
+export interface CombinedEvidence {
+  groups: GroupEvidence[];
+  /** Fisher's statistic −2 Σ ln p over the groups (a group without a p-value adds 0) */
+  statistic: number;
+  /** degrees of freedom: 2 × the number of groups */
+  df: number;
+  /** P(χ²_df ≥ statistic) */
+  pValue: number;
+  /** the different days the evidence is dated on */
+  days: number;
 }
 
 // ── 2. independence and space ──
@@ -163,6 +197,64 @@ function neighbourhood(c: number, adjacency: Adjacency, mode: 'same' | 'adjacent
   const n = new Set([c]);
   if (mode === 'adjacent') for (const x of adjacency.get(c) ?? []) n.add(x);
   return n;
+}
+
+// ── evidence combined across sources ──
+
+/**
+ * The upper tail of the standard normal, 1 − Φ(z) = erfc(z / √2) / 2, with erfc from Chebyshev fitting (Numerical
+ * Recipes' erfcc, fractional error below 1.2e-7 everywhere): accurate far into the tail, where 1 − pnorm loses it.
+ */
+export function pnormUpper(z: number): number {
+  const x = z / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * Math.abs(x));
+  const erfc = t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807
+    + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? erfc / 2 : 1 - erfc / 2;
+}
+
+/**
+ * A signal's p-value as evidence: its own (a scan cluster's Monte Carlo p), else, for EARS C1 and C2, the normal tail
+ * of its score (observed − mean) / σ — the model EARS thresholds with (upper bound = mean + z₁₋α σ, so p ≤ α exactly
+ * when it alarms). Other algorithms (C3's summed score, Farrington's, CUSUM's) have no p-value here: null.
+ */
+export function signalPValue(s: Pick<FusionSignal, 'algorithm' | 'pValue' | 'statistic'>): number | null {
+  if (s.pValue !== null && s.pValue !== undefined) return s.pValue;
+  if ((s.algorithm === 'earsC1' || s.algorithm === 'earsC2') && s.statistic !== null && s.statistic !== undefined) return pnormUpper(s.statistic);
+  return null;
+}
+
+/** P(χ²_{2k} ≥ x) for k ≥ 1 degrees-of-freedom pairs: e^{−x/2} Σ_{i<k} (x/2)^i / i! (exact for even df). */
+export function chiSquareUpperEven(x: number, k: number): number {
+  if (x <= 0) return 1;
+  const h = x / 2;
+  let term = 1;
+  let sum = 1;
+  for (let i = 1; i < k; i++) {
+    term *= h / i;
+    sum += term;
+  }
+  return Math.min(1, Math.exp(-h) * sum);
+}
+
+/**
+ * Fisher's combination of independent sources' evidence: each independence group is represented by its strongest
+ * signal (the smallest p-value; several categories or series of one group are not independent of each other, so they
+ * are not multiplied), and −2 Σ ln p over the groups is referred to χ² with 2 × groups degrees of freedom. A group whose
+ * signals carry no p-value still counts (its degrees of freedom, nothing to the statistic): conservative.
+ */
+export function combinedEvidence(signals: readonly FusionSignal[], independence: Record<string, string>): CombinedEvidence {
+  const best = new Map<string, GroupEvidence>();
+  for (const s of signals) {
+    const group = groupOf(independence, s.source);
+    const p = signalPValue(s);
+    const cur = best.get(group);
+    const better = !cur || (p !== null && (cur.pValue === null || p < cur.pValue)) || (p === cur.pValue && s.id < cur.signalId);
+    if (better) best.set(group, { group, source: s.source, signalId: s.id, algorithm: s.algorithm, date: s.date, pValue: p });
+  }
+  const groups = [...best.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+  const statistic = groups.reduce((x, g) => x + (g.pValue === null ? 0 : -2 * Math.log(Math.max(g.pValue, Number.MIN_VALUE))), 0);
+  return { groups, statistic, df: 2 * groups.length, pValue: groups.length ? chiSquareUpperEven(statistic, groups.length) : 1, days: new Set(signals.map((s) => s.date)).size };
 }
 
 const communitiesOf = (s: FusionSignal) => (s.communities?.length ? s.communities : [s.community]);
@@ -210,8 +302,10 @@ export function multiSource(rule: FusionRule, input: FusionInput): AlertCandidat
   const inWindow = input.signals.filter((s) => s.date >= from && s.date <= input.asOf && s.observed >= p.minObserved);
   const touching = (signals: FusionSignal[], area: Set<number>) => signals.filter((s) => communitiesOf(s).some((c) => area.has(c)));
   const strong = (s: FusionSignal) => s.algorithm === 'stscan' || (s.threshold !== null && s.observed >= p.strongFactor * s.threshold);
+  const combining = p.maxCombinedP < 1 || p.minDays > 1;
   const qualifies = (evidence: FusionSignal[]) =>
-    new Set(evidence.map((s) => groupOf(input.independence, s.source))).size >= p.minSources && evidence.some((s) => isFresh(s, input.asOf)) && evidence.some(strong);
+    new Set(evidence.map((s) => groupOf(input.independence, s.source))).size >= p.minSources && evidence.some((s) => isFresh(s, input.asOf)) && evidence.some(strong)
+    && (!combining || ((e) => e.pValue <= p.maxCombinedP && e.days >= p.minDays)(combinedEvidence(evidence, input.independence)));
   const out: AlertCandidate[] = [];
   for (const syndrome of sortStr(inWindow.map((s) => s.syndrome))) {
     const signals = inWindow.filter((s) => s.syndrome === syndrome);
@@ -237,6 +331,7 @@ export function multiSource(rule: FusionRule, input: FusionInput): AlertCandidat
       // a scan cluster may reach beyond the area: the candidate's communities are the part within it
       c.communities = c.communities.filter((x) => area.has(x));
       c.dedupeKey = `${rule.code}:${syndrome}:${c.communities[0]}`;
+      if (combining) c.evidence = combinedEvidence(evidence, input.independence);
       out.push(c);
     }
   }

@@ -126,6 +126,7 @@ function AlertBody({ alert: a }: { alert: AlertDetail }) {
             <Card title={t('sections.summary')}>
               <Descriptions bordered size="small" column={{ xs: 1, md: 2 }} items={items} />
             </Card>
+            {a.evidence && <EvidenceCard evidence={a.evidence} />}
             <Card title={t('sections.signals', { count: a.signals.length })} data-testid="alert-signals">
               {a.signals.length === 0 ? (
                 <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('noSignals')} />
@@ -199,6 +200,25 @@ function RuleParams({ params }: { params: unknown }) {
         </Tag>
       ))}
     </Space>
+  );
+}
+
+/** A rule that combines the sources' evidence: what each independence group brought and Fisher's combination of it. */
+function EvidenceCard({ evidence: e }: { evidence: NonNullable<AlertDetail['evidence']> }) {
+  const { t } = useTranslation('surveillance');
+  const sourceName = useSourceName();
+  const fmt = (p: number) => (p < 1e-3 ? p.toExponential(2) : p.toPrecision(3));
+  return (
+    <Card title={t('evidence.title')} data-testid="alert-evidence">
+      <Flex vertical gap={8}>
+        <Typography.Text>{t('evidence.intro', { statistic: e.statistic.toFixed(1), df: e.df, p: fmt(e.pValue), days: e.days })}</Typography.Text>
+        <Descriptions bordered size="small" column={1} items={e.groups.map((g) => ({
+          key: g.group,
+          label: `${t('evidence.group')}: ${g.group}`,
+          children: `${sourceName(g.source)} · ${g.algorithm} · ${g.date} · ${t('evidence.pValue')} ${g.pValue === null ? t('evidence.noP') : fmt(g.pValue)}`,
+        }))} />
+      </Flex>
+    </Card>
   );
 }
 
