@@ -1,0 +1,127 @@
+-- The family doctor's worklist summary (工作清单摘要, modules/family-doctor/worklist.ts): one row per open worklist
+-- task and per contract in force, carrying what the list filters and sorts by — owner (team, centre), priority, due
+-- date, the contract's end, and the resident's grid, street, community, status, birth date, active programmes and
+-- the years of their elderly checks — so that a team's count and page are index ranges of this one table instead of
+-- probing the resident, enrolments, contracts and checks of every task and contract. Kept by the triggers below, in
+-- the transaction of every write to the tables it copies (tasks, contracts, residents, enrolments, elderly checks):
+-- the rows of each resident touched are rebuilt from their sources. What depends on the day (a follow-up due by its
+-- end, a contract within its renewal notice, an elderly resident's age against the rules' age) stays in the query.
+CREATE TABLE worklist_item (
+  kind            text NOT NULL CHECK (kind IN ('task', 'contract')),
+  ref_id          bigint NOT NULL,             -- task.id / contract.id
+  resident_id     bigint NOT NULL,
+  team_id         bigint,                      -- the task's owner team / the contract's team
+  institution_id  bigint,                      -- the task's owner institution / the contract's institution
+  code            text,                        -- the task's code (NULL for a contract)
+  priority        text,                        -- the task's priority
+  due_at          timestamptz,                 -- the task's due time / the day after the contract ends (Beijing)
+  end_date        date,                        -- the contract's last day
+  grid_id         bigint,
+  community_id    bigint,
+  street_id       bigint,
+  resident_active boolean NOT NULL,
+  birth_date      date,
+  programmes      text[] NOT NULL,             -- the resident's active chronic programmes
+  check_years     integer[] NOT NULL,          -- the years of the resident's elderly checks
+  PRIMARY KEY (kind, ref_id)
+);
+CREATE INDEX worklist_item_team_idx ON worklist_item (team_id, kind, due_at);
+CREATE INDEX worklist_item_institution_idx ON worklist_item (institution_id, kind, due_at);
+CREATE INDEX worklist_item_resident_idx ON worklist_item (resident_id);
+
+-- What the summary holds, from its sources: the open tasks of the worklist's codes (chronic follow-up, enrolment,
+-- danger value, discharge; the elderly check's follow-up) and the contracts in force, with their residents.
+CREATE VIEW worklist_item_source AS
+  SELECT s.*, coalesce((SELECT array_agg(e.programme_code ORDER BY e.programme_code) FROM chronic_enrolment e WHERE e.resident_id = s.resident_id AND e.status = 'active'), '{}') AS programmes,
+         coalesce((SELECT array_agg(k.check_year ORDER BY k.check_year) FROM elderly_check k WHERE k.resident_id = s.resident_id), '{}') AS check_years
+    FROM (
+      SELECT 'task'::text AS kind, t.id AS ref_id, t.resident_id, t.owner_team_id AS team_id, t.owner_institution_id AS institution_id, t.code, t.priority,
+             t.due_at, NULL::date AS end_date, r.grid_id, r.community_id, r.street_id, r.status = 'active' AS resident_active, r.birth_date
+        FROM task t JOIN resident r ON r.id = t.resident_id
+       WHERE t.resident_id IS NOT NULL
+         AND t.code IN ('chronic-follow-up', 'chronic-enrolment', 'chronic-danger', 'discharge-follow-up', 'elderly-check-follow-up')
+         AND t.status IN ('requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold')
+      UNION ALL
+      SELECT 'contract', c.id, c.resident_id, c.team_id, c.institution_id, NULL, NULL,
+             (c.end_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai', c.end_date, r.grid_id, r.community_id, r.street_id, r.status = 'active', r.birth_date
+        FROM contract c JOIN resident r ON r.id = c.resident_id
+       WHERE c.status = 'active') s;
+
+-- Rebuilds the summary rows of these residents; worklist_rebuild(): of everyone (the backfill, and after a bulk load
+-- that ran with the triggers disabled, as the seed's).
+CREATE FUNCTION worklist_refresh(rids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM worklist_item WHERE resident_id = ANY(rids);
+  INSERT INTO worklist_item SELECT * FROM worklist_item_source WHERE resident_id = ANY(rids)
+  -- two transactions rebuilding the same resident: the later one's rows win
+  ON CONFLICT (kind, ref_id) DO UPDATE SET resident_id = EXCLUDED.resident_id, team_id = EXCLUDED.team_id, institution_id = EXCLUDED.institution_id,
+    code = EXCLUDED.code, priority = EXCLUDED.priority, due_at = EXCLUDED.due_at, end_date = EXCLUDED.end_date, grid_id = EXCLUDED.grid_id,
+    community_id = EXCLUDED.community_id, street_id = EXCLUDED.street_id, resident_active = EXCLUDED.resident_active, birth_date = EXCLUDED.birth_date,
+    programmes = EXCLUDED.programmes, check_years = EXCLUDED.check_years;
+END $$;
+
+CREATE FUNCTION worklist_rebuild() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM worklist_item;
+  INSERT INTO worklist_item SELECT * FROM worklist_item_source;
+END $$;
+
+-- The statement-level triggers: the residents whose rows a statement may have changed (for an update, only rows whose
+-- copied columns changed), rebuilt once per statement — a bulk import's statement rebuilds its residents together.
+CREATE FUNCTION worklist_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  rids bigint[];
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT array_agg(DISTINCT resident_id) INTO rids FROM new_rows WHERE resident_id IS NOT NULL;
+  ELSIF TG_OP = 'DELETE' THEN
+    SELECT array_agg(DISTINCT resident_id) INTO rids FROM old_rows WHERE resident_id IS NOT NULL;
+  ELSIF TG_TABLE_NAME = 'task' THEN
+    SELECT array_agg(DISTINCT x) INTO rids FROM (
+      SELECT unnest(ARRAY[n.resident_id, o.resident_id]) AS x FROM new_rows n JOIN old_rows o ON o.id = n.id
+       WHERE (n.resident_id, n.status, n.code, n.priority, n.due_at, n.owner_team_id, n.owner_institution_id)
+             IS DISTINCT FROM (o.resident_id, o.status, o.code, o.priority, o.due_at, o.owner_team_id, o.owner_institution_id)) s WHERE x IS NOT NULL;
+  ELSIF TG_TABLE_NAME = 'contract' THEN
+    SELECT array_agg(DISTINCT x) INTO rids FROM (
+      SELECT unnest(ARRAY[n.resident_id, o.resident_id]) AS x FROM new_rows n JOIN old_rows o ON o.id = n.id
+       WHERE (n.resident_id, n.status, n.team_id, n.institution_id, n.end_date) IS DISTINCT FROM (o.resident_id, o.status, o.team_id, o.institution_id, o.end_date)) s;
+  ELSIF TG_TABLE_NAME = 'chronic_enrolment' THEN
+    SELECT array_agg(DISTINCT x) INTO rids FROM (
+      SELECT unnest(ARRAY[n.resident_id, o.resident_id]) AS x FROM new_rows n JOIN old_rows o ON o.id = n.id
+       WHERE (n.resident_id, n.status, n.programme_code) IS DISTINCT FROM (o.resident_id, o.status, o.programme_code)) s;
+  ELSIF TG_TABLE_NAME = 'elderly_check' THEN
+    SELECT array_agg(DISTINCT x) INTO rids FROM (
+      SELECT unnest(ARRAY[n.resident_id, o.resident_id]) AS x FROM new_rows n JOIN old_rows o ON o.id = n.id
+       WHERE (n.resident_id, n.check_year) IS DISTINCT FROM (o.resident_id, o.check_year)) s;
+  END IF;
+  IF rids IS NOT NULL THEN
+    PERFORM worklist_refresh(rids);
+  END IF;
+  RETURN NULL;
+END $$;
+
+-- A resident's grid, street, community, status or birth date: their rows (if any) take the new values.
+CREATE FUNCTION worklist_follow_resident() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE worklist_item w SET grid_id = n.grid_id, community_id = n.community_id, street_id = n.street_id, resident_active = n.status = 'active', birth_date = n.birth_date
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+   WHERE w.resident_id = n.id
+     AND (n.grid_id, n.community_id, n.street_id, n.status, n.birth_date) IS DISTINCT FROM (o.grid_id, o.community_id, o.street_id, o.status, o.birth_date);
+  RETURN NULL;
+END $$;
+
+-- worklist_<table>_insert / _update / _delete on each source but the residents
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['task', 'contract', 'chronic_enrolment', 'elderly_check'] LOOP
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION worklist_follow()', 'worklist_' || t || '_insert', t);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION worklist_follow()', 'worklist_' || t || '_update', t);
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION worklist_follow()', 'worklist_' || t || '_delete', t);
+  END LOOP;
+END $$;
+CREATE TRIGGER worklist_resident_update AFTER UPDATE ON resident REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION worklist_follow_resident();
+
+-- the backfill
+SELECT worklist_rebuild();
