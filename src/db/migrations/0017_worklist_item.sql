@@ -28,6 +28,11 @@ CREATE TABLE worklist_item (
 CREATE INDEX worklist_item_team_idx ON worklist_item (team_id, kind, due_at);
 CREATE INDEX worklist_item_institution_idx ON worklist_item (institution_id, kind, due_at);
 CREATE INDEX worklist_item_resident_idx ON worklist_item (resident_id);
+-- the centre's contracting-lead tasks (no team) of the residents of some grids
+CREATE INDEX worklist_item_lead_idx ON worklist_item (institution_id, grid_id) WHERE team_id IS NULL AND kind = 'task';
+-- the contracts of some grids, read from the index alone: the elderly of the grids without a contract in force are
+-- the contracting leads for their annual check (modules/elderly/checks.ts)
+CREATE INDEX worklist_item_contract_grid_idx ON worklist_item (grid_id, end_date) INCLUDE (resident_id) WHERE kind = 'contract';
 
 -- What the summary holds, from its sources: the open tasks of the worklist's codes (chronic follow-up, enrolment,
 -- danger value, discharge; the elderly check's follow-up) and the contracts in force, with their residents.
@@ -125,3 +130,4 @@ CREATE TRIGGER worklist_resident_update AFTER UPDATE ON resident REFERENCING OLD
 
 -- the backfill
 SELECT worklist_rebuild();
+ANALYZE worklist_item;

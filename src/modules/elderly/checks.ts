@@ -203,9 +203,10 @@ export async function checksOf(rc: repo.RequestContext, residentId: number): Pro
  * contract in force matches `contracted` (a predicate over the worklist summary's contract row w: the caller's team or
  * centre; the row carries the resident's status, birth date and check years) restricted by `contractedFilter` (scope
  * and the caller's filters, over w), and uncontracted residents matching `leads` (a predicate over the resident r,
- * e.g. the team's grids; null: none) as contracting leads, restricted by `leadFilter` (over r).
+ * e.g. the team's grids; null: none) as contracting leads, restricted by `leadFilter` (over r); `leadContracts`, when
+ * the leads are some grids, is the same grids as a predicate over the summary's contract rows wc.
  */
-export function dueChecksSql(v: Params, x: { day: string; ageFrom: number; contracted: () => string; contractedFilter: () => string; leads: (() => string) | null; leadFilter: () => string }): string {
+export function dueChecksSql(v: Params, x: { day: string; ageFrom: number; contracted: () => string; contractedFilter: () => string; leads: (() => string) | null; leadFilter: () => string; leadContracts?: () => string }): string {
   const year = Number(x.day.slice(0, 4));
   const yearEnd = v.add(`${year + 1}-01-01T00:00:00+08:00`);
   const description = v.add(`老年人年度健康体检（${year}年）`);
@@ -222,11 +223,16 @@ export function dueChecksSql(v: Params, x: { day: string; ageFrom: number; contr
        AND w.resident_active AND w.birth_date <= ${born} AND NOT (${yearP}::int = ANY(w.check_years)) AND ${x.contractedFilter()}`];
   if (x.leads) {
     const lead = `'{"extension":[{"url":"${LEAD_EXTENSION}","valueBoolean":true}]}'::jsonb`;
+    // without a contract in force: against the set of the leads' grids' contracts (one index range, hashed once)
+    // rather than a probe of each resident's contracts — bounded, as a set, only when the leads are some grids
+    const uncontracted = x.leadContracts
+      ? `r.id NOT IN (SELECT wc.resident_id FROM worklist_item wc WHERE wc.kind = 'contract' AND wc.end_date >= ${day}::date AND ${x.leadContracts()})`
+      : `NOT EXISTS (SELECT 1 FROM contract c WHERE c.resident_id = r.id AND c.status = 'active' AND c.end_date >= ${day}::date)`;
     parts.push(`${columns('r.id', 'NULL::bigint', lead)}
       FROM resident r
      WHERE ${x.leads()} AND r.status = 'active' AND r.birth_date <= ${born}
        AND NOT EXISTS (SELECT 1 FROM elderly_check ec WHERE ec.resident_id = r.id AND ec.check_year = ${yearP}::int)
-       AND NOT EXISTS (SELECT 1 FROM contract c WHERE c.resident_id = r.id AND c.status = 'active' AND c.end_date >= ${day}::date) AND ${x.leadFilter()}`);
+       AND ${uncontracted} AND ${x.leadFilter()}`);
   }
   return parts.join('\n UNION ALL \n');
 }

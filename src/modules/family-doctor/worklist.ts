@@ -62,6 +62,8 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
   let owner: () => string;
   let leadTasks: { owner: () => string; grids: () => string } | null = null;
   let leadGrids: (() => string) | null;
+  // the same grids over the summary's contract rows (wc), when the leads are some grids
+  let leadContracts: (() => string) | undefined;
   // whether the lead parts' grid predicate implies the caller's resident scope (a team member's scope holds the
   // team's grids), so their rows need no scope check of their own
   let leadsInScope = false;
@@ -76,10 +78,13 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
     owner = () => `w.team_id = ${v.add(teamId)}`;
     if (own) leadTasks = { owner: () => `w.team_id IS NULL AND w.institution_id = ${v.add(own)}::bigint`, grids: teamGrids('w') };
     leadGrids = teamGrids('r');
+    leadContracts = teamGrids('wc');
     leadsInScope = p.scope.all || p.scope.teamIds.includes(teamId);
   } else if (hasRole(p, 'institution_admin') && own) {
     owner = () => `w.institution_id = ${v.add(own)}${f.teamId ? ` AND w.team_id = ${v.add(f.teamId)}` : ''}`;
-    leadGrids = f.teamId ? null : () => `r.grid_id IN (SELECT tg.grid_id FROM team_grid tg JOIN team tm ON tm.id = tg.team_id WHERE tm.institution_id = ${v.add(own)})`;
+    const centreGrids = (alias: string) => () => `${alias}.grid_id IN (SELECT tg.grid_id FROM team_grid tg JOIN team tm ON tm.id = tg.team_id WHERE tm.institution_id = ${v.add(own)})`;
+    leadGrids = f.teamId ? null : centreGrids('r');
+    leadContracts = centreGrids('wc');
   } else throw new AppError('FORBIDDEN');
   // the caller's filters (and the resident scope unless `scoped`) over the summary row w or the resident r
   const filterSql = (alias: 'w' | 'r', scoped: boolean) => () => {
@@ -110,7 +115,7 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
   }
   if ((!f.kind || f.kind === 'elderly_check') && f.priority !== 'urgent' && !f.escalation) {
     const { rules } = await currentCheckRules(c.q);
-    parts.push(dueChecksSql(v, { day: date, ageFrom: rules.ageFrom, contracted: owner, contractedFilter: itemFilter, leads: leadGrids, leadFilter: filterSql('r', leadsInScope) }));
+    parts.push(dueChecksSql(v, { day: date, ageFrom: rules.ageFrom, contracted: owner, contractedFilter: itemFilter, leads: leadGrids, leadFilter: filterSql('r', leadsInScope), leadContracts }));
   }
   if ((!f.kind || f.kind === 'renewal') && f.priority !== 'urgent' && !f.escalation) {
     const day = `(${v.add(dayStart)}::timestamptz AT TIME ZONE 'Asia/Shanghai')::date`;
