@@ -4,8 +4,9 @@
 -- the years of their elderly checks — so that a team's count and page are index ranges of this one table instead of
 -- probing the resident, enrolments, contracts and checks of every task and contract. Kept by the triggers below, in
 -- the transaction of every write to the tables it copies (tasks, contracts, residents, enrolments, elderly checks):
--- the rows of each resident touched are rebuilt from their sources. What depends on the day (a follow-up due by its
--- end, a contract within its renewal notice, an elderly resident's age against the rules' age) stays in the query.
+-- the rows of the tasks and contracts written are refreshed from their sources, the residents' copied facts updated.
+-- What depends on the day (a follow-up due by its end, a contract within its renewal notice, an elderly resident's
+-- age against the rules' age) stays in the query.
 CREATE TABLE worklist_item (
   kind            text NOT NULL CHECK (kind IN ('task', 'contract')),
   ref_id          bigint NOT NULL,             -- task.id / contract.id
@@ -43,8 +44,7 @@ CREATE VIEW worklist_item_source AS
       SELECT 'task'::text AS kind, t.id AS ref_id, t.resident_id, t.owner_team_id AS team_id, t.owner_institution_id AS institution_id, t.code, t.priority,
              t.due_at, NULL::date AS end_date, r.grid_id, r.community_id, r.street_id, r.status = 'active' AS resident_active, r.birth_date
         FROM task t JOIN resident r ON r.id = t.resident_id
-       WHERE t.resident_id IS NOT NULL
-         AND t.code IN ('chronic-follow-up', 'chronic-enrolment', 'chronic-danger', 'discharge-follow-up', 'elderly-check-follow-up')
+       WHERE t.code IN ('chronic-follow-up', 'chronic-enrolment', 'chronic-danger', 'discharge-follow-up', 'elderly-check-follow-up')
          AND t.status IN ('requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold')
       UNION ALL
       SELECT 'contract', c.id, c.resident_id, c.team_id, c.institution_id, NULL, NULL,
@@ -52,56 +52,65 @@ CREATE VIEW worklist_item_source AS
         FROM contract c JOIN resident r ON r.id = c.resident_id
        WHERE c.status = 'active') s;
 
--- Rebuilds the summary rows of these residents; worklist_rebuild(): of everyone (the backfill, and after a bulk load
--- that ran with the triggers disabled, as the seed's).
-CREATE FUNCTION worklist_refresh(rids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+-- The rows of these tasks or contracts (k: 'task' | 'contract'), again from their sources: gone if the task closed or
+-- the contract ended, changed, or new.
+CREATE FUNCTION worklist_refresh(k text, ids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-  DELETE FROM worklist_item WHERE resident_id = ANY(rids);
-  INSERT INTO worklist_item SELECT * FROM worklist_item_source WHERE resident_id = ANY(rids)
-  -- two transactions rebuilding the same resident: the later one's rows win
+  DELETE FROM worklist_item WHERE kind = k AND ref_id = ANY(ids);
+  INSERT INTO worklist_item SELECT * FROM worklist_item_source WHERE kind = k AND ref_id = ANY(ids)
+  -- two transactions writing the same task or contract: the later one's row wins
   ON CONFLICT (kind, ref_id) DO UPDATE SET resident_id = EXCLUDED.resident_id, team_id = EXCLUDED.team_id, institution_id = EXCLUDED.institution_id,
     code = EXCLUDED.code, priority = EXCLUDED.priority, due_at = EXCLUDED.due_at, end_date = EXCLUDED.end_date, grid_id = EXCLUDED.grid_id,
     community_id = EXCLUDED.community_id, street_id = EXCLUDED.street_id, resident_active = EXCLUDED.resident_active, birth_date = EXCLUDED.birth_date,
     programmes = EXCLUDED.programmes, check_years = EXCLUDED.check_years;
 END $$;
 
+-- The whole summary from its sources: the backfill, and after a bulk load that ran with the triggers disabled (the seed's).
 CREATE FUNCTION worklist_rebuild() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM worklist_item;
   INSERT INTO worklist_item SELECT * FROM worklist_item_source;
 END $$;
 
--- The statement-level triggers: the residents whose rows a statement may have changed (for an update, only rows whose
--- copied columns changed), rebuilt once per statement — a bulk import's statement rebuilds its residents together.
+-- The statement-level triggers of tasks and contracts: the rows a statement inserted, deleted or changed in a column
+-- the summary copies, refreshed once per statement (a bulk import's statement refreshes its rows together).
 CREATE FUNCTION worklist_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  ids bigint[];
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT array_agg(id) INTO ids FROM new_rows;
+  ELSIF TG_OP = 'DELETE' THEN
+    SELECT array_agg(id) INTO ids FROM old_rows;
+  ELSIF TG_TABLE_NAME = 'task' THEN
+    SELECT array_agg(n.id) INTO ids FROM new_rows n JOIN old_rows o ON o.id = n.id
+     WHERE (n.resident_id, n.status, n.code, n.priority, n.due_at, n.owner_team_id, n.owner_institution_id)
+           IS DISTINCT FROM (o.resident_id, o.status, o.code, o.priority, o.due_at, o.owner_team_id, o.owner_institution_id);
+  ELSE
+    SELECT array_agg(n.id) INTO ids FROM new_rows n JOIN old_rows o ON o.id = n.id
+     WHERE (n.resident_id, n.status, n.team_id, n.institution_id, n.end_date) IS DISTINCT FROM (o.resident_id, o.status, o.team_id, o.institution_id, o.end_date);
+  END IF;
+  IF ids IS NOT NULL THEN
+    PERFORM worklist_refresh(TG_TABLE_NAME, ids);
+  END IF;
+  RETURN NULL;
+END $$;
+
+-- Enrolments and elderly checks: the programmes and check years of the residents' rows (none for most residents).
+CREATE FUNCTION worklist_follow_resident_facts() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   rids bigint[];
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    SELECT array_agg(DISTINCT resident_id) INTO rids FROM new_rows WHERE resident_id IS NOT NULL;
+    SELECT array_agg(DISTINCT resident_id) INTO rids FROM new_rows;
   ELSIF TG_OP = 'DELETE' THEN
-    SELECT array_agg(DISTINCT resident_id) INTO rids FROM old_rows WHERE resident_id IS NOT NULL;
-  ELSIF TG_TABLE_NAME = 'task' THEN
-    SELECT array_agg(DISTINCT x) INTO rids FROM (
-      SELECT unnest(ARRAY[n.resident_id, o.resident_id]) AS x FROM new_rows n JOIN old_rows o ON o.id = n.id
-       WHERE (n.resident_id, n.status, n.code, n.priority, n.due_at, n.owner_team_id, n.owner_institution_id)
-             IS DISTINCT FROM (o.resident_id, o.status, o.code, o.priority, o.due_at, o.owner_team_id, o.owner_institution_id)) s WHERE x IS NOT NULL;
-  ELSIF TG_TABLE_NAME = 'contract' THEN
-    SELECT array_agg(DISTINCT x) INTO rids FROM (
-      SELECT unnest(ARRAY[n.resident_id, o.resident_id]) AS x FROM new_rows n JOIN old_rows o ON o.id = n.id
-       WHERE (n.resident_id, n.status, n.team_id, n.institution_id, n.end_date) IS DISTINCT FROM (o.resident_id, o.status, o.team_id, o.institution_id, o.end_date)) s;
-  ELSIF TG_TABLE_NAME = 'chronic_enrolment' THEN
-    SELECT array_agg(DISTINCT x) INTO rids FROM (
-      SELECT unnest(ARRAY[n.resident_id, o.resident_id]) AS x FROM new_rows n JOIN old_rows o ON o.id = n.id
-       WHERE (n.resident_id, n.status, n.programme_code) IS DISTINCT FROM (o.resident_id, o.status, o.programme_code)) s;
-  ELSIF TG_TABLE_NAME = 'elderly_check' THEN
-    SELECT array_agg(DISTINCT x) INTO rids FROM (
-      SELECT unnest(ARRAY[n.resident_id, o.resident_id]) AS x FROM new_rows n JOIN old_rows o ON o.id = n.id
-       WHERE (n.resident_id, n.check_year) IS DISTINCT FROM (o.resident_id, o.check_year)) s;
+    SELECT array_agg(DISTINCT resident_id) INTO rids FROM old_rows;
+  ELSE
+    SELECT array_agg(DISTINCT x) INTO rids FROM (SELECT n.resident_id AS x FROM new_rows n UNION ALL SELECT o.resident_id FROM old_rows o) s;
   END IF;
-  IF rids IS NOT NULL THEN
-    PERFORM worklist_refresh(rids);
-  END IF;
+  UPDATE worklist_item w SET programmes = s.programmes, check_years = s.check_years
+    FROM worklist_item_source s
+   WHERE w.resident_id = ANY(rids) AND s.resident_id = ANY(rids) AND s.kind = w.kind AND s.ref_id = w.ref_id;
   RETURN NULL;
 END $$;
 
@@ -119,11 +128,13 @@ END $$;
 DO $$
 DECLARE
   t text;
+  f text;
 BEGIN
   FOREACH t IN ARRAY ARRAY['task', 'contract', 'chronic_enrolment', 'elderly_check'] LOOP
-    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION worklist_follow()', 'worklist_' || t || '_insert', t);
-    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION worklist_follow()', 'worklist_' || t || '_update', t);
-    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION worklist_follow()', 'worklist_' || t || '_delete', t);
+    f := CASE WHEN t IN ('task', 'contract') THEN 'worklist_follow' ELSE 'worklist_follow_resident_facts' END;
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %I()', 'worklist_' || t || '_insert', t, f);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %I()', 'worklist_' || t || '_update', t, f);
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %I()', 'worklist_' || t || '_delete', t, f);
   END LOOP;
 END $$;
 CREATE TRIGGER worklist_resident_update AFTER UPDATE ON resident REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION worklist_follow_resident();
