@@ -119,11 +119,15 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
   }
   if ((!f.kind || f.kind === 'renewal') && f.priority !== 'urgent' && !f.escalation) {
     const day = `(${v.add(dayStart)}::timestamptz AT TIME ZONE 'Asia/Shanghai')::date`;
+    const notice = v.add(s.renewalNoticeDays);
+    // a contract row's due time is the Beijing midnight after its last day, so the end-date window is also a range of
+    // the team's index on due time
     parts.push(`SELECT 'contract' AS src, NULL::bigint AS id, 'contract-renewal' AS code, 'routine' AS priority, 'active' AS status, w.due_at,
         NULL::text AS description, w.resident_id, w.institution_id AS source_institution_id, 'Contract' AS focus_type, w.ref_id AS focus_id, w.team_id AS owner_team_id,
         NULL::jsonb AS extra, w.end_date, w.ref_id AS contract_id
       FROM worklist_item w
-     WHERE w.kind = 'contract' AND w.end_date >= ${day} AND w.end_date < ${day} + ${v.add(s.renewalNoticeDays)}::int
+     WHERE w.kind = 'contract' AND w.end_date >= ${day} AND w.end_date < ${day} + ${notice}::int
+       AND w.due_at >= (${day} + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' AND w.due_at < (${day} + ${notice}::int + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'
        AND ${owner()} AND ${itemFilter()}`);
   }
   if (!parts.length) return { date, items: [], total: 0, totalCapped: false, page: f.page, pageSize: f.pageSize };
