@@ -5,7 +5,7 @@ import { AppError } from './errors.ts';
 import { districtDate } from './local-date.ts';
 
 /** A predicate on the resident row aliased `alias` that holds when the principal may see the resident. */
-export function residentScopeSql(p: Principal, params: Params, alias = 'r'): string {
+export function residentScopeSql(p: Principal, params: Params, alias = 'r', idColumn = 'id'): string {
   const s = p.scope;
   if (s.all) return 'TRUE';
   const parts: string[] = [];
@@ -19,7 +19,7 @@ export function residentScopeSql(p: Principal, params: Params, alias = 'r'): str
   if (s.userIds.length && hasRelationshipRole(p)) rel.push(`cr.user_id = ANY(${params.add(s.userIds)}::bigint[])`);
   if (rel.length) {
     const today = `${params.add(districtDate())}::date`;
-    parts.push(`EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = ${alias}.id
+    parts.push(`EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = ${alias}.${idColumn}
       AND cr.valid_from <= ${today} AND (cr.valid_to IS NULL OR cr.valid_to >= ${today}) AND (${rel.join(' OR ')}))`);
   }
   return parts.length ? `(${parts.join(' OR ')})` : 'FALSE';

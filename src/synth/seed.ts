@@ -14,6 +14,7 @@ import { seedSurveillance, type SurveillanceSeedResult } from './surveillance.ts
 import { seedChronic, type ChronicSeedResult } from './chronic.ts';
 import { recompute } from '../modules/chronic/kpis.ts';
 import { livePeriods } from '../modules/chronic/kpi-periods.ts';
+import { withWorklistDeferred } from '../modules/family-doctor/worklist.ts';
 import { RESIDENT_COLUMNS, HOUSEHOLD_COLUMNS, generateChunk, householdsCopy, type ChunkKeys, type ChunkSpec } from './residents.ts';
 
 /** A generated chunk as the loader sees it: COPY text, or its UTF-8 bytes when it comes from a worker thread. */
@@ -223,7 +224,8 @@ export async function seedDistrict(db: Db, keys: Keys, opts: SeedOptions): Promi
   // specialist slot pools for referrals in the coming two weeks (small: a few thousand slots)
   await seedSlotPools(db, d, profile, opts.now);
   const surveillance = opts.feedDays === 0 ? null : await seedSurveillance(db, d, profile, { seed: opts.seed, now: opts.now ?? new Date(), historyDays: opts.feedDays });
-  const chronic = (opts.chronic ?? profile.chronic) ? await seedChronic(db, { seed: opts.seed, now: opts.now ?? new Date() }) : null;
+  // the worklist summary (modules/family-doctor/worklist.ts) is built once after the history's load
+  const chronic = (opts.chronic ?? profile.chronic) ? await withWorklistDeferred(db, () => seedChronic(db, { seed: opts.seed, now: opts.now ?? new Date() })) : null;
   await db.exec('ANALYZE');
   let kpiSeconds = 0;
   if (chronic) {

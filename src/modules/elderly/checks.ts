@@ -3,7 +3,7 @@
 // rules (rules.ts), written into the shared record (an Encounter of class health_check with LOINC Observations), and
 // — when something is abnormal — followed up by a Task for the resident's team (owned like every chronic task).
 // Who is due is computed by query from the residents' ages and this table (worklist.ts): nothing is materialised per
-// elderly resident and year.
+// elderly resident and year (the worklist summary copies the years of each contracted resident's checks).
 //
 // Contents: the rules (versions, cache) · recording a check · reading checks · who is due (SQL for the worklist)
 import type { Queryable, Row } from '../../db/engine.ts';
@@ -199,32 +199,40 @@ export async function checksOf(rc: repo.RequestContext, residentId: number): Pro
 
 /**
  * The year's due checks as worklist rows (the worklist's columns), for residents aged ageFrom or over on `day` with
- * no check recorded in `day`'s year, due by the year's end. Two index-driven parts: contracted residents whose active
- * contract matches `contracted` (a predicate over the contract c: the caller's team or centre), and uncontracted
- * residents matching `leads` (a predicate over the resident r, e.g. the team's grids; null: none) as contracting leads.
- * `residentFilter` restricts both parts (scope and the caller's filters); `leadFilter`, when given, replaces it for the
- * leads (the caller's filters without the scope check, when `leads` already implies the scope).
+ * no check recorded in `day`'s year, due by the year's end. Two index-driven parts: contracted residents whose
+ * contract in force matches `contracted` (a predicate over the worklist summary's contract row w: the caller's team or
+ * centre; the row carries the resident's status, birth date and check years) restricted by `contractedFilter` (scope
+ * and the caller's filters, over w), and uncontracted residents matching `leads` (a predicate over the resident r,
+ * e.g. the team's grids; null: none) as contracting leads, restricted by `leadFilter` (over r); `leadContracts`, when
+ * the leads are some grids, is the same grids as a predicate over the summary's contract rows wc.
  */
-export function dueChecksSql(v: Params, x: { day: string; ageFrom: number; contracted: () => string; leads: (() => string) | null; residentFilter: () => string; leadFilter?: () => string }): string {
+export function dueChecksSql(v: Params, x: { day: string; ageFrom: number; contracted: () => string; contractedFilter: () => string; leads: (() => string) | null; leadFilter: () => string; leadContracts?: () => string }): string {
   const year = Number(x.day.slice(0, 4));
   const yearEnd = v.add(`${year + 1}-01-01T00:00:00+08:00`);
   const description = v.add(`老年人年度健康体检（${year}年）`);
   const day = v.add(x.day);
   const born = `(${day}::date - make_interval(years => ${v.add(x.ageFrom)}::int))::date`;
-  const unchecked = `NOT EXISTS (SELECT 1 FROM elderly_check ec WHERE ec.resident_id = r.id AND ec.check_year = ${v.add(year)}::int)`;
-  const columns = (team: string, extra: string) => `SELECT 'elderly' AS src, NULL::bigint AS id, 'elderly-check' AS code, 'routine' AS priority, 'requested' AS status,
-        ${yearEnd}::timestamptz AS due_at, ${description}::text AS description, r.id AS resident_id, NULL::bigint AS source_institution_id, 'Patient' AS focus_type,
-        r.id AS focus_id, ${team} AS owner_team_id, ${extra} AS extra, NULL::date AS end_date, NULL::bigint AS contract_id`;
-  const parts = [`${columns('c.team_id', 'NULL::jsonb')}
-      FROM contract c JOIN resident r ON r.id = c.resident_id
-     WHERE c.status = 'active' AND c.end_date >= ${day}::date AND ${x.contracted()}
-       AND r.status = 'active' AND r.birth_date <= ${born} AND ${unchecked} AND ${x.residentFilter()}`];
+  const yearP = v.add(year);
+  const columns = (resident: string, team: string, extra: string) => `SELECT 'elderly' AS src, NULL::bigint AS id, 'elderly-check' AS code, 'routine' AS priority, 'requested' AS status,
+        ${yearEnd}::timestamptz AS due_at, ${description}::text AS description, ${resident} AS resident_id, NULL::bigint AS source_institution_id, 'Patient' AS focus_type,
+        ${resident} AS focus_id, ${team} AS owner_team_id, ${extra} AS extra, NULL::date AS end_date, NULL::bigint AS contract_id`;
+  // the contracted: their contracts' rows of the worklist summary, which carry the resident's status, birth date and check years
+  const parts = [`${columns('w.resident_id', 'w.team_id', 'NULL::jsonb')}
+      FROM worklist_item w
+     WHERE w.kind = 'contract' AND w.end_date >= ${day}::date AND ${x.contracted()}
+       AND w.resident_active AND w.birth_date <= ${born} AND NOT (${yearP}::int = ANY(w.check_years)) AND ${x.contractedFilter()}`];
   if (x.leads) {
     const lead = `'{"extension":[{"url":"${LEAD_EXTENSION}","valueBoolean":true}]}'::jsonb`;
-    parts.push(`${columns('NULL::bigint', lead)}
+    // without a contract in force: against the set of the leads' grids' contracts (one index range, hashed once)
+    // rather than a probe of each resident's contracts — bounded, as a set, only when the leads are some grids
+    const uncontracted = x.leadContracts
+      ? `r.id NOT IN (SELECT wc.resident_id FROM worklist_item wc WHERE wc.kind = 'contract' AND wc.end_date >= ${day}::date AND ${x.leadContracts()})`
+      : `NOT EXISTS (SELECT 1 FROM contract c WHERE c.resident_id = r.id AND c.status = 'active' AND c.end_date >= ${day}::date)`;
+    parts.push(`${columns('r.id', 'NULL::bigint', lead)}
       FROM resident r
-     WHERE ${x.leads()} AND r.status = 'active' AND r.birth_date <= ${born} AND ${unchecked}
-       AND NOT EXISTS (SELECT 1 FROM contract c WHERE c.resident_id = r.id AND c.status = 'active' AND c.end_date >= ${day}::date) AND ${(x.leadFilter ?? x.residentFilter)()}`);
+     WHERE ${x.leads()} AND r.status = 'active' AND r.birth_date <= ${born}
+       AND NOT EXISTS (SELECT 1 FROM elderly_check ec WHERE ec.resident_id = r.id AND ec.check_year = ${yearP}::int)
+       AND ${uncontracted} AND ${x.leadFilter()}`);
   }
   return parts.join('\n UNION ALL \n');
 }

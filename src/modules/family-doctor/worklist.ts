@@ -4,14 +4,14 @@
 // pre-filled for the follow-up form. Urgent work first, then overdue, then by due date. Elderly residents due for
 // their annual health check are computed from their ages (modules/elderly), not stored as tasks; each task shows how
 // far an overdue one has been escalated (modules/chronic/escalation.ts).
-import type { Row } from '../../db/engine.ts';
+import type { Db, Row } from '../../db/engine.ts';
 import { residentScopeSql } from '../../platform/access.ts';
 import { auditCte } from '../../platform/audit.ts';
 import { AppError } from '../../platform/errors.ts';
 import { hasRole } from '../../platform/principal.ts';
 import { Params } from '../../platform/sql.ts';
 import { ageOn } from '../residents/service.ts';
-import { LEAD_EXTENSION, OPEN_TASK_STATUSES, TASK_CODES } from '../chronic/fusion.ts';
+import { LEAD_EXTENSION, TASK_CODES } from '../chronic/fusion.ts';
 import { lastMedications, lastReadings, type Readings } from '../chronic/readings.ts';
 import { settings } from '../chronic/programmes.ts';
 import type { Ctx } from './contracts.ts';
@@ -53,99 +53,110 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
   const [dayStart, dayEnd] = dayBounds(date);
   if (Number.isNaN(dayStart.getTime())) throw new AppError('VALIDATION_FAILED', { detail: 'date' }, 'date');
   const v = new Params();
-  // whose work: a team member's team (and the centre's contracting leads in the team's grids), a centre's teams, all.
-  // Parameters are added where they are used: a part left out of the query adds none. `leadTasks`: the centre's open
-  // contracting-lead tasks (no team; task_lead_open_idx) and the residents' grids they are kept to (the team's).
-  let taskOwner: () => string;
+  // Everything but the elderly leads comes from the worklist summary (worklist_item, kept by triggers with the tasks,
+  // contracts, residents, enrolments and checks it copies: migration 0017), one row per open task and per contract in
+  // force carrying its resident's grid, programmes, status, birth date and check years — so each part is a range of
+  // its owner index, with no probe of the resident's other tables. Whose work: a team member's team (and the centre's
+  // contracting leads in the team's grids), a centre's teams, all. `owner` is a predicate over the summary row w;
+  // parameters are added where they are used, so a part left out of the query adds none.
+  let owner: () => string;
   let leadTasks: { owner: () => string; grids: () => string } | null = null;
-  let contractOwner: () => string;
   let leadGrids: (() => string) | null;
+  // the same grids over the summary's contract rows (wc), when the leads are some grids
+  let leadContracts: (() => string) | undefined;
   // whether the lead parts' grid predicate implies the caller's resident scope (a team member's scope holds the
   // team's grids), so their rows need no scope check of their own
   let leadsInScope = false;
   const own = p.tokenInstitutionId ?? p.institutionId;
   if (hasRole(p, 'district_admin')) {
-    taskOwner = () => (f.teamId ? `t.owner_team_id = ${v.add(f.teamId)}` : 'TRUE');
-    contractOwner = () => (f.teamId ? `c.team_id = ${v.add(f.teamId)}` : 'TRUE');
+    owner = () => (f.teamId ? `w.team_id = ${v.add(f.teamId)}` : 'TRUE');
     leadGrids = f.teamId ? null : () => 'TRUE';
   } else if (hasRole(p, 'family_doctor', 'nurse') && p.teamId) {
     if (f.teamId && f.teamId !== p.teamId) throw new AppError('FORBIDDEN');
     const teamId = p.teamId;
-    const teamGrids = () => `r.grid_id IN (SELECT tg.grid_id FROM team_grid tg WHERE tg.team_id = ${v.add(teamId)})`;
-    taskOwner = () => `t.owner_team_id = ${v.add(teamId)}`;
-    if (own) leadTasks = { owner: () => `t.owner_team_id IS NULL AND t.owner_institution_id = ${v.add(own)}::bigint`, grids: teamGrids };
-    contractOwner = () => `c.team_id = ${v.add(teamId)}`;
-    leadGrids = teamGrids;
+    const teamGrids = (alias: string) => () => `${alias}.grid_id IN (SELECT tg.grid_id FROM team_grid tg WHERE tg.team_id = ${v.add(teamId)})`;
+    owner = () => `w.team_id = ${v.add(teamId)}`;
+    if (own) leadTasks = { owner: () => `w.team_id IS NULL AND w.institution_id = ${v.add(own)}::bigint`, grids: teamGrids('w') };
+    leadGrids = teamGrids('r');
+    leadContracts = teamGrids('wc');
     leadsInScope = p.scope.all || p.scope.teamIds.includes(teamId);
   } else if (hasRole(p, 'institution_admin') && own) {
-    taskOwner = () => `t.owner_institution_id = ${v.add(own)}${f.teamId ? ` AND t.owner_team_id = ${v.add(f.teamId)}` : ''}`;
-    contractOwner = () => `c.institution_id = ${v.add(own)}${f.teamId ? ` AND c.team_id = ${v.add(f.teamId)}` : ''}`;
-    leadGrids = f.teamId ? null : () => `r.grid_id IN (SELECT tg.grid_id FROM team_grid tg JOIN team tm ON tm.id = tg.team_id WHERE tm.institution_id = ${v.add(own)})`;
+    owner = () => `w.institution_id = ${v.add(own)}${f.teamId ? ` AND w.team_id = ${v.add(f.teamId)}` : ''}`;
+    const centreGrids = (alias: string) => () => `${alias}.grid_id IN (SELECT tg.grid_id FROM team_grid tg JOIN team tm ON tm.id = tg.team_id WHERE tm.institution_id = ${v.add(own)})`;
+    leadGrids = f.teamId ? null : centreGrids('r');
+    leadContracts = centreGrids('wc');
   } else throw new AppError('FORBIDDEN');
-  const filterSql = (scoped: boolean) => () => {
-    const parts = scoped ? ['TRUE'] : [residentScopeSql(p, v, 'r')];
-    if (f.gridId) parts.push(`r.grid_id = ${v.add(f.gridId)}`);
-    if (f.programme) parts.push(`EXISTS (SELECT 1 FROM chronic_enrolment e WHERE e.resident_id = r.id AND e.status = 'active' AND e.programme_code = ${v.add(f.programme)})`);
+  // the caller's filters (and the resident scope unless `scoped`) over the summary row w or the resident r
+  const filterSql = (alias: 'w' | 'r', scoped: boolean) => () => {
+    const parts = scoped ? ['TRUE'] : [alias === 'w' ? residentScopeSql(p, v, 'w', 'resident_id') : residentScopeSql(p, v, 'r')];
+    if (f.gridId) parts.push(`${alias}.grid_id = ${v.add(f.gridId)}`);
+    if (f.programme) {
+      parts.push(alias === 'w' ? `${v.add(f.programme)}::text = ANY(w.programmes)`
+        : `EXISTS (SELECT 1 FROM chronic_enrolment e WHERE e.resident_id = r.id AND e.status = 'active' AND e.programme_code = ${v.add(f.programme)})`);
+    }
     return parts.join(' AND ');
   };
-  const residentFilter = filterSql(false);
-  const leadFilter = filterSql(leadsInScope);
+  const itemFilter = filterSql('w', false);
   const codes = f.kind ? (CODE_OF_KIND[f.kind] ? [CODE_OF_KIND[f.kind]] : []) : Object.keys(KIND_OF_CODE);
   const parts: string[] = [];
-  const ctes: string[] = [];
-  // scheduled follow-ups appear from their due day; new enrolments, danger values and discharges at once
+  // scheduled follow-ups appear from their due day; new enrolments, danger values and discharges at once. The task's
+  // own columns (status, description, focus, source) are joined for the page's rows only.
   if (codes.length) {
-    const taskWhere = () => `t.code = ANY(${v.add(codes)}::text[]) AND t.status = ANY(${v.add(OPEN_TASK_STATUSES)}::text[])
-       AND (t.code <> '${TASK_CODES.followUp}' OR t.due_at < ${v.add(dayEnd)}::timestamptz)
-       ${f.priority ? `AND (t.priority IN ('urgent', 'asap', 'stat')) = ${f.priority === 'urgent' ? 'TRUE' : 'FALSE'}` : ''}
-       ${f.escalation ? `AND EXISTS (SELECT 1 FROM task_escalation te WHERE te.task_id = t.id AND te.level >= ${v.add(f.escalation)}::int)` : ''}`;
-    const tasks = (from: string, where: string) => `SELECT 'task' AS src, t.id, t.code, t.priority, t.status, t.due_at, t.description, t.resident_id, t.institution_id AS source_institution_id,
-        t.focus_type, t.focus_id, t.owner_team_id, t.extra, NULL::date AS end_date, NULL::bigint AS contract_id
-      FROM ${from} t JOIN resident r ON r.id = t.resident_id WHERE ${where}`;
-    parts.push(tasks('task', `${taskWhere()} AND ${taskOwner()} AND ${residentFilter()}`));
-    // the centre's lead tasks first, then their residents' grids: the planner would rather walk every resident of the
-    // team's grids and probe each one's tasks (several times the pages read)
-    if (leadTasks) {
-      ctes.push(`lead_task AS MATERIALIZED (SELECT t.* FROM task t WHERE ${taskWhere()} AND ${leadTasks.owner()})`);
-      parts.push(tasks('lead_task', `${leadTasks.grids()} AND ${leadFilter()}`));
-    }
+    const taskWhere = () => `w.kind = 'task' AND w.code = ANY(${v.add(codes)}::text[])
+       AND (w.code <> '${TASK_CODES.followUp}' OR w.due_at < ${v.add(dayEnd)}::timestamptz)
+       ${f.priority ? `AND (w.priority IN ('urgent', 'asap', 'stat')) = ${f.priority === 'urgent' ? 'TRUE' : 'FALSE'}` : ''}
+       ${f.escalation ? `AND EXISTS (SELECT 1 FROM task_escalation te WHERE te.task_id = w.ref_id AND te.level >= ${v.add(f.escalation)}::int)` : ''}`;
+    const tasks = (where: string) => `SELECT 'task' AS src, w.ref_id AS id, w.code, w.priority, NULL::text AS status, w.due_at, NULL::text AS description, w.resident_id,
+        NULL::bigint AS source_institution_id, NULL::text AS focus_type, NULL::bigint AS focus_id, w.team_id AS owner_team_id, NULL::jsonb AS extra, NULL::date AS end_date, NULL::bigint AS contract_id
+      FROM worklist_item w WHERE ${where}`;
+    parts.push(tasks(`${taskWhere()} AND ${owner()} AND ${itemFilter()}`));
+    // the centre's contracting-lead tasks (no team) of the residents in the team's grids
+    if (leadTasks) parts.push(tasks(`${taskWhere()} AND ${leadTasks.owner()} AND ${leadTasks.grids()} AND ${filterSql('w', leadsInScope)()}`));
   }
   if ((!f.kind || f.kind === 'elderly_check') && f.priority !== 'urgent' && !f.escalation) {
     const { rules } = await currentCheckRules(c.q);
-    parts.push(dueChecksSql(v, { day: date, ageFrom: rules.ageFrom, contracted: contractOwner, leads: leadGrids, residentFilter, leadFilter }));
+    parts.push(dueChecksSql(v, { day: date, ageFrom: rules.ageFrom, contracted: owner, contractedFilter: itemFilter, leads: leadGrids, leadFilter: filterSql('r', leadsInScope), leadContracts }));
   }
   if ((!f.kind || f.kind === 'renewal') && f.priority !== 'urgent' && !f.escalation) {
     const day = `(${v.add(dayStart)}::timestamptz AT TIME ZONE 'Asia/Shanghai')::date`;
-    parts.push(`SELECT 'contract' AS src, NULL::bigint AS id, 'contract-renewal' AS code, 'routine' AS priority, c.status, (c.end_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' AS due_at,
-        NULL::text AS description, c.resident_id, c.institution_id AS source_institution_id, 'Contract' AS focus_type, c.id AS focus_id, c.team_id AS owner_team_id,
-        NULL::jsonb AS extra, c.end_date, c.id AS contract_id
-      FROM contract c JOIN resident r ON r.id = c.resident_id
-     WHERE c.status = 'active' AND c.end_date >= ${day} AND c.end_date < ${day} + ${v.add(s.renewalNoticeDays)}::int
-       AND ${contractOwner()} AND ${residentFilter()}`);
+    const notice = v.add(s.renewalNoticeDays);
+    // a contract row's due time is the Beijing midnight after its last day, so the end-date window is also a range of
+    // the team's index on due time
+    parts.push(`SELECT 'contract' AS src, NULL::bigint AS id, 'contract-renewal' AS code, 'routine' AS priority, 'active' AS status, w.due_at,
+        NULL::text AS description, w.resident_id, w.institution_id AS source_institution_id, 'Contract' AS focus_type, w.ref_id AS focus_id, w.team_id AS owner_team_id,
+        NULL::jsonb AS extra, w.end_date, w.ref_id AS contract_id
+      FROM worklist_item w
+     WHERE w.kind = 'contract' AND w.end_date >= ${day} AND w.end_date < ${day} + ${notice}::int
+       AND w.due_at >= (${day} + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' AND w.due_at < (${day} + ${notice}::int + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'
+       AND ${owner()} AND ${itemFilter()}`);
   }
   if (!parts.length) return { date, items: [], total: 0, totalCapped: false, page: f.page, pageSize: f.pageSize };
   const startP = v.add(dayStart);
   // the resident last: the elderly due for their check have neither a task nor a contract id, so pages stay disjoint
   const order = `(w.priority IN ('urgent', 'asap', 'stat')) DESC, (w.due_at < ${startP}::timestamptz) DESC, w.due_at NULLS LAST, w.id NULLS LAST, w.contract_id, w.resident_id`;
-  // Each part is driven by an owner index (the team's tasks, the centre's lead tasks, the team's contracts, the
-  // residents of the team's grids by age) and checks its rows' residents by primary key: the planner, seeing the
-  // resident scope's OR, would rather scan every resident of the district (a merge join in resident order) — so hash
-  // and merge joins are off for this transaction, and so are JIT (compiling the union's expressions cost more than
-  // running it) and parallel workers (a few thousand rows: starting workers costs more than it saves, and the cores
-  // serve other requests). One statement: the union once (materialised), the page from it with the names joined for
-  // its rows only, the count (capped, as the referral inbox's), and the audit of the residents shown.
+  // Each part is a range of an owner index of the summary (the team's rows, the centre's lead tasks) except the
+  // elderly leads (the residents of the team's grids by age). The planner, seeing the resident scope's OR, may rather
+  // join in resident order (a merge join over every resident of the district) — so hash and merge joins are off for
+  // this transaction, and so are JIT (compiling the union's expressions cost more than running it) and parallel
+  // workers (a few thousand rows: starting workers costs more than it saves, and the cores serve other requests).
+  // One statement: the union once (materialised), the page from it with the tasks' own columns and the names joined
+  // for its rows only, the count (capped, as the referral inbox's), and the audit of the residents shown.
   await c.q.query("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)");
   const { rows } = await c.q.query(
-    `WITH ${ctes.map((x) => `${x},\n`).join('')} w AS MATERIALIZED (${parts.join('\n UNION ALL \n')}),
+    `WITH w AS MATERIALIZED (${parts.join('\n UNION ALL \n')}),
      page AS (
-       SELECT w.*, rr.name, rr.sex, rr.birth_date, rr.grid_id, g.name AS grid_name, i.name AS source_name, tm.name AS team_name,
+       SELECT w.src, w.id, w.code, w.priority, coalesce(t.status, w.status) AS status, w.due_at, coalesce(t.description, w.description) AS description, w.resident_id,
+              coalesce(t.institution_id, w.source_institution_id) AS source_institution_id, coalesce(t.focus_type, w.focus_type) AS focus_type,
+              coalesce(t.focus_id, w.focus_id) AS focus_id, w.owner_team_id, coalesce(t.extra, w.extra) AS extra, w.end_date, w.contract_id,
+              rr.name, rr.sex, rr.birth_date, rr.grid_id, g.name AS grid_name, i.name AS source_name, tm.name AS team_name,
               (SELECT array_agg(e.programme_code ORDER BY e.programme_code) FROM chronic_enrolment e WHERE e.resident_id = w.resident_id AND e.status = 'active') AS programmes,
               esc.level AS escalation_level, esc.escalated_at,
               (SELECT sum(CASE cl.kind WHEN 'redeem' THEN -cl.count ELSE cl.count END) FROM coupon_ledger cl WHERE cl.resident_id = w.resident_id AND cl.year = ${v.add(Number(date.slice(0, 4)))}::int) AS coupon_balance
          FROM (SELECT * FROM w ORDER BY ${order} LIMIT ${v.add(f.pageSize)} OFFSET ${v.add((f.page - 1) * f.pageSize)}) w
+         LEFT JOIN task t ON w.src = 'task' AND t.id = w.id
          JOIN resident rr ON rr.id = w.resident_id LEFT JOIN region g ON g.id = rr.grid_id
          LEFT JOIN LATERAL (SELECT te.level, te.escalated_at FROM task_escalation te WHERE w.src = 'task' AND te.task_id = w.id ORDER BY te.level DESC LIMIT 1) esc ON TRUE
-         LEFT JOIN institution i ON i.id = w.source_institution_id LEFT JOIN team tm ON tm.id = w.owner_team_id),
+         LEFT JOIN institution i ON i.id = coalesce(t.institution_id, w.source_institution_id) LEFT JOIN team tm ON tm.id = w.owner_team_id),
      shown AS (SELECT DISTINCT resident_id AS id FROM page),
      au AS (${auditCte(v, c.audit, 'list', 'shown', 'Worklist')})
      SELECT n.total_n, w.* FROM (SELECT count(*)::int AS total_n FROM (SELECT 1 FROM w LIMIT ${COUNT_CAP + 1}) x) n
@@ -162,6 +173,27 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
     items: page.map((r) => item(r, dayStart, readings.get(Number(r.resident_id)) ?? null, meds.get(Number(r.resident_id)) ?? [])),
     total: Math.min(n, COUNT_CAP), totalCapped: n > COUNT_CAP, page: f.page, pageSize: f.pageSize,
   };
+}
+
+/**
+ * Runs a bulk load into the summary's sources (tasks, contracts, enrolments, checks, residents) with the summary's
+ * triggers off, then rebuilds the whole summary in one statement (as the seed does): one pass instead of a rebuild of
+ * each COPY chunk's residents. Not for a server in service — the triggers are off for every session meanwhile.
+ */
+export async function withWorklistDeferred<T>(db: Db, load: () => Promise<T>): Promise<T> {
+  const { rows } = await db.query<{ tbl: string; name: string }>(
+    `SELECT c.relname AS tbl, t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+      WHERE t.tgname LIKE 'worklist\\_%' AND c.relnamespace = current_schema()::regnamespace ORDER BY 1, 2`,
+  );
+  const toggle = (on: boolean) => Promise.all(rows.map((r) => db.exec(`ALTER TABLE "${r.tbl}" ${on ? 'ENABLE' : 'DISABLE'} TRIGGER "${r.name}"`)));
+  await toggle(false);
+  try {
+    const out = await load();
+    await db.exec('SELECT worklist_rebuild()');
+    return out;
+  } finally {
+    await toggle(true);
+  }
 }
 
 function item(r: Row, dayStart: Date, readings: Readings | null, medications: { name: string; dose: string | null }[]) {
