@@ -18,16 +18,12 @@ export interface Queryable {
   /** Several statements without parameters (migrations, DDL). */
   exec(sql: string): Promise<void>;
 }
-export interface Copies {
-  /** Bulk load with COPY … FROM (text format); each chunk is a block of complete lines, as text or UTF-8 bytes. */
-  copyFrom(table: string, columns: readonly string[], chunks: Iterable<CopyChunk> | AsyncIterable<CopyChunk>): Promise<void>;
-}
-/** A transaction's connection: its COPY commits or rolls back with the rest of the transaction. */
-export interface TxQueryable extends Queryable, Copies {}
-export interface Db extends Queryable, Copies {
+export interface Db extends Queryable {
   readonly engine: 'pglite' | 'postgres';
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
-  tx<T>(fn: (q: TxQueryable) => Promise<T>, options?: { isolation?: 'read committed' | 'serializable' }): Promise<T>;
+  tx<T>(fn: (q: Queryable) => Promise<T>, options?: { isolation?: 'read committed' | 'serializable' }): Promise<T>;
+  /** Bulk load with COPY … FROM (text format); each chunk is a block of complete lines, as text or UTF-8 bytes. */
+  copyFrom(table: string, columns: readonly string[], chunks: Iterable<CopyChunk> | AsyncIterable<CopyChunk>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,23 +65,22 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     },
   });
   const base = wrap(pg as any, false);
-  const copier = (q: { query: (s: string, p: unknown[], o: { blob: Blob }) => Promise<unknown> }): Copies['copyFrom'] => async (table, columns, chunks) => {
-    const sql = copySql(table, columns, "'/dev/blob'");
-    for await (const chunk of chunks) {
-      if (chunk.length === 0) continue;
-      await q.query(sql, [], { blob: new Blob([chunk as BlobPart]) });
-    }
-  };
   return {
     engine: 'pglite',
     ...base,
     async tx(fn, options) {
       return pg.transaction(async (t) => {
         if (options?.isolation === 'serializable') await t.query('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE');
-        return fn({ ...wrap(t as any, true), copyFrom: copier(t as any) });
+        return fn(wrap(t as any, true));
       });
     },
-    copyFrom: copier(pg as any),
+    async copyFrom(table, columns, chunks) {
+      const sql = copySql(table, columns, "'/dev/blob'");
+      for await (const chunk of chunks) {
+        if (chunk.length === 0) continue;
+        await pg.query(sql, [], { blob: new Blob([chunk as BlobPart]) });
+      }
+    },
     async close() {
       await pg.close();
     },
@@ -173,7 +168,7 @@ export async function openPostgres(url: string, poolSize = 16): Promise<Db> {
       const client = await pool.connect();
       try {
         await client.query(options?.isolation === 'serializable' ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN');
-        const result = await fn({ ...wrap(client), copyFrom: (table, columns, chunks) => copyInto(client, table, columns, chunks) });
+        const result = await fn(wrap(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
@@ -184,9 +179,11 @@ export async function openPostgres(url: string, poolSize = 16): Promise<Db> {
       }
     },
     async copyFrom(table, columns, chunks) {
+      const { from } = await import('pg-copy-streams');
       const client = await pool.connect();
       try {
-        await copyInto(client, table, columns, chunks);
+        const stream = client.query(from(copySql(table, columns, 'STDIN')));
+        await pipeline(Readable.from(chunks as AsyncIterable<CopyChunk>), stream);
       } finally {
         client.release();
       }
@@ -195,13 +192,6 @@ export async function openPostgres(url: string, poolSize = 16): Promise<Db> {
       await pool.end();
     },
   };
-}
-
-/** COPY … FROM STDIN on one PostgreSQL connection (the pool's, or a transaction's). */
-async function copyInto(client: { query: (s: any) => any }, table: string, columns: readonly string[], chunks: Iterable<CopyChunk> | AsyncIterable<CopyChunk>) {
-  const { from } = await import('pg-copy-streams');
-  const stream = client.query(from(copySql(table, columns, 'STDIN')));
-  await pipeline(Readable.from(chunks as AsyncIterable<CopyChunk>), stream);
 }
 
 const statementNames = new Map<string, string>();

@@ -3,14 +3,14 @@
 // PGlite's own: the worker opens one, runs the statements that carry its id, and commits or rolls back on request,
 // while statements from outside it wait for PGlite's transaction lock exactly as in-process.
 import { Worker } from 'node:worker_threads';
-import type { CopyChunk, Db, QueryResult, TxQueryable } from './engine.ts';
+import type { CopyChunk, Db, Queryable, QueryResult } from './engine.ts';
 
 export type Request =
   | { id: number; op: 'query'; sql: string; params: unknown[]; tx?: number }
   | { id: number; op: 'exec'; sql: string; tx?: number }
   | { id: number; op: 'begin'; isolation?: 'read committed' | 'serializable' }
   | { id: number; op: 'end'; tx: number; commit: boolean }
-  | { id: number; op: 'copy'; table: string; columns: readonly string[]; chunk: CopyChunk; tx?: number }
+  | { id: number; op: 'copy'; table: string; columns: readonly string[]; chunk: CopyChunk }
   | { id: number; op: 'close' };
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 export type Reply = { id: number; ok: true; result?: any } | { id: number; ok: false; error: { message: string; code?: string } };
@@ -51,20 +51,12 @@ export async function openPgliteThread(dataDir: string | undefined): Promise<Db>
   };
   await new Promise<void>((resolve, reject) => pending.set(0, { resolve, reject }));
 
-  const queryable = (tx?: number): TxQueryable => ({
+  const queryable = (tx?: number): Queryable => ({
     query<T>(sql: string, params: unknown[] = []) {
       return call<QueryResult<T>>({ op: 'query', sql, params, tx });
     },
     async exec(sql: string) {
       await call({ op: 'exec', sql, tx });
-    },
-    async copyFrom(table, columns, chunks) {
-      for await (const chunk of chunks) {
-        if (!chunk.length) continue;
-        // bytes that own their whole buffer move to the thread without a copy
-        const movable = typeof chunk !== 'string' && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
-        await call({ op: 'copy', table, columns, chunk, tx }, movable ? [chunk.buffer as ArrayBuffer] : []);
-      }
     },
   });
   return {
@@ -81,6 +73,14 @@ export async function openPgliteThread(dataDir: string | undefined): Promise<Db>
       }
       await call({ op: 'end', tx, commit: true });
       return result;
+    },
+    async copyFrom(table, columns, chunks) {
+      for await (const chunk of chunks) {
+        if (!chunk.length) continue;
+        // bytes that own their whole buffer move to the thread without a copy
+        const movable = typeof chunk !== 'string' && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
+        await call({ op: 'copy', table, columns, chunk }, movable ? [chunk.buffer as ArrayBuffer] : []);
+      }
     },
     async close() {
       if (!failure) await call({ op: 'close' }).catch(() => {});

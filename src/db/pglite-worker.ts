@@ -1,17 +1,17 @@
 // The PGlite thread (see pglite-thread.ts): one in-process PGlite Db, driven by messages.
 import { parentPort, workerData } from 'node:worker_threads';
-import { openPglite, type TxQueryable } from './engine.ts';
+import { openPglite, type Queryable } from './engine.ts';
 import type { Reply, Request } from './pglite-thread.ts';
 
 const port = parentPort!;
 const ROLLBACK = Symbol('rollback');
-const open = new Map<number, { q: TxQueryable; end: (commit: boolean) => void }>();
+const open = new Map<number, { q: Queryable; end: (commit: boolean) => void }>();
 const ended = new Map<number, (o: { ok: boolean; err?: unknown }) => void>();
 
 try {
   const db = await openPglite(workerData.dataDir);
   const reply = (m: Reply) => port.postMessage(m);
-  const target = (tx?: number): TxQueryable => {
+  const target = (tx?: number): Queryable => {
     if (tx === undefined) return db;
     const t = open.get(tx);
     if (!t) throw Object.assign(new Error('transaction is closed'), { code: '25P01' });
@@ -26,7 +26,7 @@ try {
           await target(r.tx).exec(r.sql);
           return reply({ id: r.id, ok: true });
         case 'copy':
-          await target(r.tx).copyFrom(r.table, r.columns, [r.chunk]);
+          await db.copyFrom(r.table, r.columns, [r.chunk]);
           return reply({ id: r.id, ok: true });
         case 'begin': {
           // The transaction stays open until the main thread ends it; its reply is sent once it has begun.

@@ -62,21 +62,4 @@ describe.each(engines)('%s', (_, open) => {
     const { rows } = await t.db.query("SELECT k, v, tags FROM kv WHERE k IN ('d', 'e') ORDER BY k");
     expect(rows).toEqual([{ k: 'd', v: 1, tags: ['p'] }, { k: 'e', v: 2, tags: null }]);
   });
-
-  test("a transaction's COPY commits with it and rolls back with it", async () => {
-    await expect(t.db.tx(async (q) => {
-      await q.copyFrom('kv', ['k', 'v'], ['tx1\t1\n']);
-      expect((await q.query("SELECT v FROM kv WHERE k = 'tx1'")).rows).toEqual([{ v: 1 }]);
-      throw new Error('stop');
-    })).rejects.toThrow('stop');
-    expect((await t.db.query("SELECT count(*)::int AS n FROM kv WHERE k = 'tx1'")).rows[0].n).toBe(0);
-    await t.db.tx(async (q) => {
-      await q.copyFrom('kv', ['k', 'v'], ['tx2\t2\n']);
-      await q.query("UPDATE kv SET v = v + 1 WHERE k = 'tx2'");
-    });
-    expect((await t.db.query("SELECT v FROM kv WHERE k = 'tx2'")).rows).toEqual([{ v: 3 }]);
-    // a COPY that fails aborts its transaction with the SQLSTATE
-    await expect(t.db.tx((q) => q.copyFrom('kv', ['k', 'v'], ['tx2\t9\n']))).rejects.toMatchObject({ code: '23505' });
-    expect((await t.db.query("SELECT v FROM kv WHERE k = 'tx2'")).rows).toEqual([{ v: 3 }]);
-  });
 });

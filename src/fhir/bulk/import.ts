@@ -14,9 +14,9 @@
 // (Patient: the master person index; registry resources) go through repository.create one by one.
 //
 // A failed line is reported (source, line number, OperationOutcome naming the element) and the batch's valid lines
-// are kept. A batch is one transaction: the COPY of its new rows, its updates, care relationships and the job's
-// progress commit together or not at all, so a crash leaves every batch either written and acknowledged or absent,
-// and a re-import (idempotent) turns what was written into updates.
+// are kept. The COPY is one statement; the batch's updates, care relationships and the job's progress commit
+// together after it, and if that transaction fails the COPYed rows are deleted again. A crash between the two leaves
+// rows that a re-import (idempotent) turns into updates: nothing the job's progress acknowledged is lost.
 import { mkdirSync, createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Db, Queryable } from '../../db/engine.ts';
@@ -536,27 +536,34 @@ class Importer {
     return again;
   }
 
-  /** Second half, one transaction: one COPY for the new rows, then updates, care relationships and progress. */
+  /** Second half: one COPY for the new rows, then updates, care relationships and progress in one transaction. */
   private async commitKind(w: KindWrite) {
+    const { db } = this.opts;
     const { kind, rows, fresh, existing, cols } = w;
+    let t0 = performance.now();
+    if (fresh.length) await db.copyFrom(kind.table, ['id', ...cols], [w.text]);
+    this.time(`${kind.type}: COPY`, t0);
+    t0 = performance.now();
+    let changed: number;
     let remember: (() => void) | undefined;
-    const changed = await this.opts.db.tx(async (q) => {
-      let t0 = performance.now();
-      if (fresh.length) await q.copyFrom(kind.table, ['id', ...cols], [w.text]);
-      this.time(`${kind.type}: COPY`, t0);
-      t0 = performance.now();
-      const n = existing.length ? await this.updateExisting(q, kind.table, cols, existing) : 0;
-      remember = await this.relationships(q, kind, rows);
-      // modules following these records (chronic-disease enrolment, danger values) see the whole batch at once
-      await runRecordHooks(kind.type, rows.map((r) => ({ id: r.id!, values: r.values })), { q, principal: this.opts.principal, audit: this.opts.audit, via: 'bulk' });
-      // the job's progress commits with the batch: what it acknowledges is written
-      const done = this.summary.imported + rows.length + rows.reduce((k, r) => k + r.also.length, 0);
-      await q.query('UPDATE job SET result = $2::jsonb WHERE id = $1', [this.jobId, JSON.stringify({ transactionTime: this.summary.transactionTime, imported: done, failed: this.summary.failed, lastLine: rows[rows.length - 1].item.line })]);
-      this.time(`${kind.type}: update + relationships`, t0);
-      return n;
-    });
+    try {
+      changed = await db.tx(async (q) => {
+        const n = existing.length ? await this.updateExisting(q, kind.table, cols, existing) : 0;
+        remember = await this.relationships(q, kind, rows);
+        // modules following these records (chronic-disease enrolment, danger values) see the whole batch at once
+        await runRecordHooks(kind.type, rows.map((r) => ({ id: r.id!, values: r.values })), { q, principal: this.opts.principal, audit: this.opts.audit, via: 'bulk' });
+        // the job's progress commits with the batch: what it acknowledges is written
+        const done = this.summary.imported + rows.length + rows.reduce((k, r) => k + r.also.length, 0);
+        await q.query('UPDATE job SET result = $2::jsonb WHERE id = $1', [this.jobId, JSON.stringify({ transactionTime: this.summary.transactionTime, imported: done, failed: this.summary.failed, lastLine: rows[rows.length - 1].item.line })]);
+        return n;
+      });
+    } catch (err) {
+      if (fresh.length) await db.query(`DELETE FROM ${kind.table} WHERE id = ANY($1::bigint[])`, [fresh.map((r) => r.id)]).catch(() => {});
+      throw err;
+    }
     remember?.();
     this.count(kind, fresh.length, changed, existing.length - changed, rows);
+    this.time(`${kind.type}: update + relationships`, t0);
   }
 
   private count(kind: ResourceKind, created: number, updated: number, unchanged: number, rows: { also: Item[] }[]) {
