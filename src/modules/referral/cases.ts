@@ -304,7 +304,6 @@ export async function createReferral(rc: Ctx, input: CreateInput): Promise<{ ref
   const slotP = input.slotId ? v.add(input.slotId) : null;
   const apptId = slotP === null ? 'NULL' : v.add(ids.appointment);
   // the gate: a one-row relation when the writes may go ahead (the slot is free for this caller, or there is no slot)
-  const gate = slotP === null ? 'SELECT 1 AS go' : `SELECT 1 AS go FROM s WHERE s.status = 'free' AND (NOT (${reservationInForceSql('s')}) OR ${v.add(await mayUseReserved(q, p, source))}::boolean)`;
   const when = 'EXISTS (SELECT 1 FROM gate)';
   const row: Row = {
     id: ids.referral, version: 1, direction: input.direction, urgency, state: 'requested', source_institution_id: own, target_institution_id: target.id, target_team_id: teamId,
@@ -317,12 +316,7 @@ export async function createReferral(rc: Ctx, input: CreateInput): Promise<{ ref
   const audited: AuditEntry[] = [{ action: 'create', resourceType: 'Referral', resourceId: ids.referral, residentId: resident.id }];
   if (ids.appointment !== null) audited.push({ action: 'create', resourceType: 'Appointment', resourceId: ids.appointment, residentId: resident.id });
   const { rows } = await q.query(
-    `WITH ${slotP === null ? `gate AS (${gate}),` : `s AS (SELECT id, status, reserved_for, release_at, released_at FROM slot WHERE id = ${slotP} FOR UPDATE),
-     gate AS (${gate}),
-     su AS (UPDATE slot SET status = 'busy', released_at = CASE WHEN slot.reserved_for IS NOT NULL AND slot.released_at IS NULL AND slot.release_at <= now() THEN slot.release_at ELSE slot.released_at END
-             WHERE slot.id = ${slotP} AND EXISTS (SELECT 1 FROM gate)),
-     a AS (INSERT INTO appointment (id, resident_id, institution_id, slot_id, service_request_id, status, start_at, end_at)
-           SELECT ${apptId}, ${res}, ${v.add(facts.slot!.institution_id)}, ${slotP}, ${srId}, 'booked', ${v.add(facts.slot!.start_at)}::timestamptz, ${v.add(facts.slot!.end_at)}::timestamptz FROM gate),`}
+    `WITH ${slotP === null ? 'gate AS (SELECT 1 AS go),' : `${slotClaimSql(v, slotP, await mayUseReserved(q, p, source), { id: apptId, resident: res, serviceRequest: srId, slot: facts.slot! })},`}
      sr AS (
        INSERT INTO service_request (id, resident_id, institution_id, status, intent, category, code_system, code, display, authored_at, practitioner_id, performer_institution_id, extra)
        SELECT ${srId}, ${res}, ${src}, 'active', 'order', 'referral', ${v.add(SYSTEM.snomed)}, ${v.add(REFERRAL_CODE)}, 'Patient referral', ${at}, ${v.add(practitionerId)}::bigint, ${tgt},
@@ -393,6 +387,20 @@ function checkTarget(input: CreateInput, facts: Facts, own: number, source: Inst
 }
 
 /** Whether a referral from this caller may take a place reserved for primary care (booking.ts's rule for a referral's order). */
+/**
+ * The CTEs of a one-statement booking (referral creation with a slot, scheduleAtOnce): the slot locked (`s`), the
+ * gate — a one-row relation when the slot is free for this caller (and `alsoHeld`, a locked row the caller needs, is
+ * there), which every other write of the statement joins — the slot claimed and the appointment inserted.
+ */
+function slotClaimSql(v: Params, slotP: string, mayUseReserved: boolean, appt: { id: string; resident: string; serviceRequest: string; slot: { institution_id: unknown; start_at: unknown; end_at: unknown } }, alsoHeld?: string): string {
+  return `s AS (SELECT id, status, reserved_for, release_at, released_at FROM slot WHERE id = ${slotP} FOR UPDATE),
+     gate AS (SELECT 1 AS go FROM s WHERE s.status = 'free' AND (NOT (${reservationInForceSql('s')}) OR ${v.add(mayUseReserved)}::boolean)${alsoHeld ? ` AND EXISTS (SELECT 1 FROM ${alsoHeld})` : ''}),
+     su AS (UPDATE slot SET status = 'busy', released_at = CASE WHEN slot.reserved_for IS NOT NULL AND slot.released_at IS NULL AND slot.release_at <= now() THEN slot.release_at ELSE slot.released_at END
+             WHERE slot.id = ${slotP} AND EXISTS (SELECT 1 FROM gate)),
+     a AS (INSERT INTO appointment (id, resident_id, institution_id, slot_id, service_request_id, status, start_at, end_at)
+           SELECT ${appt.id}, ${appt.resident}, ${v.add(appt.slot.institution_id)}, ${slotP}, ${appt.serviceRequest}, 'booked', ${v.add(appt.slot.start_at)}::timestamptz, ${v.add(appt.slot.end_at)}::timestamptz FROM gate)`;
+}
+
 async function mayUseReserved(q: Queryable, p: Principal, source: Inst): Promise<boolean> {
   return PRIMARY_CARE.includes(source.type) || (await isPrimaryCare(q, p));
 }
@@ -678,12 +686,7 @@ export async function scheduleAtOnce(rc: Ctx, id: number, input: ActInput): Prom
     ? `sr AS (UPDATE service_request SET status = ${w.add(serviceRequestStatus(to))} WHERE id = ${w.add(r.service_request_id)} AND ${when}),` : '';
   const { rows: out } = await q.query(
     `WITH fr AS (SELECT id FROM referral WHERE id = ${ref} AND version = ${w.add(r.version)} AND appointment_id IS NULL FOR UPDATE),
-     s AS (SELECT id, status, reserved_for, release_at, released_at FROM slot WHERE id = ${slotP} FOR UPDATE),
-     gate AS (SELECT 1 AS go FROM fr WHERE EXISTS (SELECT 1 FROM s WHERE s.status = 'free' AND (NOT (${reservationInForceSql('s')}) OR ${w.add(mayUseReserved)}::boolean))),
-     su AS (UPDATE slot SET status = 'busy', released_at = CASE WHEN slot.reserved_for IS NOT NULL AND slot.released_at IS NULL AND slot.release_at <= now() THEN slot.release_at ELSE slot.released_at END
-             WHERE slot.id = ${slotP} AND ${when}),
-     a AS (INSERT INTO appointment (id, resident_id, institution_id, slot_id, service_request_id, status, start_at, end_at)
-           SELECT ${appt}, ${res}, ${w.add(r.slot_institution_id)}, ${slotP}, ${w.add(r.service_request_id)}, 'booked', ${w.add(r.slot_start)}::timestamptz, ${w.add(r.slot_end)}::timestamptz FROM gate),
+     ${slotClaimSql(w, slotP, mayUseReserved, { id: appt, resident: res, serviceRequest: w.add(r.service_request_id), slot: { institution_id: r.slot_institution_id, start_at: r.slot_start, end_at: r.slot_end } }, 'fr')},
      f AS (UPDATE referral SET appointment_id = ${appt}, state = ${w.add(to)}, state_reason = NULL, due_at = ${w.add(dl.dueAt)}::timestamptz, expires_at = ${w.add(dl.expiresAt)}::timestamptz
                   ${to === 'scheduled' ? `, scheduled_at = ${w.add(now)}::timestamptz` : ''}${changedDeadline ? ', escalated_at = NULL' : ''}
             WHERE id = ${ref} AND ${when} RETURNING *),
