@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: engines (a temp PGlite data dir or a fresh PostgreSQL database per run),
 // memory sampling, machine description and markdown output.
 import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,8 +28,8 @@ export function enginesOf(opt: string | undefined): Engine[] {
 }
 
 /** A fresh PostgreSQL database next to DEFAULT_PG_URL's (the test helper's, with a benchmark prefix). */
-export function createPgDatabase(adminUrl = DEFAULT_PG_URL, prefix = 'cg_bench') {
-  return createTestPgDatabase(adminUrl, prefix);
+export function createPgDatabase(adminUrl = DEFAULT_PG_URL, prefix = 'cg_bench', template?: string) {
+  return createTestPgDatabase(adminUrl, prefix, template);
 }
 
 export interface BenchDb {
@@ -225,4 +225,53 @@ export async function concurrentLoops(connections: number, seconds: number, op: 
   const sorted = Float64Array.from(latencies).sort();
   const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
   return { count: sorted.length, elapsed, perSecond: sorted.length / elapsed, p50: pct(0.5), p99: pct(0.99), cpu: cpuShares(snap0, cpuSnapshot(), elapsed, 0) };
+}
+
+/**
+ * A fresh database that starts as a copy of a seeded one kept between runs (`--seed-cache`): the first run seeds a
+ * PostgreSQL template database (or a PGlite data dir) named after `key` and the latest migration; later runs copy it
+ * (CREATE DATABASE … TEMPLATE, or a copy of the data dir) in seconds instead of seeding again. Untimed set-up only.
+ */
+export async function seededDb(engine: Engine, key: string, seed: (db: Db) => Promise<unknown>): Promise<BenchDb> {
+  const migrations = readdirSync(join(import.meta.dirname, '../src/db/migrations')).filter((f) => f.endsWith('.sql')).sort();
+  const tag = `${key}_${migrations[migrations.length - 1]?.slice(0, 4) ?? '0'}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase();
+  if (engine === 'pglite') {
+    const cached = join(tmpdir(), `cg-bench-seed-${tag}`);
+    if (!existsSync(join(cached, 'complete'))) {
+      rmSync(cached, { recursive: true, force: true });
+      const db = await openDb({ dataDir: cached });
+      await migrate(db);
+      await seed(db);
+      await db.close();
+      writeFileSync(join(cached, 'complete'), '');
+    }
+    const dataDir = mkdtempSync(join(tmpdir(), 'cg-bench-'));
+    cpSync(cached, dataDir, { recursive: true });
+    const db = await openDb({ dataDir });
+    await migrate(db);
+    return { db, engine, dataDir, async dispose() { await db.close().catch(() => {}); rmSync(dataDir, { recursive: true, force: true }); } };
+  }
+  const template = `cg_bench_seed_${tag}`;
+  const admin = await openPostgres(DEFAULT_PG_URL, 1);
+  try {
+    const { rows } = await admin.query('SELECT datname FROM pg_database WHERE datname = $1', [template]);
+    if (!rows.length) {
+      const url = new URL(DEFAULT_PG_URL);
+      url.pathname = '/' + template + '_wip';
+      await admin.exec(`DROP DATABASE IF EXISTS ${template}_wip WITH (FORCE)`);
+      await admin.exec(`CREATE DATABASE ${template}_wip`);
+      const db = await openPostgres(url.toString(), 16);
+      await migrate(db);
+      await seed(db);
+      await db.close();
+      await admin.exec(`ALTER DATABASE ${template}_wip RENAME TO ${template}`);
+    }
+    const database = await createPgDatabase(DEFAULT_PG_URL, 'cg_bench', template);
+    const db = await openPostgres(database.url, 16);
+    await migrate(db);
+    const dataDir = mkdtempSync(join(tmpdir(), 'cg-bench-'));
+    return { db, engine, dataDir, databaseUrl: database.url, async dispose() { await db.close().catch(() => {}); await database.drop(); rmSync(dataDir, { recursive: true, force: true }); } };
+  } finally {
+    await admin.close();
+  }
 }

@@ -25,6 +25,8 @@ const USAGE = `usage: npm run bench -- <name> [options]
              --observations N                (default 1000000; N/5 Encounters)
              --residents N                   (default 700000, the dongcheng district seeded first)
              --batch N                       lines per batch (default 5000)
+             --seed-cache                    keep the seeded database (a PostgreSQL template / a PGlite data dir) and
+                                             start each run from a copy of it instead of seeding again
 
   referral 200 family-doctor clients booking every place of 50 pools, (a) creating referrals with a slot
            (POST /api/v1/referrals) and (b) for referrals that already exist (POST /api/v1/referrals/{id}/schedule),
@@ -101,6 +103,7 @@ const { values, positionals } = parseArgs({
     'no-raw': { type: 'boolean', default: false },
     'data-dir': { type: 'string' },
     'database-url': { type: 'string' },
+    'seed-cache': { type: 'boolean', default: false },
     connections: { type: 'string' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
@@ -173,7 +176,7 @@ async function main() {
     });
   } else if (name === 'bulk-import') {
     const { runBulkImportBench } = await import('./bulk-import.ts');
-    output = await runBulkImportBench({ engine: values.engine, observations: num(values.observations), residents: num(values.residents), batch: num(values.batch) });
+    output = await runBulkImportBench({ engine: values.engine, observations: num(values.observations), residents: num(values.residents), batch: num(values.batch), seedCache: !!values['seed-cache'] });
   } else if (name === 'chronic') {
     const { runChronicBench } = await import('./chronic.ts');
     output = await runChronicBench({

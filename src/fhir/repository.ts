@@ -13,7 +13,7 @@ import { type Json, type ParsedReference, invalid } from './datatypes.ts';
 import { compileSearch, splitValues } from './search.ts';
 import type { ResourceKind, WriteContext, WriteResult } from './types.ts';
 import { KINDS, kindOf } from './registry.ts';
-import { ensureTreatmentRelationship } from './resources/encounter.ts';
+import { careMoment, ensureTreatmentRelationship } from './resources/encounter.ts';
 import { runRecordHooks } from './hooks.ts';
 
 export interface RequestContext {
@@ -427,7 +427,7 @@ function checkBody(kind: ResourceKind, body: unknown): Json {
 async function afterRecordWrite(ctx: WriteContext, kind: ResourceKind, id: number, values: Record<string, unknown>, batch?: WriteBatch) {
   if (kind.afterWrite) await kind.afterWrite(id, values, ctx);
   else if (kind.residentColumn && !kind.isResident && values.resident_id && values.institution_id) {
-    await treatmentRelationship(ctx.q, batch, values.resident_id as number, values.institution_id as number, 'consultation', new Date());
+    await treatmentRelationship(ctx.q, batch, values.resident_id as number, values.institution_id as number, 'consultation', new Date(careMoment(kind, values)));
   }
   await kind.onWritten?.(id, values, ctx);
   await runRecordHooks(kind.type, [{ id, values }], { q: ctx.q, principal: ctx.principal, audit: ctx.audit, via: 'rest' });

@@ -12,6 +12,7 @@ import { createPgDatabase } from '../helpers/db.ts';
 import { KINDS } from '../../src/fhir/registry.ts';
 import { importStream } from '../../src/fhir/bulk/import.ts';
 import { loadPrincipal } from '../../src/platform/principal.ts';
+import { addDays, districtDate } from '../../src/platform/local-date.ts';
 
 const { Fhir, ParseConformance, Versions } = fhirPkg as any;
 const validator = new Fhir(new ParseConformance(true, Versions.R4));
@@ -298,13 +299,18 @@ describe('$import', () => {
     ]);
   });
 
+  // Dates relative to the district's today, so that the access these tests expect has not run out when they run.
+  const day = (offset: number, time = '09:00') => `${addDays(districtDate(), offset)}T${time}:00+08:00`;
+
   test('care relationships: one row per resident, institution and kind, extended to the latest date, whatever the batches', async () => {
     const p = residents[2].id;
     const db = s.started.ctx.db;
-    // an inpatient stay ending later than today + 90 days, then outpatient records in later batches
+    // an inpatient stay ending in 200 days; outpatient care 10 days ago; results in later batches
+    const amb = (start: string, end: string) => ({ period: { start, end } });
     const lines = [
-      encounter('cr-e1', p, { class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' }, period: { start: '2027-06-01T09:00:00+08:00', end: '2027-06-03T09:00:00+08:00' } }),
-      encounter('cr-e2', p), observation('cr-o1', p, 'cr-e2', 120), observation('cr-o2', p, 'cr-e1', 121), encounter('cr-e3', p),
+      encounter('cr-e1', p, { class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' }, period: { start: day(198), end: day(200) } }),
+      encounter('cr-e2', p, amb(day(-10), day(-10, '09:20'))), observation('cr-o1', p, 'cr-e2', 120, { effectiveDateTime: day(-10, '09:10') }),
+      observation('cr-o2', p, 'cr-e1', 121, { effectiveDateTime: day(-3) }), encounter('cr-e3', p, amb(day(-20), day(-20, '09:20'))),
     ];
     const r = await importInBatches(lines, 2);
     expect(r).toMatchObject({ created: 5, failed: 0 });
@@ -312,10 +318,10 @@ describe('$import', () => {
       "SELECT kind, count(*)::int AS n, max(valid_to)::text AS valid_to FROM care_relationship WHERE resident_id = $1 AND source_ref = 'encounter' AND institution_id = (SELECT institution_id FROM encounter WHERE source_id = 'urn:caregrid:import:Encounter|cr-e2') GROUP BY kind ORDER BY kind",
       [p],
     );
-    const today90 = (await db.query("SELECT ((now() AT TIME ZONE 'Asia/Shanghai')::date + 90)::text AS d")).rows[0].d;
+    // the consultation reaches 90 days past the latest outpatient care (the result 3 days ago), not past the import
     expect(rows).toEqual([
-      { kind: 'admission', n: 1, valid_to: '2027-09-01' },
-      { kind: 'consultation', n: 1, valid_to: today90 > '2026-12-30' ? today90 : '2026-12-30' },
+      { kind: 'admission', n: 1, valid_to: addDays(districtDate(), 290) },
+      { kind: 'consultation', n: 1, valid_to: addDays(districtDate(), 87) },
     ]);
   });
 
@@ -324,12 +330,30 @@ describe('$import', () => {
     // a resident no earlier test has written records for
     const used = residents.map((x) => x.id);
     const p = (await db.query<{ id: number }>("SELECT id FROM resident WHERE status = 'active' AND id <> ALL($1::bigint[]) AND NOT EXISTS (SELECT 1 FROM care_relationship c WHERE c.resident_id = resident.id) ORDER BY id LIMIT 1", [used])).rows[0].id;
-    // batch 1: two encounters of 2026-10-01 (access to 2026-12-30); batch 2: their results, sent today
-    const r = await importInBatches([encounter('ext-e1', p), encounter('ext-e2', p), observation('ext-o1', p, 'ext-e1', 118), observation('ext-o2', p, 'ext-e2', 119)], 2);
+    // batch 1: two encounters 30 days ago; batch 2: their results, the later one taken 5 days ago
+    const enc = (id: string) => encounter(id, p, { period: { start: day(-30), end: day(-30, '09:20') } });
+    const r = await importInBatches([enc('ext-e1'), enc('ext-e2'), observation('ext-o1', p, 'ext-e1', 118, { effectiveDateTime: day(-30, '09:10') }), observation('ext-o2', p, 'ext-e2', 119, { effectiveDateTime: day(-5) })], 2);
     expect(r).toMatchObject({ created: 4, failed: 0 });
-    const today90 = (await db.query("SELECT ((now() AT TIME ZONE 'Asia/Shanghai')::date + 90)::text AS d")).rows[0].d;
     const { rows } = await db.query("SELECT kind, count(*)::int AS n, max(valid_to)::text AS valid_to FROM care_relationship WHERE resident_id = $1 GROUP BY kind", [p]);
-    expect(rows).toEqual([{ kind: 'consultation', n: 1, valid_to: today90 > '2026-12-30' ? today90 : '2026-12-30' }]);
+    expect(rows).toEqual([{ kind: 'consultation', n: 1, valid_to: addDays(districtDate(), 85) }]);
+  });
+
+  test('care relationships: history grants no access — records whose care is more than 90 days old, sent today, open nothing', async () => {
+    const db = s.started.ctx.db;
+    const used = residents.map((x) => x.id);
+    const p = (await db.query<{ id: number }>("SELECT id FROM resident WHERE status = 'active' AND id <> ALL($1::bigint[]) AND NOT EXISTS (SELECT 1 FROM care_relationship c WHERE c.resident_id = resident.id) ORDER BY id LIMIT 1", [used])).rows[0].id;
+    // an archive: an encounter and its result from 91 days ago, and a result whose effective time is missing (now)
+    const lines = [encounter('old-e1', p, { period: { start: day(-91), end: day(-91, '09:20') } }), observation('old-o1', p, 'old-e1', 117, { effectiveDateTime: day(-91, '09:10') })];
+    expect(await importInBatches(lines, 1)).toMatchObject({ created: 2, failed: 0 });
+    expect((await db.query('SELECT count(*)::int AS n FROM care_relationship WHERE resident_id = $1', [p])).rows[0].n).toBe(0);
+    // the same through the REST API: an old result opens nothing, a result of today opens 90 days
+    const old = await post(`${FHIR}/Observation`, admin, observation('old-o2', p, null, 116, { effectiveDateTime: day(-120) }));
+    expect(old.statusCode, old.body).toBe(201);
+    expect((await db.query('SELECT count(*)::int AS n FROM care_relationship WHERE resident_id = $1', [p])).rows[0].n).toBe(0);
+    const recent = await post(`${FHIR}/Observation`, admin, observation('new-o2', p, null, 116, { effectiveDateTime: day(0, '00:01') }));
+    expect(recent.statusCode, recent.body).toBe(201);
+    const { rows } = await db.query('SELECT kind, valid_to::text AS valid_to FROM care_relationship WHERE resident_id = $1', [p]);
+    expect(rows).toEqual([{ kind: 'consultation', valid_to: addDays(districtDate(), 90) }]);
   });
 
   test('round trip: export, wipe the clinical tables, import, the same data', async () => {

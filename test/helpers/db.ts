@@ -9,11 +9,12 @@ export interface TestDb {
 }
 
 /** A fresh PostgreSQL database next to `adminUrl`'s; `drop` removes it WITH (FORCE), so leftover clients do not block it. */
-export async function createPgDatabase(adminUrl: string, prefix = 'cg_test'): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+/** A fresh database (a copy of `template` when given: a benchmark's kept seed). */
+export async function createPgDatabase(adminUrl: string, prefix = 'cg_test', template?: string): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
   const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = '/' + name;

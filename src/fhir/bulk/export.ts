@@ -172,7 +172,7 @@ export async function runExport(ctx: AppContext, jobId: string, base: string, st
   mkdirSync(dir, { recursive: true });
   // a cancel removes the files; if it raced with this runner's writes, remove what the runner wrote after it
   const cleanUpIfCancelled = async () => {
-    if ((await getJob(db, jobId).catch(() => null))?.status === 'cancelled') rmSync(dir, { recursive: true, force: true });
+    if ((await getJob(db, jobId).catch(() => null))?.status === 'cancelled') rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   };
   let checks = 0;
   const cancelled = async () => {

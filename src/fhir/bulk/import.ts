@@ -31,7 +31,7 @@ import { operationOutcome } from '../outcome.ts';
 import type { Json, ParsedReference } from '../datatypes.ts';
 import { KINDS } from '../registry.ts';
 import * as repo from '../repository.ts';
-import { encounterKind, ensureTreatmentRelationships, type TreatmentGrant } from '../resources/encounter.ts';
+import { careMoment, encounterKind, ensureTreatmentRelationships, treatmentCutoff, type TreatmentGrant } from '../resources/encounter.ts';
 import type { ResourceKind, WriteContext } from '../types.ts';
 import { runRecordHooks } from '../hooks.ts';
 import { createJob, importSourceId, jobDir, ownJob, rank, setJob, writeOrder } from './jobs.ts';
@@ -200,7 +200,7 @@ class Importer {
   private readonly failedLines = new Set<string>();
   /** Care relationships this import already ensured, with the date they reach (resident/institution/kind → until). */
   private readonly ensured = new Map<string, string>();
-  /** "Now" for the records without their own date: the import's start (one value, so repeated relationships are skipped). */
+  /** "Now" for the records without a clinical date: the import's start (one value, so repeated relationships are skipped). */
   private readonly now = new Date().toISOString();
   private base!: WriteContext;
   private errors: WriteStream | null = null;
@@ -549,9 +549,13 @@ class Importer {
     try {
       changed = await db.tx(async (q) => {
         const n = existing.length ? await this.updateExisting(q, kind.table, cols, existing) : 0;
+        let t1 = performance.now();
         remember = await this.relationships(q, kind, rows);
+        this.time(`${kind.type}: relationships`, t1);
+        t1 = performance.now();
         // modules following these records (chronic-disease enrolment, danger values) see the whole batch at once
         await runRecordHooks(kind.type, rows.map((r) => ({ id: r.id!, values: r.values })), { q, principal: this.opts.principal, audit: this.opts.audit, via: 'bulk' });
+        this.time(`${kind.type}: hooks`, t1);
         // the job's progress commits with the batch: what it acknowledges is written
         const done = this.summary.imported + rows.length + rows.reduce((k, r) => k + r.also.length, 0);
         await q.query('UPDATE job SET result = $2::jsonb WHERE id = $1', [this.jobId, JSON.stringify({ transactionTime: this.summary.transactionTime, imported: done, failed: this.summary.failed, lastLine: rows[rows.length - 1].item.line })]);
@@ -599,8 +603,9 @@ class Importer {
 
   /**
    * Care given at an institution is a care relationship (see ensureTreatmentRelationship): one statement per batch
-   * extends the open ones and inserts the missing ones. Encounters use their class and end; other records "now",
-   * as repository.ts's afterRecordWrite does; a kind with another afterWrite hook runs it per row.
+   * extends the open ones and inserts the missing ones. Encounters use their class and end, other records their
+   * clinical date (careMoment), as REST writes do; care whose access has run out grants nothing. A kind with another
+   * afterWrite hook runs it per row.
    */
   private async relationships(q: Queryable, kind: ResourceKind, rows: { values: Record<string, unknown>; id?: number }[]): Promise<(() => void) | undefined> {
     if (!kind.residentColumn || kind.isResident) return;
@@ -611,12 +616,16 @@ class Importer {
     }
     const isEncounter = kind.afterWrite === encounterKind.afterWrite;
     const now = this.now;
+    const cutoff = treatmentCutoff();
     const agg = new Map<string, { resident: number; institution: number; kind: string; until: string; known: boolean }>();
     for (const r of rows) {
       const v = r.values;
       if (!v.resident_id || !v.institution_id) continue;
       const rel = isEncounter && v.class === 'inpatient' ? 'admission' : 'consultation';
-      const until = isEncounter ? ((v.end_at ?? v.start_at) as Date).toISOString() : now;
+      const at = isEncounter ? (v.end_at ?? v.start_at) as Date : careMoment(kind, v, now);
+      const ms = typeof at === 'string' ? Date.parse(at) : at.getTime();
+      if (ms < cutoff) continue; // history: its access has run out (as in ensureTreatmentRelationships)
+      const until = typeof at === 'string' ? new Date(ms).toISOString() : at.toISOString();
       const key = `${v.resident_id}/${v.institution_id}/${rel}`;
       const prev = agg.get(key);
       const done = this.ensured.get(key);

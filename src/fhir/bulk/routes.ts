@@ -99,7 +99,9 @@ async function exportRoutes(app: FastifyInstance, ctx: AppContext, h: FhirHelper
     const job = await ownJob(ctx.db, (req.params as { job: string }).job, 'fhir-export', p.userId);
     if (job.status === 'cancelled') throw new AppError('NOT_FOUND', { noun: 'job' });
     await setJob(ctx.db, job.id, { status: 'cancelled' });
-    rmSync(jobDir(ctx.config.dataDir, job.id), { recursive: true, force: true });
+    // the runner may be creating a file in the directory at this moment (ENOTEMPTY): retried, and a running job's
+    // runner removes the directory itself when it sees the cancellation
+    rmSync(jobDir(ctx.config.dataDir, job.id), { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
     return reply.status(202).send();
   });
 

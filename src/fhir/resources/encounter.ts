@@ -5,7 +5,7 @@ import { SYSTEM, array, clean, code, codeable, concept, dateTime, extraOf, ident
 import { dateParam, specialParam, tokenParam, referenceParam, or } from '../search.ts';
 import type { ResourceKind } from '../types.ts';
 import { CLINICAL_WRITERS, head, owningInstitution, personIncludes, personParams } from './common.ts';
-import { districtDate } from '../../platform/local-date.ts';
+import { addDays, districtDate } from '../../platform/local-date.ts';
 
 export const ENCOUNTER_CLASSES = ['outpatient', 'emergency', 'inpatient', 'fever_clinic', 'home_visit', 'health_check', 'follow_up'] as const;
 export const ENCOUNTER_STATUSES = ['planned', 'arrived', 'triaged', 'in-progress', 'onleave', 'finished', 'cancelled', 'entered-in-error', 'unknown'] as const;
@@ -127,7 +127,9 @@ type Runs = { query: (s: string, p?: unknown[]) => Promise<any> };
  */
 export async function ensureTreatmentRelationships(q: Runs, grants: readonly TreatmentGrant[], known = false) {
   const latest = new Map<string, TreatmentGrant>();
+  const cutoff = treatmentCutoff();
   for (const g of grants) {
+    if (new Date(g.until).getTime() < cutoff) continue; // care whose access has already run out grants nothing
     const key = `${g.residentId}|${g.institutionId}|${g.kind}`;
     const prev = latest.get(key);
     if (!prev || new Date(g.until) > new Date(prev.until)) latest.set(key, g);
@@ -151,6 +153,26 @@ export async function ensureTreatmentRelationships(q: Runs, grants: readonly Tre
       WHERE NOT EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.resident_id = a.resident_id AND cr.kind = a.kind AND cr.institution_id + 0 = a.institution_id)`),
     [list.map((g) => g.residentId), list.map((g) => g.institutionId), list.map((g) => g.kind), list.map((g) => new Date(g.until).toISOString()), TREATMENT_ACCESS_DAYS, ...(known ? [] : [districtDate()])],
   );
+}
+
+/**
+ * The earliest moment (ms) of care whose access still runs today: care gives access to the end of its district date
+ * + TREATMENT_ACCESS_DAYS, so care before the start of (today − TREATMENT_ACCESS_DAYS) in Beijing time (UTC+8, no
+ * daylight saving) has run out. One comparison per record instead of a date formatted per record.
+ */
+export function treatmentCutoff(today = districtDate()): number {
+  return Date.parse(`${addDays(today, -TREATMENT_ACCESS_DAYS)}T00:00:00+08:00`);
+}
+
+/**
+ * The moment a record's care took place, for its treatment relationship: its clinical date (an Observation's
+ * effective time, a Condition's recorded date, …), or now for a record without one. A result sent today for a
+ * sample taken last year is history, not current care: it does not open the shared record for another 90 days
+ * (a bulk load of a hospital's archive would otherwise open every resident it ever treated).
+ */
+export function careMoment(kind: ResourceKind, values: Record<string, unknown>, now: Date | string = new Date()): Date | string {
+  const v = kind.dateColumn ? values[kind.dateColumn] : null;
+  return v instanceof Date || typeof v === 'string' ? v : now;
 }
 
 export function ensureTreatmentRelationship(q: Runs, residentId: number, institutionId: number, kind: 'admission' | 'consultation', until: Date) {
