@@ -487,8 +487,10 @@ class Importer {
     }
     const fresh = rows.filter((r) => r.id === undefined);
     const existing = rows.filter((r) => r.id !== undefined);
-    const cols: string[] = [];
-    for (const r of rows) for (const c in r.values) if (!cols.includes(c)) cols.push(c);
+    // the union of the rows' columns, in first-seen order (rows of a kind mostly share one shape)
+    const seen = new Set<string>();
+    for (const r of rows) for (const c in r.values) seen.add(c);
+    const cols = [...seen];
     this.time(`${kind.type}: lookup`, t0);
     let text = '';
     if (fresh.length) {
@@ -505,10 +507,12 @@ class Importer {
     // later lines (and the next batch) refer to these rows by their sender ids from now on
     const senders = this.sendersOf(kind.type);
     const known = this.knownIn(table);
+    const remember = (it: Item, id: number) => {
+      if (typeof it.r.id === 'string' || typeof it.r.id === 'number') senders.set(String(it.r.id), id);
+    };
     for (const r of rows) {
-      for (const it of r.also.length ? [r.item, ...r.also] : [r.item]) {
-        if (typeof it.r.id === 'string' || typeof it.r.id === 'number') senders.set(String(it.r.id), r.id!);
-      }
+      remember(r.item, r.id!);
+      for (const it of r.also) remember(it, r.id!);
       known.add(r.id!);
     }
     return { kind, rows, fresh, existing, cols, text, optimistic };
