@@ -247,6 +247,31 @@ describe('booking the last place under contention', () => {
   });
 });
 
+describe('booking a slot already taken when the request reads it', () => {
+  test('creating with it and booking it for an existing case are SLOT_TAKEN without a write: no case, no audit, the case unchanged', async () => {
+    const slotId = (await reservedFreeSlots())[0];
+    const first = await refer({ residentId: residents[30], slotId });
+    expect(first.appointment).toMatchObject({ slotId, status: 'booked' });
+    const count = async (sql: string, params: unknown[]) => Number((await db().query(sql, params)).rows[0].n);
+    const referrals = () => count('SELECT count(*) AS n FROM referral WHERE resident_id = $1', [residents[31]]);
+    const audits = () => count('SELECT count(*) AS n FROM audit_event WHERE resident_id = $1', [residents[31]]);
+    const [referralsBefore, auditsBefore] = [await referrals(), await audits()];
+    const created = await post('/api/v1/referrals', doctor, { direction: 'up', residentId: residents[31], targetInstitutionId: hospital, reason: 'x', slotId });
+    expect(created.statusCode).toBe(409);
+    expect(created.json()).toEqual({ code: 'SLOT_TAKEN', message: expect.any(String), field: 'slotId' });
+    expect([await referrals(), await audits()]).toEqual([referralsBefore, auditsBefore]);
+
+    const open = await refer({ residentId: residents[31] });
+    const before = (await get(`/api/v1/referrals/${open.id}`, doctor)).json();
+    const booked = await post(`/api/v1/referrals/${open.id}/schedule`, doctor, { slotId });
+    expect(booked.statusCode).toBe(409);
+    expect(booked.json()).toEqual({ code: 'SLOT_TAKEN', message: expect.any(String), field: 'slotId' });
+    expect((await get(`/api/v1/referrals/${open.id}`, doctor)).json()).toEqual(before);
+    const live = await db().query("SELECT count(*)::int AS n FROM appointment WHERE slot_id = $1 AND status = 'booked'", [slotId]);
+    expect(live.rows[0].n).toBe(1);
+  });
+});
+
 describe('booking a slot for a referral that already exists', () => {
   test('eight cases booking the same slot at once: exactly one succeeds; the other cases are left exactly as they were', async () => {
     const refs: Json[] = [];

@@ -145,3 +145,29 @@ describe('chronic care', () => {
     await consistent();
   });
 });
+
+describe('tasks of codes the summary does not hold (migration 0023: their statements refresh nothing)', () => {
+  test('the trigger’s list of codes is the one worklist_item_source selects', async () => {
+    const def = (await db().query("SELECT pg_get_viewdef('worklist_item_source') AS d")).rows[0].d as string;
+    const inView = /t\.code = ANY \(ARRAY\[([^\]]+)\]\)/.exec(def)![1].match(/'[^']+'/g)!.map((c) => c.slice(1, -1));
+    const listed = (await db().query('SELECT worklist_task_codes() AS c')).rows[0].c as string[];
+    expect([...listed].sort()).toEqual([...inView].sort());
+  });
+
+  test('a referral’s task gets no row; a task changing into or out of a summary code is followed', async () => {
+    const residentId = young[young.length - 1];
+    const desk = (await db().query("SELECT institution_id FROM app_user WHERE username = 'referral1'")).rows[0].institution_id;
+    const created = await ok(await post('/api/v1/referrals', { direction: 'up', residentId, targetInstitutionId: Number(desk), reason: '专科评估' }), 201);
+    const taskId = Number(created.taskId);
+    const held = async () => (await db().query("SELECT count(*)::int AS n FROM worklist_item WHERE kind = 'task' AND ref_id = $1", [taskId])).rows[0].n;
+    expect(await held()).toBe(0);
+    await consistent();
+    // into the summary (an update whose new row has a summary code, the old one not), then out again
+    await db().query("UPDATE task SET code = 'chronic-follow-up', owner_team_id = $2 WHERE id = $1", [taskId, team1]);
+    expect(await held()).toBe(1);
+    await consistent();
+    await db().query("UPDATE task SET code = 'referral' WHERE id = $1", [taskId]);
+    expect(await held()).toBe(0);
+    await consistent();
+  });
+});

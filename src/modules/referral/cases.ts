@@ -212,7 +212,7 @@ interface Facts {
   target: { id: number; name: string; type: string } | null;
   team: { teamId: number; institutionId: number } | null;
   rule: DeadlineRule | null;
-  slot: { institution_id: number; start_at: string; end_at: string } | null;
+  slot: { institution_id: number; start_at: string; end_at: string; status: string } | null;
   ids: { serviceRequest: number; task: number; referral: number; appointment: number | null };
 }
 
@@ -233,7 +233,7 @@ async function creationFacts(rc: Ctx, input: CreateInput, own: number, urgency: 
             tm.team_id, tm.institution_id AS team_institution_id,
             (SELECT json_build_object('due', due_hours::float8, 'expire', expire_hours::float8) FROM referral_deadline_rule
               WHERE direction = ${v.add(input.direction)} AND urgency = ${v.add(urgency)} AND state = 'requested') AS rule,
-            ${input.slotId ? `(SELECT json_build_object('institution_id', s.institution_id, 'start_at', s.start_at, 'end_at', s.end_at) FROM slot s WHERE s.id = ${v.add(input.slotId)})` : 'NULL::json'} AS slot,
+            ${input.slotId ? `(SELECT json_build_object('institution_id', s.institution_id, 'start_at', s.start_at, 'end_at', s.end_at, 'status', s.status) FROM slot s WHERE s.id = ${v.add(input.slotId)})` : 'NULL::json'} AS slot,
             ${seq('service_request')} AS sr_id, ${seq('task')} AS task_id, ${seq('referral')} AS referral_id, ${input.slotId ? seq('appointment') : 'NULL::bigint'} AS appointment_id
        FROM (SELECT 1) one
        LEFT JOIN resident r ON r.id = ${res}
@@ -290,6 +290,7 @@ export async function createReferral(rc: Ctx, input: CreateInput): Promise<{ ref
   const target = checkTarget(input, facts, own, source);
   const teamId = input.direction === 'down' && facts.team && facts.team.institutionId === target.id ? facts.team.teamId : null;
   if (input.slotId && !facts.slot) throw Object.assign(notFound('slot'), { field: 'slotId' });
+  takenAtRead(facts.slot?.status);
 
   const now = new Date();
   const followUpDays = input.direction === 'down' ? (input.followUpDays ?? DEFAULT_FOLLOW_UP_DAYS) : null;
@@ -384,6 +385,15 @@ function checkTarget(input: CreateInput, facts: Facts, own: number, source: Inst
   if (!target) throw Object.assign(notFound('institution'), { field });
   if (!PRIMARY_CARE.includes(target.type)) throw new AppError('VALIDATION_FAILED', { detail: 'a downward referral goes to a primary-care institution' }, field);
   return target;
+}
+
+/**
+ * A slot the request's read already saw taken is answered SLOT_TAKEN at once, without the write, which would find it
+ * taken as well (a slot is freed only by a cancellation: the answer is the one the request would have had a moment
+ * earlier). Under contention most SLOT_TAKEN answers are of this kind; the write's lock and gate decide the others.
+ */
+function takenAtRead(status: string | null | undefined): void {
+  if (status && status !== 'free') throw new AppError('SLOT_TAKEN', {}, 'slotId');
 }
 
 /** Whether a referral from this caller may take a place reserved for primary care (booking.ts's rule for a referral's order). */
@@ -635,7 +645,7 @@ export async function scheduleAtOnce(rc: Ctx, id: number, input: ActInput): Prom
             src.name AS source_name, src.type AS source_type, (SELECT name FROM institution WHERE id = f.target_institution_id) AS target_name,
             (SELECT name FROM practitioner WHERE id = f.source_practitioner_id) AS practitioner_name, (SELECT name FROM team WHERE id = f.target_team_id) AS team_name,
             (SELECT type FROM institution WHERE id = ${v.add(own)}) AS own_type,
-            s.institution_id AS slot_institution_id, s.start_at AS slot_start, s.end_at AS slot_end,
+            s.institution_id AS slot_institution_id, s.start_at AS slot_start, s.end_at AS slot_end, s.status AS slot_status,
             (SELECT json_build_object('due', due_hours::float8, 'expire', expire_hours::float8) FROM referral_deadline_rule
               WHERE direction = f.direction AND urgency = f.urgency AND state = 'scheduled') AS scheduled_rule,
             CASE WHEN s.id IS NOT NULL AND f.appointment_id IS NULL THEN nextval(pg_get_serial_sequence('appointment', 'id')) END AS new_appointment_id
@@ -651,6 +661,7 @@ export async function scheduleAtOnce(rc: Ctx, id: number, input: ActInput): Prom
   const from = r.state as ReferralState;
   const verdict = next(from, 'schedule', side, r.direction, { hasAppointment: true });
   if (!verdict.ok) return null;
+  takenAtRead(r.slot_status);
   const to = verdict.to;
   const now = new Date();
   const note = input.note?.trim() || null;
