@@ -43,6 +43,16 @@ const VARIANTS_V3: Partial<MultiSourceParams>[] = [
   { minSources: 2, windowDays: 5, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-6, minDays: 3 },
 ];
 
+/** Sub-threshold support (supportP): the alarm-free scores of other sources back an alarm; tuned on seed 20260601. */
+const VARIANTS_SUPPORT: Partial<MultiSourceParams>[] = [
+  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-7, supportP: 0.01 },
+  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-6, supportP: 0.02 },
+  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-7, supportP: 0.02 },
+  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-8, supportP: 0.02 },
+  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-7, supportP: 0.05 },
+  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 5, strongFactor: 2, maxCombinedP: 1e-7, supportP: 0.02 },
+];
+
 /** A multi_source parameter set in words (defaults filled in; the neutral ones left out). */
 function paramsName(raw: Partial<MultiSourceParams>): string {
   const p = parseParams('multi_source', raw);
@@ -301,6 +311,8 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
     { minSources: 2, windowDays: 7, adjacency: 'same', minObserved: 5, strongFactor: 2 }, { minSources: 3, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 3 },
     // version 3: the sources' evidence combined (Fisher) and persistent
     ...VARIANTS_V3,
+    // sub-threshold support
+    ...VARIANTS_SUPPORT,
   ];
   if (opts.fusionGrid) {
     VARIANTS.length = 0;

@@ -321,7 +321,10 @@ export function multiSource(rule: FusionRule, input: FusionInput): AlertCandidat
   const out: AlertCandidate[] = [];
   for (const syndrome of sortStr(inWindow.map((s) => s.syndrome))) {
     const signals = inWindow.filter((s) => s.syndrome === syndrome);
-    const anchors = sortNum(signals.flatMap(communitiesOf)).map((anchor) => {
+    // an anchor's evidence must hold a strong signal: only communities within reach of one can qualify (adjacency is
+    // symmetric), which spares evaluating every community that has support signals only
+    const reach = new Set(signals.filter(strong).flatMap(communitiesOf).flatMap((x) => [...neighbourhood(x, input.adjacency, p.adjacency)]));
+    const anchors = sortNum(signals.flatMap(communitiesOf)).filter((anchor) => reach.has(anchor)).map((anchor) => {
       const hood = neighbourhood(anchor, input.adjacency, p.adjacency);
       const evidence = touching(signals, hood);
       return {
