@@ -44,14 +44,8 @@ const VARIANTS_V3: Partial<MultiSourceParams>[] = [
 ];
 
 /** Sub-threshold support (supportP): the alarm-free scores of other sources back an alarm; tuned on seed 20260601. */
-const VARIANTS_SUPPORT: Partial<MultiSourceParams>[] = [
-  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-7, supportP: 0.01 },
-  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-6, supportP: 0.02 },
-  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-7, supportP: 0.02 },
-  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-8, supportP: 0.02 },
-  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-7, supportP: 0.05 },
-  { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 5, strongFactor: 2, maxCombinedP: 1e-7, supportP: 0.02 },
-];
+const VARIANTS_SUPPORT: Partial<MultiSourceParams>[] = ([[3, 1e-7, 0.01], [3, 1e-6, 0.02], [3, 1e-7, 0.02], [3, 1e-8, 0.02], [3, 1e-7, 0.05], [5, 1e-7, 0.02]] as const)
+  .map(([minObserved, maxCombinedP, supportP]) => ({ minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved, strongFactor: 2, maxCombinedP, supportP }));
 
 /** A multi_source parameter set in words (defaults filled in; the neutral ones left out). */
 function paramsName(raw: Partial<MultiSourceParams>): string {

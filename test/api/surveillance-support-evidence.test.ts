@@ -8,6 +8,7 @@
 // takes it as the second source: one alert, whose detail shows the support signal and Fisher's combination.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { ok } from '../helpers/surveillance.ts';
 
 type Json = Record<string, any>;
 const AS_OF = '2026-03-18'; // a Wednesday: the last complete week (Farrington's) holds no rise
@@ -21,11 +22,6 @@ let centre: number, pharmacy: number;
 
 const dateAt = (offset: number) => new Date(Date.parse(`${AS_OF}T00:00:00Z`) + offset * 86_400_000).toISOString().slice(0, 10);
 
-async function ok(res: Promise<{ statusCode: number; body: string; json: () => any }>, status = 200): Promise<Json> {
-  const r = await res;
-  expect(r.statusCode, r.body).toBe(status);
-  return r.json();
-}
 const get = (url: string) => s.app.inject({ url, headers: { cookie: cdc } });
 const post = (url: string, payload: unknown) => s.app.inject({ method: 'POST', url, headers: { cookie: cdc }, payload: payload as never });
 const put = (url: string, payload: unknown) => s.app.inject({ method: 'PUT', url, headers: { cookie: admin }, payload: payload as never });
