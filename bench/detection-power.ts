@@ -27,7 +27,7 @@ import { dateOfDay, dayNumber } from '../src/modules/surveillance/algorithms/dat
 import type { OutbreakSpec, Syndrome } from '../src/synth/feeds.ts';
 import { Rng } from '../src/synth/random.ts';
 import {
-  DEFAULT_RULES, FusionReplay, QUIET_DAYS, SINGLE_SOURCE_RULES, START, buildWorld, byDay, selected,
+  DEFAULT_RULES, FusionReplay, QUIET_DAYS, SINGLE_SOURCE_RULES, START, buildWorld, byDay, outbreakValues, selected, supportSignals,
   type FusionDay, type Levels, type Selection, type SimSignal,
 } from './detection-sim.ts';
 import type { PowerTask } from './detection-power-worker.ts';
@@ -43,6 +43,10 @@ const VARIANTS_V3: Partial<MultiSourceParams>[] = [
   { minSources: 2, windowDays: 5, adjacency: 'adjacent', minObserved: 3, strongFactor: 2, maxCombinedP: 1e-6, minDays: 3 },
 ];
 
+/** Sub-threshold support (supportP): the alarm-free scores of other sources back an alarm; tuned on seed 20260601. */
+const VARIANTS_SUPPORT: Partial<MultiSourceParams>[] = ([[3, 1e-7, 0.01], [3, 1e-6, 0.02], [3, 1e-7, 0.02], [3, 1e-8, 0.02], [3, 1e-7, 0.05], [5, 1e-7, 0.02]] as const)
+  .map(([minObserved, maxCombinedP, supportP]) => ({ minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved, strongFactor: 2, maxCombinedP, supportP }));
+
 /** A multi_source parameter set in words (defaults filled in; the neutral ones left out). */
 function paramsName(raw: Partial<MultiSourceParams>): string {
   const p = parseParams('multi_source', raw);
@@ -52,6 +56,7 @@ function paramsName(raw: Partial<MultiSourceParams>): string {
     p.strongFactor > 1 ? `one ≥ ${p.strongFactor} × threshold` : '',
     p.maxCombinedP < 1 ? `Fisher p ≤ ${p.maxCombinedP}` : '',
     p.minDays > 1 ? `on ≥ ${p.minDays} days` : '',
+    p.supportP > 0 ? `support p ≤ ${p.supportP}` : '',
   ].filter(Boolean).join(', ');
 }
 
@@ -87,6 +92,8 @@ interface Trial {
   series: number[];
   kinds: number[];
   signals: SimSignal[];
+  /** sub-threshold support signals of the outbreak's series over its window (only when a variant reads them) */
+  support: SimSignal[];
 }
 
 const median = (xs: number[]) => {
@@ -139,7 +146,7 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
     const ids = [w.communityIds[centre], ...two];
     trials.push({
       spec: { syndrome, communities: ids, start: dayDate(from), days: duration, size }, size, syndrome,
-      communities: ids.map((id) => w.communityIds.indexOf(id)), from, to: from + duration - 1 + AFTER_DAYS, series: [], kinds: [], signals: [],
+      communities: ids.map((id) => w.communityIds.indexOf(id)), from, to: from + duration - 1 + AFTER_DAYS, series: [], kinds: [], signals: [], support: [],
     });
   }
 
@@ -182,6 +189,21 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
   const cpuSeconds = process.cpuUsage().user / 1e6;
   log(`runs done: ${baseline.length} baseline signals`);
 
+  // ── support signals (sub-threshold EARS scores), for the variants reading them: EARS only, computed here ──
+  const SUPPORT_MAX_P = 0.05;
+  const baselineSupport: SimSignal[] = [];
+  const usesSupport = (params: Partial<MultiSourceParams>) => (params.supportP ?? 0) > 0;
+  const computeSupport = () => {
+    if (baselineSupport.length) return;
+    const all = w.series.map((_, k) => k);
+    for (let d = E0 - LEAD_DAYS - 3; d <= E1; d++) baselineSupport.push(...supportSignals(w, (k) => w.series[k].values, all, d, SUPPORT_MAX_P));
+    trials.forEach((t, index) => {
+      const { values } = outbreakValues(w, t.spec, seed + index);
+      for (let d = t.from; d <= t.to; d++) t.support.push(...supportSignals(w, (k) => values.get(k) ?? w.series[k].values, t.series, d, SUPPORT_MAX_P));
+    });
+    log(`support signals (p ≤ ${SUPPORT_MAX_P}): ${baselineSupport.length} on the baseline`);
+  };
+
   // ── scoring ──
   const seriesYears = (w.series.length * evalDays) / 364;
   const per100 = (n: number) => (100 * n) / seriesYears;
@@ -189,14 +211,18 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
   const baselineByDay = new Map<number, SimSignal[]>();
   for (const s of baseline) (baselineByDay.get(s.day) ?? baselineByDay.set(s.day, []).get(s.day)!).push(s);
   /** the trial's signals of all runs: the baseline's, with those of the outbreak's series and kinds on its days replaced */
-  const trialSignals = (t: Trial): SimSignal[] => {
+  const trialSignals = (t: Trial, withSupport = false): SimSignal[] => {
     const series = new Set(t.series);
     const kinds = new Set(t.kinds);
     const replaced = (s: SimSignal) => s.day >= t.from && s.day <= t.to && (s.algorithm === 'stscan' ? kinds.has(s.kind) : series.has(s.series));
     const out: SimSignal[] = [];
-    for (let d = t.from - LEAD_DAYS - 3; d <= t.to; d++) for (const s of baselineByDay.get(d) ?? []) if (!replaced(s)) out.push(s);
-    return out.concat(t.signals);
+    for (let d = t.from - LEAD_DAYS - 3; d <= t.to; d++) {
+      for (const s of baselineByDay.get(d) ?? []) if (!replaced(s)) out.push(s);
+      if (withSupport) for (const s of supportByDay.get(d) ?? []) if (!replaced(s)) out.push(s);
+    }
+    return withSupport ? out.concat(t.signals, t.support) : out.concat(t.signals);
   };
+  const supportByDay = new Map<number, SimSignal[]>();
   const touches = (t: Trial, communities: number[]) => communities.some((c) => t.communities.includes(c));
 
   // per algorithm: alarm episodes on the baseline (per series or scan centre, gaps ≤ QUIET_DAYS), and detection
@@ -228,19 +254,20 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
   log('per-algorithm scoring done');
 
   // alerts: fused (the default rules) and single-source signalling, through the engine
-  const replayAlerts = (rules: FusionRule[], sel: Selection, ruleCodes: string[]) => {
+  const replayAlerts = (rules: FusionRule[], sel: Selection, ruleCodes: string[], withSupport = false) => {
     const replay = new FusionReplay(w, rules);
     let alertsCreated = 0;
     let covered = 0;
-    replay.run(byDay(baseline, sel), E0 - LEAD_DAYS, E1, [], (d, open) => {
+    const base = withSupport ? baseline.concat(baselineSupport) : baseline;
+    replay.run(byDay(base, sel), E0 - LEAD_DAYS, E1, [], (d, open) => {
       if (d.day < E0) return;
       alertsCreated += d.created.length;
       covered += new Set(open.filter((a) => ruleCodes.includes(a.ruleCode)).flatMap((a) => a.communities)).size;
     });
     const delays = trials.map((t) => {
-      const sigs = trialSignals(t);
+      const sigs = trialSignals(t, withSupport);
       const days = new Map<number, FusionDay>();
-      replay.run(byDay(baseline.filter((s) => s.day >= t.from - LEAD_DAYS - 3 && s.day <= t.to), sel), t.from - LEAD_DAYS, t.to, [], (d) => days.set(d.day, d));
+      replay.run(byDay(base.filter((s) => s.day >= t.from - LEAD_DAYS - 3 && s.day <= t.to), sel), t.from - LEAD_DAYS, t.to, [], (d) => days.set(d.day, d));
       let first: number | null = null;
       replay.run(byDay(sigs, sel), t.from - LEAD_DAYS, t.to, [], (d) => {
         if (first !== null || d.day < t.from) return;
@@ -278,6 +305,8 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
     { minSources: 2, windowDays: 7, adjacency: 'same', minObserved: 5, strongFactor: 2 }, { minSources: 3, windowDays: 7, adjacency: 'adjacent', minObserved: 3, strongFactor: 3 },
     // version 3: the sources' evidence combined (Fisher) and persistent
     ...VARIANTS_V3,
+    // sub-threshold support
+    ...VARIANTS_SUPPORT,
   ];
   if (opts.fusionGrid) {
     VARIANTS.length = 0;
@@ -285,7 +314,14 @@ export async function runDetectionPowerBench(opts: DetectionPowerOptions = {}): 
     const combos = Object.entries(opts.fusionGrid).reduce<Partial<MultiSourceParams>[]>((acc, [key, values]) => acc.flatMap((a) => values.map((v) => ({ ...a, [key]: v }))), [base]);
     VARIANTS.push(...combos);
   }
-  const variants = VARIANTS.map((params) => ({ params, r: replayAlerts([{ ...DEFAULT_RULES[0], params }], runSel, ['multi_source']) }));
+  if (VARIANTS.some(usesSupport)) {
+    computeSupport();
+    for (const s of baselineSupport) {
+      (supportByDay.get(s.day) ?? supportByDay.set(s.day, []).get(s.day)!).push(s);
+      baselineKeys.add(s.key);
+    }
+  }
+  const variants = VARIANTS.map((params) => ({ params, r: replayAlerts([{ ...DEFAULT_RULES[0], params }], runSel, ['multi_source'], usesSupport(params)) }));
   log('fused alerts done');
   // single-source signalling: every selected signal fresh on a day is that day's candidate (one per syndrome and
   // community), so detection needs no replay; the false alerts do (extension)

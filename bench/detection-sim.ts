@@ -14,7 +14,7 @@
 // has had no new evidence for QUIET_DAYS days.
 import { dateOfDay, dayNumber } from '../src/modules/surveillance/algorithms/dates.ts';
 import { finishScan, prepareScan, replicateMaxima, scanObserved, type StscanControl } from '../src/modules/surveillance/algorithms/stscan.ts';
-import { adjacencyOf, extendedArea, extensionMode, fuse, matchOpenAlert, type Adjacency, type AlertCandidate, type FusionRule, type FusionSignal, type OpenAlert } from '../src/modules/surveillance/fusion.ts';
+import { adjacencyOf, extendedArea, extensionMode, fuse, matchOpenAlert, signalPValue, type Adjacency, type AlertCandidate, type FusionRule, type FusionSignal, type OpenAlert } from '../src/modules/surveillance/fusion.ts';
 import { parseRunConfig, type RunConfig } from '../src/modules/surveillance/run-config.ts';
 import { runTask, type SeriesItem } from '../src/modules/surveillance/run-tasks.ts';
 import type { PointResult } from '../src/modules/surveillance/algorithms/types.ts';
@@ -151,6 +151,8 @@ export interface SimSignal {
   level: number;
   /** an EARS variant the run does not use (for the per-algorithm table only; never fused) */
   extra?: boolean;
+  /** a sub-threshold score (supportSignals), not an alarm */
+  support?: boolean;
 }
 
 export interface Levels {
@@ -167,27 +169,30 @@ type Values = (series: number) => Float64Array;
 const weekdayOf = (day: number) => (day % 7) + 1;
 
 /** EARS (every alpha of the grid, and the other variants) for the series observed > 0 on day t. */
-export function earsSignals(w: World, valuesOf: Values, seriesList: Iterable<number>, t: number, levels: Levels): SimSignal[] {
+/** The EARS inputs of day t as run.ts builds them: the series observed > 0 that day, their last `dailyDays` values (a sampled source's samples only). */
+function earsItems(w: World, valuesOf: Values, seriesList: Iterable<number>, t: number): { items: SeriesItem[]; refs: { k: number; observed: number }[] } {
   const D = w.config.dailyDays;
   const items: SeriesItem[] = [];
   const refs: { k: number; observed: number }[] = [];
+  if (t - D + 1 < 0) return { items, refs };
   for (const k of seriesList) {
     const s = w.series[k];
     const v = valuesOf(k);
-    if (t - D + 1 < 0) continue;
-    if (s.count) {
-      if (v[t] <= 0) continue;
-      items.push({ daily: Array.from(v.subarray(t - D + 1, t + 1)), weekly: null });
-      refs.push({ k, observed: v[t] });
-    } else {
+    if (!(v[t] > 0)) continue;
+    if (s.count) items.push({ daily: Array.from(v.subarray(t - D + 1, t + 1)), weekly: null });
+    else {
       // sampled: the samples of the window (values > 0 on sampling days), when one is on day t
-      if (!(v[t] > 0)) continue;
       const samples: number[] = [];
       for (let i = t - D + 1; i <= t; i++) if (v[i] > 0) samples.push(v[i]);
       items.push({ daily: samples, weekly: null });
-      refs.push({ k, observed: v[t] });
     }
+    refs.push({ k, observed: v[t] });
   }
+  return { items, refs };
+}
+
+export function earsSignals(w: World, valuesOf: Values, seriesList: Iterable<number>, t: number, levels: Levels): SimSignal[] {
+  const { items, refs } = earsItems(w, valuesOf, seriesList, t);
   if (!items.length) return [];
   const method = w.config.ears.method;
   const runAt = (m: 'earsC1' | 'earsC2' | 'earsC3', alpha: number) =>
@@ -205,6 +210,27 @@ export function earsSignals(w: World, valuesOf: Values, seriesList: Iterable<num
       if (p?.alarm) out.push({ ...signalOf(w, refs[i].k, m, t, t, refs[i].observed, p, 1), extra: true });
     });
   }
+  return out;
+}
+
+/**
+ * Support signals (sub-threshold evidence) of the run's EARS method at its own alpha for the series observed > 0 on
+ * day t: a series that does not alarm but whose score has p ≤ maxP (the normal tail, signalPValue). Keyed apart from
+ * alarms (`support|…`), level 0, so no selection of alarms picks them.
+ */
+export function supportSignals(w: World, valuesOf: Values, seriesList: Iterable<number>, t: number, maxP: number): SimSignal[] {
+  const { items, refs } = earsItems(w, valuesOf, seriesList, t);
+  if (!items.length) return [];
+  const method = w.config.ears.method;
+  const out: SimSignal[] = [];
+  runTask({ kind: 'series', ears: { method, params: w.config.ears.params }, farrington: {}, weeklyStart: START, items }).outcomes.forEach((o, i) => {
+    const p = o.ears;
+    if (!p || p.alarm !== false) return;
+    const q = signalPValue({ algorithm: method, pValue: null, statistic: p.statistic ?? null });
+    if (q === null || q > maxP) return;
+    const sig = signalOf(w, refs[i].k, method, t, t, refs[i].observed, p, 0);
+    out.push({ ...sig, key: `support|${sig.key}`, support: true });
+  });
   return out;
 }
 
@@ -296,7 +322,7 @@ export interface Selection {
 }
 
 export const selected = (s: SimSignal, sel: Selection) =>
-  s.extra ? false : s.algorithm === 'stscan' ? sel.scan : s.algorithm === 'farringtonFlexible' ? s.level >= sel.farringtonLevel && sel.farringtonLevel > 0 : s.level >= sel.earsLevel && sel.earsLevel > 0;
+  s.extra ? false : s.support ? true : s.algorithm === 'stscan' ? sel.scan : s.algorithm === 'farringtonFlexible' ? s.level >= sel.farringtonLevel && sel.farringtonLevel > 0 : s.level >= sel.earsLevel && sel.earsLevel > 0;
 
 /** The days on which a signal is in the table and seen by a run's fusion as fresh (written by that run). */
 function freshDays(s: SimSignal): [number, number] {
@@ -354,6 +380,7 @@ export class FusionReplay {
             id: this.idOf(s.key), algorithm: s.algorithm, source: s.source, category: s.category, syndrome: s.syndrome,
             community: this.w.communityIds[s.community], communities: s.communities.map((c) => this.w.communityIds[c]),
             startDate: dayDate(s.startDay), date: dayDate(s.day), observed: s.observed, threshold: s.threshold, statistic: s.statistic, pValue: s.pValue, fresh: t >= f0 && t <= f1,
+            ...(s.support ? { support: true } : {}),
           });
         }
       }

@@ -4,6 +4,7 @@
 // critical alert at once.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { ok } from '../helpers/surveillance.ts';
 
 type Json = Record<string, any>;
 const AS_OF = '2026-03-18';
@@ -19,11 +20,6 @@ const dateAt = (offset: number) => new Date(Date.parse(`${AS_OF}T00:00:00Z`) + o
 /** a smooth 3–6 pattern per community and day */
 const baseline = (z: number, day: number) => 3 + (((day + 100) * 7 + z * 3) % 4);
 
-async function ok(res: Promise<{ statusCode: number; body: string; json: () => any }>, status = 200): Promise<Json> {
-  const r = await res;
-  expect(r.statusCode, r.body).toBe(status);
-  return r.json();
-}
 const get = (url: string) => s.app.inject({ url, headers: { cookie: cdc } });
 const post = (url: string, payload: unknown) => s.app.inject({ method: 'POST', url, headers: { cookie: cdc }, payload: payload as never });
 

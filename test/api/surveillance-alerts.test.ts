@@ -9,6 +9,7 @@
 // the public surface (feeds → run → alert, case report → alert) is surveillance-alerts-flow.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { ok } from '../helpers/surveillance.ts';
 import { alertForCaseReport, alertMetrics, fuseRun } from '../../src/modules/surveillance/alerts.ts';
 import { addDays } from '../../src/platform/local-date.ts';
 
@@ -26,12 +27,6 @@ const db = () => s.started.ctx.db;
 const get = (url: string, cookie: string) => s.app.inject({ url, headers: { cookie } });
 const post = (url: string, cookie: string, payload: unknown = {}, headers: Record<string, string> = {}) => s.app.inject({ method: 'POST', url, headers: { cookie, ...headers }, payload: payload as any });
 const put = (url: string, cookie: string, payload: unknown) => s.app.inject({ method: 'PUT', url, headers: { cookie }, payload: payload as any });
-
-async function ok(res: Promise<{ statusCode: number; body: string; json: () => any }>, status = 200): Promise<Json> {
-  const r = await res;
-  expect(r.statusCode, r.body).toBe(status);
-  return r.json();
-}
 
 async function newRun(asOf: string): Promise<number> {
   runs++;

@@ -5,6 +5,7 @@
 // started with fuseRun as the run's hook calls it.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { ok } from '../helpers/surveillance.ts';
 import { fuseRun } from '../../src/modules/surveillance/alerts.ts';
 import { addDays } from '../../src/platform/local-date.ts';
 
@@ -18,12 +19,6 @@ const AS_OF = '2025-04-14';
 const db = () => s.started.ctx.db;
 const get = (url: string, cookie: string) => s.app.inject({ url, headers: { cookie } });
 const put = (url: string, cookie: string, payload: unknown) => s.app.inject({ method: 'PUT', url, headers: { cookie }, payload: payload as any });
-
-async function ok(res: Promise<{ statusCode: number; body: string; json: () => any }>, status = 200): Promise<Json> {
-  const r = await res;
-  expect(r.statusCode, r.body).toBe(status);
-  return r.json();
-}
 
 async function runOf(asOf: string): Promise<number> {
   const { rows } = await db().query("INSERT INTO surveillance_run (kind, as_of, status, finished_at) VALUES ('on_demand', $1, 'succeeded', now()) RETURNING id", [asOf]);

@@ -4,6 +4,7 @@
 // evidence from at least two independent sources there.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { ok } from '../helpers/surveillance.ts';
 
 type Json = Record<string, any>;
 let s: TestServer;
@@ -14,12 +15,6 @@ beforeAll(async () => {
   cdc = await s.login('cdc1');
 });
 afterAll(async () => s?.close());
-
-async function ok(res: Promise<{ statusCode: number; body: string; json: () => any }>, status = 200): Promise<Json> {
-  const r = await res;
-  expect(r.statusCode, r.body).toBe(status);
-  return r.json();
-}
 
 test('the run of yesterday raises a multi_source gastrointestinal alert over the outbreak’s communities', async () => {
   const outbreak = s.started.seeded!.surveillance!.outbreak;

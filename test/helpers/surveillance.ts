@@ -1,5 +1,6 @@
 // What the surveillance API tests need from the seeded test district: institutions by type, communities and
 // streets, and accounts of a pharmacy and a school (the demo users have none), created through the users API.
+import { expect } from 'vitest';
 import type { TestServer } from './server.ts';
 
 export interface Inst {
@@ -58,4 +59,11 @@ export async function districtOf(s: TestServer): Promise<District> {
 /** A Beijing calendar day `n` days before today. */
 export function daysAgo(n: number): string {
   return new Date(Date.now() + 8 * 3600_000 - n * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The JSON body of an injected request, after checking its status (the body is the assertion's message). */
+export async function ok(res: Promise<{ statusCode: number; body: string; json: () => any }>, status = 200): Promise<Record<string, any>> {
+  const r = await res;
+  expect(r.statusCode, r.body).toBe(status);
+  return r.json();
 }

@@ -37,7 +37,7 @@ const AlertDetail = AlertItem.extend({
   signals: z.array(z.object({
     id: z.number(), algorithm: z.string(), source: Coded, category: Coded, syndrome: z.string(), communityId: z.number(), communityIds: z.array(z.number()),
     startDate: z.string(), date: z.string(), observed: z.number(), expected: z.number().nullable(), threshold: z.number().nullable(), statistic: z.number().nullable(),
-    pValue: z.number().nullable(), high: z.boolean(),
+    pValue: z.number().nullable(), high: z.boolean(), support: z.boolean().describe("a sub-threshold score that supported the alert (multi_source supportP), not an alarm"),
     series: z.object({
       frequency: z.enum(['daily', 'weekly']), points: z.array(z.object({ date: z.string(), value: z.number() })),
       alarms: z.array(z.object({ date: z.string(), algorithm: z.string(), observed: z.number(), threshold: z.number().nullable() })),
@@ -144,7 +144,7 @@ export async function alertRoutes(fastify: FastifyInstance, ctx: AppContext) {
       body: z.object({
         version: z.number().int().positive().optional().describe('the version you edited; omit for a new code'),
         kind: z.enum(RULE_KINDS).optional(), name: z.string().trim().min(1).max(200).optional(), nameEn: z.string().trim().min(1).max(200).optional(),
-        params: z.record(z.string(), z.unknown()).describe('multi_source: minSources, windowDays, adjacency (same|adjacent); high_threshold: factor, minObserved, maxP; case_report_class: classes, managedAsA'),
+        params: z.record(z.string(), z.unknown()).describe('multi_source: minSources, windowDays, adjacency (same|adjacent), minObserved, strongFactor, maxCombinedP, minDays, supportP; high_threshold: factor, minObserved, maxP; case_report_class: classes, managedAsA'),
         riskLevel: z.enum(RISK_LEVELS), active: z.boolean().optional(),
       }).strict(),
       response: { 200: Rule, ...errorResponses },

@@ -138,7 +138,7 @@ export async function fuseRun(q: Queryable, opts: { runId?: number | null; asOf?
 
   const sig = await q.query(
     `SELECT id, run_id, algorithm, source_code, category_code, syndrome, region_id, region_ids, start_date::text AS start_date, on_date::text AS on_date,
-            observed, threshold, statistic, p_value
+            observed, threshold, statistic, p_value, support
        FROM signal WHERE on_date BETWEEN $1::date - $2::int AND $1::date ORDER BY id`,
     [asOf, windowDays - 1],
   );
@@ -147,6 +147,7 @@ export async function fuseRun(q: Queryable, opts: { runId?: number | null; asOf?
     communities: (r.region_ids as unknown[]).map(Number), startDate: r.start_date, date: r.on_date, observed: Number(r.observed),
     threshold: r.threshold === null ? null : Number(r.threshold), statistic: r.statistic === null ? null : Number(r.statistic), pValue: r.p_value === null ? null : Number(r.p_value),
     fresh: opts.runId ? Number(r.run_id) === opts.runId : r.on_date === asOf,
+    ...(r.support ? { support: true } : {}),
   }));
 
   let caseReports: FusionCaseReport[] = [];
@@ -523,6 +524,8 @@ export interface SignalView {
   statistic: number | null;
   pValue: number | null;
   high: boolean;
+  /** a sub-threshold score that supported the alert (a multi_source rule with supportP), not an alarm */
+  support: boolean;
   /** the series (summed over the signal's communities) over the 8 weeks up to the signal, daily or weekly */
   series: { frequency: 'daily' | 'weekly'; points: SeriesPoint[]; alarms: { date: string; algorithm: string; observed: number; threshold: number | null }[] };
 }
@@ -569,7 +572,7 @@ async function seriesOf(q: Queryable, s: Row): Promise<SignalView['series']> {
   }
   const alarms = await q.query(
     `SELECT on_date::text AS date, algorithm, observed, threshold FROM signal
-      WHERE source_code = $1 AND category_code = $2 AND region_id = $3 AND on_date BETWEEN $4::date AND $5::date ORDER BY on_date, algorithm`,
+      WHERE source_code = $1 AND category_code = $2 AND region_id = $3 AND on_date BETWEEN $4::date AND $5::date AND NOT support ORDER BY on_date, algorithm`,
     [s.source_code, s.category_code, s.region_id, first, last],
   );
   return {
@@ -600,7 +603,7 @@ export async function getAlert(q: Queryable, p: Principal, id: number, audit: Au
       id: Number(s.id), algorithm: s.algorithm, source: { code: s.source_code, name: s.source_name ?? s.source_code, nameEn: s.source_name_en ?? s.source_code },
       category: { code: s.category_code, name: s.category_name ?? s.category_code, nameEn: s.category_name_en ?? s.category_code }, syndrome: s.syndrome,
       communityId: Number(s.region_id), communityIds: (s.region_ids as unknown[]).map(Number), startDate: s.start_date, date: s.on_date,
-      observed: Number(s.observed), expected: num(s.expected), threshold: num(s.threshold), statistic: num(s.statistic), pValue: num(s.p_value), high: s.high,
+      observed: Number(s.observed), expected: num(s.expected), threshold: num(s.threshold), statistic: num(s.statistic), pValue: num(s.p_value), high: s.high, support: s.support,
       series: await seriesOf(q, s),
     });
   }

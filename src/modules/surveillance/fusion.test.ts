@@ -204,6 +204,38 @@ describe('multi_source with combined evidence (maxCombinedP, minDays): Fisher\'s
   test('candidates of a rule that does not combine carry no combination', () => {
     expect(fuse(input([sig({}), sig({ source: 'pharmacy' })]))[0].evidence).toBeUndefined();
   });
+
+  const SUPPORTED: FusionRule = { ...MULTI, version: 3, params: { minSources: 2, windowDays: 7, adjacency: 'adjacent', minObserved: 5, strongFactor: 2, maxCombinedP: 1e-6, supportP: 0.01 } };
+  // an alarm far beyond its threshold: z = 5, p = 2.8665e-7 (R: pnorm(5, lower.tail = FALSE))
+  const alarm = () => sig({ algorithm: 'earsC2', observed: 20, threshold: 8, statistic: 5 });
+  // a pharmacy series that did not alarm, z = 2.5 (p = 6.2097e-3 ≤ 0.01), or z = 2 (p = 0.02275 > 0.01)
+  const below = (statistic: number, over: Partial<FusionSignal> = {}) =>
+    sig({ algorithm: 'earsC2', source: 'pharmacy', category: 'antipyretic', community: 102, observed: 4, threshold: 6, statistic, support: true, ...over });
+  test('support (supportP): a sub-threshold score of another source supports an alarm, and is combined with it', () => {
+    const a = alarm();
+    const b = below(2.5);
+    const [c] = fuse(input([a, b], { rules: [SUPPORTED] }));
+    expect(c).toMatchObject({ ruleVersion: 3, communities: [101, 102], groups: ['clinical', 'pharmacy'], signalIds: [a.id, b.id] });
+    // Fisher: −2 (ln 2.8665e-7 + ln 6.2097e-3) = 40.29329 on 4 df, p = 3.764125e-8 (R: pchisq(40.29329, 4, lower.tail = FALSE))
+    expect(c.evidence).toMatchObject({ df: 4, statistic: expect.closeTo(40.29329, 4), pValue: expect.closeTo(3.764125e-8, 13) });
+    expect(c.evidence!.groups.map((g) => [g.source, g.signalId, g.pValue])).toEqual([['fever_clinic', a.id, expect.closeTo(2.8665e-7, 10)], ['pharmacy', b.id, expect.closeTo(6.2097e-3, 6)]]);
+    // a score above supportP is no support; nor is any support for a rule with supportP 0 (the default)
+    expect(fuse(input([alarm(), below(2)], { rules: [SUPPORTED] }))).toEqual([]);
+    const off: FusionRule = { ...SUPPORTED, params: { ...(SUPPORTED.params as object), supportP: 0 } };
+    expect(fuse(input([alarm(), below(2.5)], { rules: [off] }))).toEqual([]);
+    // support alone, however strong together, makes no alert: the evidence needs its alarm
+    expect(fuse(input([below(3, { source: 'fever_clinic', category: 'visits' }), below(3)], { rules: [SUPPORTED] }))).toEqual([]);
+    // a weak alarm (below 2 × its threshold) with support is not enough either
+    expect(fuse(input([sig({ algorithm: 'earsC2', observed: 10, threshold: 8, statistic: 5 }), below(2.5)], { rules: [SUPPORTED] }))).toEqual([]);
+    // support does not have to count minObserved cases (the alarm does)
+    expect(fuse(input([alarm(), below(2.5, { observed: 2 })], { rules: [SUPPORTED] }))).toHaveLength(1);
+  });
+
+  test('support signals are never alarms of their own: high_threshold and the high marks leave them out', () => {
+    const s = below(3, { observed: 40, threshold: 10 });
+    expect(fuse(input([s], { rules: [HIGH, SUPPORTED] }))).toEqual([]);
+    expect(highSignalIds(input([s], { rules: [HIGH] }))).toEqual([]);
+  });
 });
 
 describe('high_threshold: one signal far beyond its threshold', () => {
@@ -306,7 +338,7 @@ describe('extension of open alerts', () => {
 
 describe('rule parameters', () => {
   test('defaults fill in; unknown keys and bad values are refused naming the key', () => {
-    expect(parseParams('multi_source', {})).toEqual({ minSources: 2, windowDays: 3, adjacency: 'adjacent', minObserved: 0, strongFactor: 1, maxCombinedP: 1, minDays: 1 });
+    expect(parseParams('multi_source', {})).toEqual({ minSources: 2, windowDays: 3, adjacency: 'adjacent', minObserved: 0, strongFactor: 1, maxCombinedP: 1, minDays: 1, supportP: 0 });
     const issue = (kind: 'multi_source' | 'high_threshold', params: unknown) => {
       try {
         parseParams(kind, params);
@@ -319,6 +351,7 @@ describe('rule parameters', () => {
     expect(issue('multi_source', { adjacency: 'near' }).path).toEqual(['adjacency']);
     expect(issue('multi_source', { maxCombinedP: 0 }).path).toEqual(['maxCombinedP']);
     expect(issue('multi_source', { minDays: 1.5 }).path).toEqual(['minDays']);
+    expect(issue('multi_source', { supportP: 0.6 }).path).toEqual(['supportP']);
     expect(issue('high_threshold', { maxP: 0 }).path).toEqual(['maxP']);
     expect(issue('high_threshold', { factor: 3, extra: 1 }).code).toBe('unrecognized_keys');
   });

@@ -40,6 +40,12 @@ export const MultiSourceParams = z.object({
   maxCombinedP: z.number().gt(0).max(1).default(1),
   /** persistence: the evidence must be dated on at least this many different days of the window */
   minDays: z.number().int().min(1).max(28).default(1),
+  /**
+   * sub-threshold support: a series that did not alarm but scored p ≤ supportP (a support signal, see
+   * FusionSignal.support) is evidence of its independence group; 0 = support signals are ignored. The candidate still
+   * needs an alarm (its strong signal), and the support enters Fisher's combination like any other evidence.
+   */
+  supportP: z.number().min(0).max(0.5).default(0),
 }).strict();
 /** A single signal with observed ≥ factor × threshold and observed ≥ minObserved, or a scan cluster with p ≤ maxP. */
 export const HighThresholdParams = z.object({
@@ -98,6 +104,11 @@ export interface FusionSignal {
   pValue: number | null;
   /** new evidence of this run (default: dated asOf); a candidate needs at least one */
   fresh?: boolean;
+  /**
+   * a sub-threshold score, not an alarm (signal.support): only a multi_source rule with supportP > 0 reads it, as
+   * supporting evidence; every other rule and reader ignores it
+   */
+  support?: boolean;
 }
 
 export interface FusionCaseReport {
@@ -299,17 +310,21 @@ function candidateOf(rule: FusionRule, syndrome: string, signals: FusionSignal[]
 export function multiSource(rule: FusionRule, input: FusionInput): AlertCandidate[] {
   const p = parseParams('multi_source', rule.params);
   const from = addDays(input.asOf, -(p.windowDays - 1));
-  const inWindow = input.signals.filter((s) => s.date >= from && s.date <= input.asOf && s.observed >= p.minObserved);
+  const supporting = (s: FusionSignal) => p.supportP > 0 && ((q) => q !== null && q <= p.supportP)(signalPValue(s));
+  const inWindow = input.signals.filter((s) => s.date >= from && s.date <= input.asOf && (s.support ? supporting(s) : s.observed >= p.minObserved));
   const touching = (signals: FusionSignal[], area: Set<number>) => signals.filter((s) => communitiesOf(s).some((c) => area.has(c)));
-  const strong = (s: FusionSignal) => s.algorithm === 'stscan' || (s.threshold !== null && s.observed >= p.strongFactor * s.threshold);
-  const combining = p.maxCombinedP < 1 || p.minDays > 1;
+  const strong = (s: FusionSignal) => !s.support && (s.algorithm === 'stscan' || (s.threshold !== null && s.observed >= p.strongFactor * s.threshold));
+  const combining = p.maxCombinedP < 1 || p.minDays > 1 || p.supportP > 0;
   const qualifies = (evidence: FusionSignal[]) =>
     new Set(evidence.map((s) => groupOf(input.independence, s.source))).size >= p.minSources && evidence.some((s) => isFresh(s, input.asOf)) && evidence.some(strong)
     && (!combining || ((e) => e.pValue <= p.maxCombinedP && e.days >= p.minDays)(combinedEvidence(evidence, input.independence)));
   const out: AlertCandidate[] = [];
   for (const syndrome of sortStr(inWindow.map((s) => s.syndrome))) {
     const signals = inWindow.filter((s) => s.syndrome === syndrome);
-    const anchors = sortNum(signals.flatMap(communitiesOf)).map((anchor) => {
+    // an anchor's evidence must hold a strong signal: only communities within reach of one can qualify (adjacency is
+    // symmetric), which spares evaluating every community that has support signals only
+    const reach = new Set(signals.filter(strong).flatMap(communitiesOf).flatMap((x) => [...neighbourhood(x, input.adjacency, p.adjacency)]));
+    const anchors = sortNum(signals.flatMap(communitiesOf)).filter((anchor) => reach.has(anchor)).map((anchor) => {
       const hood = neighbourhood(anchor, input.adjacency, p.adjacency);
       const evidence = touching(signals, hood);
       return {
@@ -349,7 +364,7 @@ export function highThreshold(rule: FusionRule, input: FusionInput): AlertCandid
   const p = parseParams('high_threshold', rule.params);
   const byArea = new Map<string, FusionSignal[]>();
   for (const s of input.signals) {
-    if (!isFresh(s, input.asOf) || !isHigh(s, p)) continue;
+    if (s.support || !isFresh(s, input.asOf) || !isHigh(s, p)) continue;
     const key = `${rule.code}:${s.syndrome}:${s.community}`;
     byArea.set(key, [...(byArea.get(key) ?? []), s]);
   }
@@ -402,7 +417,7 @@ export function highSignalIds(input: FusionInput): number[] {
   for (const r of input.rules) {
     if (r.kind !== 'high_threshold') continue;
     const p = parseParams('high_threshold', r.params);
-    for (const s of input.signals) if (isHigh(s, p)) ids.add(s.id);
+    for (const s of input.signals) if (!s.support && isHigh(s, p)) ids.add(s.id);
   }
   return [...ids].sort((a, b) => a - b);
 }

@@ -133,26 +133,39 @@ export interface SignalInsert {
   threshold: number | null;
   statistic: number | null;
   p_value: number | null;
+  /** a sub-threshold score written as supporting evidence for the fusion rules, not an alarm (0027_signal_support.sql) */
+  support?: boolean;
 }
 
 export const SIGNAL_COLUMNS = `id, run_id, algorithm, source_code, category_code, syndrome, region_id, region_ids, start_date::text AS start_date,
-  on_date::text AS on_date, observed, expected, threshold, statistic, p_value, high, created_at`;
+  on_date::text AS on_date, observed, expected, threshold, statistic, p_value, high, support, created_at`;
 
 /** All of a run's signals in one statement; a signal already there for the same key (a rerun) is updated. */
 export async function upsertSignals(q: Queryable, runId: number, signals: SignalInsert[]) {
   if (!signals.length) return [];
   const { rows } = await q.query(
-    `INSERT INTO signal (run_id, algorithm, source_code, category_code, syndrome, region_id, region_ids, start_date, on_date, observed, expected, threshold, statistic, p_value)
-     SELECT $1, x.algorithm, x.source_code, x.category_code, x.syndrome, x.region_id, x.region_ids, x.start_date, x.on_date, x.observed, x.expected, x.threshold, x.statistic, x.p_value
+    `INSERT INTO signal (run_id, algorithm, source_code, category_code, syndrome, region_id, region_ids, start_date, on_date, observed, expected, threshold, statistic, p_value, support)
+     SELECT $1, x.algorithm, x.source_code, x.category_code, x.syndrome, x.region_id, x.region_ids, x.start_date, x.on_date, x.observed, x.expected, x.threshold, x.statistic, x.p_value,
+            coalesce(x.support, false)
        FROM jsonb_to_recordset($2::jsonb) AS x(algorithm text, source_code text, category_code text, syndrome text, region_id bigint, region_ids bigint[],
-            start_date date, on_date date, observed float8, expected float8, threshold float8, statistic float8, p_value float8)
+            start_date date, on_date date, observed float8, expected float8, threshold float8, statistic float8, p_value float8, support boolean)
      ON CONFLICT (algorithm, source_code, category_code, region_id, on_date) DO UPDATE SET
        run_id = EXCLUDED.run_id, syndrome = EXCLUDED.syndrome, region_ids = EXCLUDED.region_ids, start_date = EXCLUDED.start_date,
-       observed = EXCLUDED.observed, expected = EXCLUDED.expected, threshold = EXCLUDED.threshold, statistic = EXCLUDED.statistic, p_value = EXCLUDED.p_value
+       observed = EXCLUDED.observed, expected = EXCLUDED.expected, threshold = EXCLUDED.threshold, statistic = EXCLUDED.statistic, p_value = EXCLUDED.p_value,
+       support = EXCLUDED.support
      RETURNING ${SIGNAL_COLUMNS}`,
     [runId, JSON.stringify(signals)],
   );
   return rows;
+}
+
+/** The largest supportP of the active multi_source rules (0 when none reads support signals): what the run writes. */
+export async function supportP(q: Queryable): Promise<number> {
+  const { rows } = await q.query(
+    `SELECT coalesce(max((params->>'supportP')::float8), 0) AS p FROM fusion_rule
+      WHERE active AND kind = 'multi_source' AND jsonb_typeof(params->'supportP') = 'number'`,
+  );
+  return Math.min(0.5, Math.max(0, Number(rows[0].p)));
 }
 
 export interface SignalFilter {
@@ -172,7 +185,8 @@ export async function listSignals(q: Queryable, f: SignalFilter, page: number, p
     params.push(v);
     return `$${params.length}`;
   };
-  const where: string[] = [];
+  // alarms only: support signals (sub-threshold scores) are evidence for fusion, shown with the alerts they support
+  const where: string[] = ['NOT support'];
   if (f.date) where.push(`on_date = ${add(f.date)}::date`);
   if (f.from) where.push(`on_date >= ${add(f.from)}::date`);
   if (f.to) where.push(`on_date <= ${add(f.to)}::date`);

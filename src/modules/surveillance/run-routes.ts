@@ -25,7 +25,7 @@ const Signal = z.object({
   id: z.number(), runId: z.number().nullable(), algorithm: z.string(), sourceCode: z.string(), categoryCode: z.string(), syndrome: z.string(),
   regionId: z.number(), regionIds: z.array(z.number()), startDate: z.string(), onDate: z.string(), observed: z.number(),
   expected: z.number().nullable(), threshold: z.number().nullable(), statistic: z.number().nullable(), pValue: z.number().nullable(),
-  high: z.boolean(), createdAt: z.string(),
+  high: z.boolean(), support: z.boolean().describe("a sub-threshold score kept as supporting evidence for fusion, not an alarm (never listed among the signals)"), createdAt: z.string(),
 });
 
 export async function runRoutes(fastify: FastifyInstance, ctx: AppContext) {

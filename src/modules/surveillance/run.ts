@@ -21,6 +21,7 @@ import { dayNumber, isoWeekday } from './algorithms/dates.ts';
 import { finishScan, prepareScan, scanObserved, type StscanControl } from './algorithms/stscan.ts';
 import type { PointResult } from './algorithms/types.ts';
 import { ControlError } from './algorithms/types.ts';
+import { signalPValue } from './fusion.ts';
 import { parseRunConfig, type RunConfig } from './run-config.ts';
 import { RunPool } from './run-pool.ts';
 import * as sql from './run-queries.ts';
@@ -154,6 +155,8 @@ export async function runSurveillance(db: Db, opts: RunOptions): Promise<RunView
   try {
     // read
     const data = await readSeries(db, opts.asOf, config);
+    // sub-threshold support signals, when an active multi_source rule reads them (0027_signal_support.sql)
+    const supportP = await sql.supportP(db);
     t.read = lap();
 
     // EARS and Farrington, in batches over the threads
@@ -175,6 +178,10 @@ export async function runSurveillance(db: Db, opts: RunOptions): Promise<RunView
       r.outcomes.forEach((o, j) => {
         const s = batches[bi][j];
         if (o.ears?.alarm) signals.push(seriesSignal(s, config.ears.method, opts.asOf, opts.asOf, s.observedDaily, o.ears));
+        else if (supportP > 0 && o.ears?.alarm === false) {
+          const p = signalPValue({ algorithm: config.ears.method, pValue: null, statistic: o.ears.statistic ?? null });
+          if (p !== null && p <= supportP) signals.push({ ...seriesSignal(s, config.ears.method, opts.asOf, opts.asOf, s.observedDaily, o.ears), support: true });
+        }
         if (o.farrington?.alarm) signals.push(seriesSignal(s, 'farringtonFlexible', data.week.monday, data.week.sunday, s.observedWeekly, o.farrington));
       });
     });
@@ -220,7 +227,7 @@ export async function runSurveillance(db: Db, opts: RunOptions): Promise<RunView
     await pool.close();
 
     // write
-    const written = await db.tx(async (q) => sql.upsertSignals(q, runId, signals));
+    const written = (await db.tx(async (q) => sql.upsertSignals(q, runId, signals))).filter((r) => !r.support);
     t.write = lap();
 
     // hooks
@@ -396,6 +403,8 @@ export interface SignalView {
   statistic: number | null;
   pValue: number | null;
   high: boolean;
+  /** a sub-threshold score kept as supporting evidence for fusion, not an alarm */
+  support: boolean;
   createdAt: string;
 }
 
@@ -404,7 +413,7 @@ export function viewSignal(r: Record<string, any>): SignalView {
     id: Number(r.id), runId: numOrNull(r.run_id), algorithm: r.algorithm, sourceCode: r.source_code, categoryCode: r.category_code, syndrome: r.syndrome,
     regionId: Number(r.region_id), regionIds: (r.region_ids as unknown[]).map(Number), startDate: r.start_date, onDate: r.on_date,
     observed: Number(r.observed), expected: numOrNull(r.expected), threshold: numOrNull(r.threshold), statistic: numOrNull(r.statistic), pValue: numOrNull(r.p_value),
-    high: Boolean(r.high), createdAt: iso(r.created_at)!,
+    high: Boolean(r.high), support: Boolean(r.support), createdAt: iso(r.created_at)!,
   };
 }
 

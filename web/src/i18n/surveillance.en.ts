@@ -113,6 +113,7 @@ const surveillance = {
   pValue: 'p-value',
   statistic: 'Statistic',
   highSignal: 'Far above threshold',
+  supportSignal: 'Below threshold (supporting evidence)',
   noSeries: 'No series data',
   frequencies: { daily: 'Daily', weekly: 'Weekly' },
   algorithms: { earsC1: 'EARS C1', earsC2: 'EARS C2', earsC3: 'EARS C3', cusum: 'CUSUM', farringtonFlexible: 'Farrington (improved)', stscan: 'Space-time permutation scan' },

@@ -113,6 +113,7 @@ const surveillance = {
   pValue: 'P 值',
   statistic: '统计量',
   highSignal: '超高阈值',
+  supportSignal: '未达阈值（佐证）',
   noSeries: '无序列数据',
   frequencies: { daily: '按日', weekly: '按周' },
   algorithms: { earsC1: 'EARS C1', earsC2: 'EARS C2', earsC3: 'EARS C3', cusum: 'CUSUM', farringtonFlexible: 'Farrington 改进法', stscan: '时空重排扫描' },

@@ -137,6 +137,7 @@ export function SignalChart({ signal, signalCount = 1 }: { signal: AlertSignal; 
           <Tag>{t(`frequencies.${frequency}`)}</Tag>
           {signalCount > 1 && <Tag color="volcano">{t('signalsOnSeries', { count: signalCount })}</Tag>}
           {signal.high && <Tag color="red">{t('highSignal')}</Tag>}
+          {signal.support && <Tag color="blue">{t('supportSignal')}</Tag>}
         </span>
       </Flex>
       {points.length === 0 ? (
