@@ -224,9 +224,11 @@ export function dueChecksSql(v: Params, x: { day: string; ageFrom: number; contr
   if (x.leads) {
     const lead = `'{"extension":[{"url":"${LEAD_EXTENSION}","valueBoolean":true}]}'::jsonb`;
     // without a contract in force: against the set of the leads' grids' contracts (one index range, hashed once)
-    // rather than a probe of each resident's contracts — bounded, as a set, only when the leads are some grids
+    // rather than a probe of each resident's contracts — bounded, as a set, only when the leads are some grids. The
+    // set holds only the elderly's contracts: a contract row carries its resident's birth date (kept by the summary's
+    // triggers), so a resident born after `born` has no row in it, and is no lead either.
     const uncontracted = x.leadContracts
-      ? `r.id NOT IN (SELECT wc.resident_id FROM worklist_item wc WHERE wc.kind = 'contract' AND wc.end_date >= ${day}::date AND ${x.leadContracts()})`
+      ? `r.id NOT IN (SELECT wc.resident_id FROM worklist_item wc WHERE wc.kind = 'contract' AND wc.birth_date <= ${born} AND wc.end_date >= ${day}::date AND ${x.leadContracts()})`
       : `NOT EXISTS (SELECT 1 FROM contract c WHERE c.resident_id = r.id AND c.status = 'active' AND c.end_date >= ${day}::date)`;
     parts.push(`${columns('r.id', 'NULL::bigint', lead)}
       FROM resident r
