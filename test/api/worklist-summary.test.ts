@@ -102,6 +102,18 @@ describe('contracts', () => {
     expect((await list('kind=elderly_check', doctor1)).find((i) => i.resident.id === elderly[1])).toMatchObject({ contractingLead: true, team: null });
     await consistent();
   });
+
+  test('a contracted resident whose birth date is corrected to 65 or over is due once, as the team’s own, not also as a contracting lead', async () => {
+    // the leads' "no contract in force" set holds only the elderly's contracts, by the birth date the summary copies
+    // from the resident (no API edits a birth date: a correction in the register, through the table and its trigger)
+    const residentId = young[1];
+    await ok(await post('/api/v1/contracts', { residentId, teamId: team1, packages: ['basic'], consent: CONSENT }), 201);
+    expect((await list('kind=elderly_check', doctor1)).map((i) => i.resident.id)).not.toContain(residentId);
+    await db().query("UPDATE resident SET birth_date = (current_date - interval '70 years')::date WHERE id = $1", [residentId]);
+    const due = (await list('kind=elderly_check', doctor1)).filter((i) => i.resident.id === residentId);
+    expect(due).toEqual([expect.objectContaining({ contractingLead: false, team: expect.objectContaining({ id: team1 }) })]);
+    await consistent();
+  });
 });
 
 describe('chronic care', () => {
