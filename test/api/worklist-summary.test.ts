@@ -157,3 +157,37 @@ describe('chronic care', () => {
     await consistent();
   });
 });
+
+describe('paging', () => {
+  test('the list in pages of 7 is the list in pages of 200, in order: the elderly due form one block by resident, work due after the year’s end follows it', async () => {
+    const year = Number(districtDate().slice(0, 4));
+    const date = `${year}-12-20`;
+    // a contract ending early next year: on 20 December its renewal is due after the elderly checks' due time (the year's end)
+    await ok(await post('/api/v1/contracts', { residentId: elderly[2], teamId: team1, packages: ['basic'], consent: CONSENT, endDate: `${year + 1}-01-05` }), 201);
+    const pages = async (size: number) => {
+      const items: Json[] = [];
+      let total = -1;
+      for (let page = 1; total < 0 || (page - 1) * size < total; page++) {
+        const body = await ok(await get(`/api/v1/worklist?date=${date}&pageSize=${size}&page=${page}`, doctor1));
+        total = body.total;
+        items.push(...body.items);
+      }
+      expect(items).toHaveLength(total);
+      return items;
+    };
+    const whole = await pages(200);
+    const key = (i: Json) => [i.kind, i.taskId, i.contractId, i.resident.id].join('/');
+    expect((await pages(7)).map(key)).toEqual(whole.map(key));
+    const at = whole.map((i) => i.kind);
+    const first = at.indexOf('elderly_check');
+    const last = at.lastIndexOf('elderly_check');
+    expect(first).toBeGreaterThan(0);
+    expect(at.slice(first, last + 1).every((k) => k === 'elderly_check')).toBe(true);
+    const block = whole.slice(first, last + 1).map((i) => i.resident.id);
+    expect(block).toEqual([...block].sort((a, b) => a - b));
+    const renewal = whole.findIndex((i) => i.kind === 'renewal' && i.resident.id === elderly[2]);
+    expect(renewal).toBeGreaterThan(last);
+    expect(whole.findIndex((i) => i.kind === 'elderly_check' && i.resident.id === elderly[2])).toBeGreaterThanOrEqual(first);
+    await consistent();
+  });
+});
