@@ -19,6 +19,15 @@ import { ELDERLY_CHECK_TASK } from '../chronic/escalation.ts';
 import { currentCheckRules, dueChecksSql } from '../elderly/checks.ts';
 import { districtDate } from '../../platform/local-date.ts';
 
+/**
+ * The settings of the worklist's transaction (`db.tx(fn, { settings: WORKLIST_SETTINGS })`, sent with its BEGIN). The
+ * planner, seeing the resident scope's OR, may rather join in resident order (a merge join over every resident of the
+ * district) than follow the summary's owner indexes — so hash and merge joins are off; so are JIT (compiling the
+ * union's expressions cost more than running it) and parallel workers (a few thousand rows: starting workers costs
+ * more than it saves, and the cores serve other requests).
+ */
+export const WORKLIST_SETTINGS = { enable_hashjoin: 'off', enable_mergejoin: 'off', jit: 'off', max_parallel_workers_per_gather: '0' } as const;
+
 /** The count of a worklist stops here (as the referral inbox's): `total` is then the cap and `totalCapped` true. */
 export const COUNT_CAP = 10_000;
 
@@ -136,11 +145,8 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
   // the resident last: the elderly due for their check have neither a task nor a contract id, so pages stay disjoint
   const order = `(w.priority IN ('urgent', 'asap', 'stat')) DESC, (w.due_at < ${startP}::timestamptz) DESC, w.due_at NULLS LAST, w.id NULLS LAST, w.contract_id, w.resident_id`;
   // Each part is a range of an owner index of the summary (the team's rows, the centre's lead tasks) except the
-  // elderly leads (the residents of the team's grids by age, from an index alone). The planner, seeing the resident
-  // scope's OR, may rather join in resident order (a merge join over every resident of the district) — so hash and
-  // merge joins are off for this transaction, and so are JIT (compiling the union's expressions cost more than running
-  // it) and parallel workers (a few thousand rows: starting workers costs more than it saves, and the cores serve other
-  // requests).
+  // elderly leads (the residents of the team's grids by age, from an index alone); the caller runs this in a
+  // transaction with WORKLIST_SETTINGS.
   // One statement: the tasks and renewals (w) and the elderly due for their check (e) materialised once each, the page
   // from them with the tasks' own columns and the names joined for its rows only, the count (capped, as the referral
   // inbox's), and the audit of the residents shown.
@@ -156,7 +162,6 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
       NULL::text AS description, NULL::bigint AS resident_id, NULL::bigint AS source_institution_id, NULL::text AS focus_type, NULL::bigint AS focus_id, NULL::bigint AS owner_team_id,
       NULL::jsonb AS extra, NULL::date AS end_date, NULL::bigint AS contract_id`;
   const sentinel = due ? `UNION ALL ${none("'sentinel'", due.dueAt)}` : '';
-  await c.q.query("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)");
   const { rows } = await c.q.query(
     `WITH w AS MATERIALIZED (${parts.length ? parts.join('\n UNION ALL \n') : `${none('NULL', 'NULL')} WHERE FALSE`}),
      e AS MATERIALIZED (${due ? due.sql : 'SELECT NULL::bigint AS resident_id, NULL::bigint AS owner_team_id, FALSE AS lead WHERE FALSE'}),
