@@ -12,7 +12,7 @@ import { hasRole } from '../../platform/principal.ts';
 import { Params } from '../../platform/sql.ts';
 import { ageOn } from '../residents/service.ts';
 import { LEAD_EXTENSION, TASK_CODES } from '../chronic/fusion.ts';
-import { lastMedications, lastReadings, type Readings } from '../chronic/readings.ts';
+import { lastReadingsAndMedications, type Medication, type Readings } from '../chronic/readings.ts';
 import { settings } from '../chronic/programmes.ts';
 import type { Ctx } from './contracts.ts';
 import { ELDERLY_CHECK_TASK } from '../chronic/escalation.ts';
@@ -198,7 +198,7 @@ export async function worklist(c: Ctx, f: WorklistFilter) {
   const n = Number(rows[0].total_n);
   const page = rows.filter((r) => r.src !== null);
   const residentIds = [...new Set(page.map((r) => Number(r.resident_id)))];
-  const [readings, meds] = await Promise.all([lastReadings(c.q, residentIds), lastMedications(c.q, residentIds)]);
+  const { readings, medications: meds } = await lastReadingsAndMedications(c.q, residentIds);
   return {
     date,
     items: page.map((r) => item(r, dayStart, readings.get(Number(r.resident_id)) ?? null, meds.get(Number(r.resident_id)) ?? [])),
@@ -227,7 +227,7 @@ export async function withWorklistDeferred<T>(db: Db, load: () => Promise<T>): P
   }
 }
 
-function item(r: Row, dayStart: Date, readings: Readings | null, medications: { name: string; dose: string | null }[]) {
+function item(r: Row, dayStart: Date, readings: Readings | null, medications: Medication[]) {
   const kind: WorkKind = r.src === 'contract' ? 'renewal' : r.src === 'elderly' ? 'elderly_check' : KIND_OF_CODE[r.code];
   const due = r.due_at ? new Date(r.due_at) : null;
   const lead = Array.isArray(r.extra?.extension) && r.extra.extension.some((x: { url?: string }) => x.url === LEAD_EXTENSION);
