@@ -25,7 +25,7 @@ import { importStream } from '../src/fhir/bulk/import.ts';
 import { fileLines } from '../src/fhir/bulk/ndjson.ts';
 import { readKpis, recompute } from '../src/modules/chronic/kpis.ts';
 import { PERIOD_KINDS, periodContaining } from '../src/modules/chronic/kpi-periods.ts';
-import { worklist } from '../src/modules/family-doctor/worklist.ts';
+import { WORKLIST_SETTINGS, worklist } from '../src/modules/family-doctor/worklist.ts';
 import { copyText, cst, writeLines } from './bulk-import.ts';
 import { recorder } from './referral.ts';
 import type { WorklistJob, WorklistSummary } from './referral-load.ts';
@@ -163,11 +163,11 @@ async function runEngine(engine: Engine, o: Required<Omit<ChronicBenchOptions, '
         const doctorId = await one(db, "SELECT id FROM app_user WHERE username = 'doctor1'");
         const principal = (await loadPrincipal(db, doctorId))!;
         const rec = recorder(db);
-        await db.tx((q) => worklist({ q: { query: (sql: string, params?: unknown[]) => { rec.statements.push({ sql, params: params ?? [] }); return q.query(sql, params); }, exec: q.exec }, principal, audit: { principal } }, { page: 1, pageSize: 20 }));
+        await db.tx((q) => worklist({ q: { query: (sql: string, params?: unknown[]) => { rec.statements.push({ sql, params: params ?? [] }); return q.query(sql, params); }, exec: q.exec }, principal, audit: { principal } }, { page: 1, pageSize: 20 }), { settings: WORKLIST_SETTINGS });
         const raw = await concurrentLoops(4, Math.min(o.duration, 10), async () => {
           await db.tx(async (q) => {
             for (const st of rec.statements) await q.query(st.sql, st.params);
-          });
+          }, { settings: WORKLIST_SETTINGS });
         });
         result.worklist = { team: t.team, contracted: t.contracted, added: t.added, open, serve, raw };
       }

@@ -20,11 +20,27 @@ export interface Queryable {
 }
 export interface Db extends Queryable {
   readonly engine: 'pglite' | 'postgres';
-  /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
-  tx<T>(fn: (q: Queryable) => Promise<T>, options?: { isolation?: 'read committed' | 'serializable' }): Promise<T>;
+  /**
+   * Runs fn in one transaction; commits when it resolves, rolls back when it throws. `settings`: configuration
+   * parameters for this transaction only (SET LOCAL), sent with BEGIN on PostgreSQL (no round trip of their own).
+   */
+  tx<T>(fn: (q: Queryable) => Promise<T>, options?: TxOptions): Promise<T>;
   /** Bulk load with COPY … FROM (text format); each chunk is a block of complete lines, as text or UTF-8 bytes. */
   copyFrom(table: string, columns: readonly string[], chunks: Iterable<CopyChunk> | AsyncIterable<CopyChunk>): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface TxOptions {
+  isolation?: 'read committed' | 'serializable';
+  settings?: Readonly<Record<string, string>>;
+}
+
+/** SET LOCAL statements for a transaction's settings (names and values checked: they are spliced into SQL). */
+export function setLocalSql(settings: Readonly<Record<string, string>> | undefined): string {
+  return Object.entries(settings ?? {}).map(([k, v]) => {
+    if (!IDENT.test(k) || !/^[A-Za-z0-9_.]+$/.test(v)) throw new Error('tx settings: invalid name or value');
+    return `SET LOCAL ${k} = '${v}';`;
+  }).join(' ');
 }
 
 // OIDs whose default parsing differs between the engines or loses information.
@@ -71,6 +87,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     async tx(fn, options) {
       return pg.transaction(async (t) => {
         if (options?.isolation === 'serializable') await t.query('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE');
+        if (options?.settings) await t.exec(setLocalSql(options.settings));
         return fn(wrap(t as any, true));
       });
     },
@@ -167,7 +184,7 @@ export async function openPostgres(url: string, poolSize = 16): Promise<Db> {
     async tx(fn, options) {
       const client = await pool.connect();
       try {
-        await client.query(options?.isolation === 'serializable' ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN');
+        await client.query(`${options?.isolation === 'serializable' ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN'}; ${setLocalSql(options?.settings)}`);
         const result = await fn(wrap(client));
         await client.query('COMMIT');
         return result;

@@ -3,7 +3,7 @@
 // PGlite's own: the worker opens one, runs the statements that carry its id, and commits or rolls back on request,
 // while statements from outside it wait for PGlite's transaction lock exactly as in-process.
 import { Worker } from 'node:worker_threads';
-import type { CopyChunk, Db, Queryable, QueryResult } from './engine.ts';
+import { setLocalSql, type CopyChunk, type Db, type Queryable, type QueryResult } from './engine.ts';
 
 export type Request =
   | { id: number; op: 'query'; sql: string; params: unknown[]; tx?: number }
@@ -66,6 +66,7 @@ export async function openPgliteThread(dataDir: string | undefined): Promise<Db>
       const tx = await call<number>({ op: 'begin', isolation: options?.isolation });
       let result;
       try {
+        if (options?.settings) await call({ op: 'exec', sql: setLocalSql(options.settings), tx });
         result = await fn(queryable(tx));
       } catch (err) {
         await call({ op: 'end', tx, commit: false }).catch(() => {});

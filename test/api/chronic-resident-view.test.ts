@@ -65,6 +65,17 @@ describe('a resident’s chronic-disease care for the console', () => {
     expect(r.lastFollowUp).toBeNull();
   });
 
+  test('before any follow-up: the medications are the active prescriptions from any institution, newest first', async () => {
+    const rx = (code: string, display: string, authoredOn: string, status = 'active') => post('/fhir/R4/MedicationRequest', {
+      resourceType: 'MedicationRequest', status, intent: 'order', subject: { reference: `Patient/${residentId}` }, authoredOn,
+      medicationCodeableConcept: { coding: [{ system: 'https://hospital.example/drugs', code, display }] }, dosageInstruction: [{ text: '每日一次' }],
+    }, hospital, { 'content-type': 'application/fhir+json' });
+    for (const r of [await rx('nifedipine', '硝苯地平控释片', iso(72)), await rx('metoprolol', '美托洛尔缓释片', iso(24)), await rx('aspirin', '阿司匹林肠溶片', iso(12), 'stopped')]) expect(r.statusCode, r.body).toBe(201);
+    const r = (await get(`/chronic/residents/${residentId}`)).json();
+    expect(r.medications).toEqual([{ name: '美托洛尔缓释片', dose: '每日一次' }, { name: '硝苯地平控释片', dose: '每日一次' }]);
+    expect(r.lastReadings.sbp).toMatchObject({ value: 182, institutionId: hospitalId });
+  });
+
   test('after the first follow-up: the tasks it answered are closed, the next one is open, its medications and lifestyle are the pre-fill', async () => {
     const f = await post('/api/v1/chronic/follow-ups', {
       enrolmentId, mode: 'home', sbp: 146, dbp: 92, weightKg: 72, heightCm: 170, adherence: 'regular',

@@ -41,6 +41,16 @@ describe.each(engines)('%s', (_, open) => {
     await expect(t.db.tx(async (q) => q.query('INSERT INTO kv (k) VALUES ($1)', ['a']))).rejects.toMatchObject({ code: '23505' });
   });
 
+  test('a transaction\'s settings hold inside it only; a bad name or value is refused before anything runs', async () => {
+    const inside = await t.db.tx(async (q) => (await q.query("SELECT current_setting('enable_hashjoin') AS h, current_setting('jit') AS j")).rows[0], { settings: { enable_hashjoin: 'off', jit: 'off' } });
+    expect(inside).toEqual({ h: 'off', j: 'off' });
+    // the same connection (or PGlite's only one) is back to its defaults after the transaction
+    for (let i = 0; i < 3; i++) expect((await t.db.query("SELECT current_setting('enable_hashjoin') AS h")).rows[0].h).toBe('on');
+    await expect(t.db.tx(async () => 1, { settings: { "enable_hashjoin = off; DROP TABLE kv; --": 'off' } })).rejects.toThrow('invalid');
+    await expect(t.db.tx(async () => 1, { settings: { enable_hashjoin: "off'; DROP TABLE kv; --" } })).rejects.toThrow('invalid');
+    expect((await t.db.query('SELECT count(*)::int AS n FROM kv')).rows[0].n).toBeGreaterThan(0);
+  });
+
   test('a statement outside a transaction never sees or joins its uncommitted work', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

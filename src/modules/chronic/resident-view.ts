@@ -7,7 +7,7 @@ import { audit } from '../../platform/audit.ts';
 import { OPEN_TASK_STATUSES, TASK_CODES } from './fusion.ts';
 import { enrolmentsOf } from './enrolments.ts';
 import { toFollowUp } from './follow-ups.ts';
-import { lastMedications, lastReadings } from './readings.ts';
+import { lastReadingsAndMedications } from './readings.ts';
 import { LOINC, WATCHED_CODES, measuresOfObservation } from './rules.ts';
 
 const CHRONIC_TASK_CODES = Object.values(TASK_CODES);
@@ -24,7 +24,7 @@ export async function chronicCare(rc: repo.RequestContext, residentId: number) {
     [residentId, CHRONIC_TASK_CODES, OPEN_TASK_STATUSES],
   );
   const last = await rc.q.query('SELECT * FROM chronic_follow_up WHERE resident_id = $1 ORDER BY visit_at DESC, id DESC LIMIT 1', [residentId]);
-  const [readings, meds] = await Promise.all([lastReadings(rc.q, [residentId]), lastMedications(rc.q, [residentId])]);
+  const { readings, medications: meds } = await lastReadingsAndMedications(rc.q, [residentId]);
   const now = Date.now();
   return {
     residentId,

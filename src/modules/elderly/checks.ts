@@ -198,41 +198,45 @@ export async function checksOf(rc: repo.RequestContext, residentId: number): Pro
 // ── who is due ──
 
 /**
- * The year's due checks as worklist rows (the worklist's columns), for residents aged ageFrom or over on `day` with
- * no check recorded in `day`'s year, due by the year's end. Two index-driven parts: contracted residents whose
+ * The year's due checks for the worklist, for residents aged ageFrom or over on `day` with no check recorded in
+ * `day`'s year, due by the year's end: `sql` gives narrow rows (resident_id, owner_team_id, lead) and `columns(e)` the
+ * worklist's columns of such a row e (every due check has the same code, due time and description, so the worklist
+ * sorts and counts the narrow rows and widens only the page's). Two index-driven parts: contracted residents whose
  * contract in force matches `contracted` (a predicate over the worklist summary's contract row w: the caller's team or
  * centre; the row carries the resident's status, birth date and check years) restricted by `contractedFilter` (scope
  * and the caller's filters, over w), and uncontracted residents matching `leads` (a predicate over the resident r,
  * e.g. the team's grids; null: none) as contracting leads, restricted by `leadFilter` (over r); `leadContracts`, when
  * the leads are some grids, is the same grids as a predicate over the summary's contract rows wc.
  */
-export function dueChecksSql(v: Params, x: { day: string; ageFrom: number; contracted: () => string; contractedFilter: () => string; leads: (() => string) | null; leadFilter: () => string; leadContracts?: () => string }): string {
+export function dueChecksSql(v: Params, x: { day: string; ageFrom: number; contracted: () => string; contractedFilter: () => string; leads: (() => string) | null; leadFilter: () => string; leadContracts?: () => string }): { sql: string; dueAt: string; columns: (e: string) => string } {
   const year = Number(x.day.slice(0, 4));
   const yearEnd = v.add(`${year + 1}-01-01T00:00:00+08:00`);
   const description = v.add(`老年人年度健康体检（${year}年）`);
   const day = v.add(x.day);
   const born = `(${day}::date - make_interval(years => ${v.add(x.ageFrom)}::int))::date`;
   const yearP = v.add(year);
-  const columns = (resident: string, team: string, extra: string) => `SELECT 'elderly' AS src, NULL::bigint AS id, 'elderly-check' AS code, 'routine' AS priority, 'requested' AS status,
-        ${yearEnd}::timestamptz AS due_at, ${description}::text AS description, ${resident} AS resident_id, NULL::bigint AS source_institution_id, 'Patient' AS focus_type,
-        ${resident} AS focus_id, ${team} AS owner_team_id, ${extra} AS extra, NULL::date AS end_date, NULL::bigint AS contract_id`;
+  const lead = `'{"extension":[{"url":"${LEAD_EXTENSION}","valueBoolean":true}]}'::jsonb`;
+  const columns = (e: string) => `'elderly'::text AS src, NULL::bigint AS id, 'elderly-check'::text AS code, 'routine'::text AS priority, 'requested'::text AS status,
+        ${yearEnd}::timestamptz AS due_at, ${description}::text AS description, ${e}.resident_id, NULL::bigint AS source_institution_id, 'Patient'::text AS focus_type,
+        ${e}.resident_id AS focus_id, ${e}.owner_team_id, CASE WHEN ${e}.lead THEN ${lead} END AS extra, NULL::date AS end_date, NULL::bigint AS contract_id`;
   // the contracted: their contracts' rows of the worklist summary, which carry the resident's status, birth date and check years
-  const parts = [`${columns('w.resident_id', 'w.team_id', 'NULL::jsonb')}
+  const parts = [`SELECT w.resident_id, w.team_id AS owner_team_id, FALSE AS lead
       FROM worklist_item w
      WHERE w.kind = 'contract' AND w.end_date >= ${day}::date AND ${x.contracted()}
        AND w.resident_active AND w.birth_date <= ${born} AND NOT (${yearP}::int = ANY(w.check_years)) AND ${x.contractedFilter()}`];
   if (x.leads) {
-    const lead = `'{"extension":[{"url":"${LEAD_EXTENSION}","valueBoolean":true}]}'::jsonb`;
     // without a contract in force: against the set of the leads' grids' contracts (one index range, hashed once)
-    // rather than a probe of each resident's contracts — bounded, as a set, only when the leads are some grids
+    // rather than a probe of each resident's contracts — bounded, as a set, only when the leads are some grids. The
+    // set holds only the elderly's contracts: a contract row carries its resident's birth date (kept by the summary's
+    // triggers), so a resident born after `born` has no row in it, and is no lead either.
     const uncontracted = x.leadContracts
-      ? `r.id NOT IN (SELECT wc.resident_id FROM worklist_item wc WHERE wc.kind = 'contract' AND wc.end_date >= ${day}::date AND ${x.leadContracts()})`
+      ? `r.id NOT IN (SELECT wc.resident_id FROM worklist_item wc WHERE wc.kind = 'contract' AND wc.birth_date <= ${born} AND wc.end_date >= ${day}::date AND ${x.leadContracts()})`
       : `NOT EXISTS (SELECT 1 FROM contract c WHERE c.resident_id = r.id AND c.status = 'active' AND c.end_date >= ${day}::date)`;
-    parts.push(`${columns('r.id', 'NULL::bigint', lead)}
+    parts.push(`SELECT r.id AS resident_id, NULL::bigint AS owner_team_id, TRUE AS lead
       FROM resident r
      WHERE ${x.leads()} AND r.status = 'active' AND r.birth_date <= ${born}
        AND NOT EXISTS (SELECT 1 FROM elderly_check ec WHERE ec.resident_id = r.id AND ec.check_year = ${yearP}::int)
        AND ${uncontracted} AND ${x.leadFilter()}`);
   }
-  return parts.join('\n UNION ALL \n');
+  return { sql: parts.join('\n UNION ALL \n'), dueAt: yearEnd, columns };
 }

@@ -7,7 +7,7 @@ import type { Queryable } from '../../db/engine.ts';
 import { withRetry } from '../../db/engine.ts';
 import { IdParam, PageQuery, auditContext, errorResponses, pageResponse, requirePrincipal, IsoDate } from '../../platform/http.ts';
 import * as svc from './contracts.ts';
-import { COUNT_CAP, WORK_KINDS, worklist } from './worklist.ts';
+import { COUNT_CAP, WORK_KINDS, WORKLIST_SETTINGS, worklist } from './worklist.ts';
 import { Readings } from '../chronic/routes.ts';
 
 const Consent = z.object({
@@ -130,5 +130,5 @@ export async function worklistRoutes(fastify: FastifyInstance, ctx: AppContext) 
       }),
       response: { 200: pageResponse(WorkItem).extend({ date: z.string(), totalCapped: z.boolean().describe(`true when there are more than ${COUNT_CAP} items (total is then ${COUNT_CAP})`) }), ...errorResponses },
     },
-  }, async (req) => ctx.db.tx((q) => worklist({ q, principal: requirePrincipal(req), audit: auditContext(req) }, req.query)));
+  }, async (req) => ctx.db.tx((q) => worklist({ q, principal: requirePrincipal(req), audit: auditContext(req) }, req.query), { settings: WORKLIST_SETTINGS }));
 }
