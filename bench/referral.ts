@@ -283,6 +283,10 @@ export async function runReferralBench(opts: ReferralBenchOptions): Promise<stri
 
         // ── booking ──
         if (only !== 'worklist') {
+          // (b)'s open referrals are created first (untimed), so that (a) does not start on an empty referral table —
+          // planned as empty, its lookups and foreign-key checks scan the table while it grows (autovacuum is off)
+          const schedSlots = await publishPools(base, desk, pools, capacity, 60, '神经内科');
+          const open = await createOpenReferrals(base, doctors, hospital, Math.ceil(schedSlots.length * 1.1));
           // (a) a referral created with its booking in one request
           log(`${engine}: publishing ${pools} pools of ${capacity} places…`);
           const slotIds = await publishPools(base, desk, pools, capacity, 20, '心内科');
@@ -296,8 +300,6 @@ export async function runReferralBench(opts: ReferralBenchOptions): Promise<stri
           check(notes, engine, 'create + book', a, orphanReferrals, book);
 
           // (b) booking a slot for referrals that already exist
-          const schedSlots = await publishPools(base, desk, pools, capacity, 60, '神经内科');
-          const open = await createOpenReferrals(base, doctors, hospital, Math.ceil(schedSlots.length * 1.1));
           await analyzeSetUp(db);
           log(`${engine}: ${connections} clients booking ${fmt.int(schedSlots.length)} places for ${fmt.int(open.reduce((n, d) => n + d.length, 0))} existing referrals…`);
           const sched = await loadInChild<ScheduleJob, ScheduleSummary>(LOAD, {
