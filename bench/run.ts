@@ -41,6 +41,7 @@ const USAGE = `usage: npm run bench -- <name> [options]
              --only booking|worklist         one of the two measurements
              --workers N                     PostgreSQL: the server as caregrid serve --workers N (default 1: in-process)
              --pg-pool-size N                PostgreSQL connections per server process (default 16)
+             --seed-cache                    PostgreSQL: start from a copy of the kept seed (bulk-import's template)
 
   records  FHIR transaction bundles (100 entries, 8 clients, institution token) and Patient/$everything + the
            timeline API for residents with 200 records, on 700,000 residents and 5,000,000 encounters
@@ -172,7 +173,7 @@ async function main() {
     output = await runReferralBench({
       engine: values.engine, residents: num(values.residents), connections: num(values.connections), pools: num(values.pools), capacity: num(values.capacity),
       history: num(values.history), duration: num(values.duration), warmup: values.warmup === '0' ? 0 : num(values.warmup), only: values.only,
-      workers: num(values.workers), pgPoolSize: num(values['pg-pool-size']),
+      workers: num(values.workers), pgPoolSize: num(values['pg-pool-size']), seedCache: !!values['seed-cache'],
     });
   } else if (name === 'bulk-import') {
     const { runBulkImportBench } = await import('./bulk-import.ts');
