@@ -100,6 +100,16 @@ export const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 
  */
 export async function openMenu(page: Page, submenu: string, item: string): Promise<void> {
   const entry = page.getByRole('menuitem', { name: item, exact: true });
-  if (!(await entry.isVisible())) await page.getByRole('menuitem', { name: submenu, exact: true }).click();
-  await entry.click();
+  // A click during the submenu's opening animation can be lost on a loaded machine: the entry is clicked until the
+  // menu marks it selected (the console selects the entry of the page it navigated to).
+  for (let attempt = 1; ; attempt++) {
+    if (!(await entry.isVisible())) await page.getByRole('menuitem', { name: submenu, exact: true }).click();
+    await entry.click();
+    try {
+      await expect.poll(async () => (await entry.getAttribute('class')) ?? '', { timeout: 5_000 }).toMatch(/ant-menu-item-selected/);
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
 }
