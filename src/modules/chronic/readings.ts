@@ -51,7 +51,9 @@ export async function lastReadingsAndMedications(q: Queryable, residentIds: numb
       continue;
     }
     if (r.k === 'm') {
-      prescribed.set(rid, [...(prescribed.get(rid) ?? []), { name: r.display, dose: r.dosage_text ?? null }]);
+      let list = prescribed.get(rid);
+      if (!list) prescribed.set(rid, (list = []));
+      list.push({ name: r.display, dose: r.dosage_text ?? null });
       continue;
     }
     const cur = readings.get(rid) ?? { sbp: null, dbp: null, fpg: null, glucose: null, heartRate: null };
